@@ -1,0 +1,72 @@
+#include "clerk_export.h"
+#include "clerk_json.h"
+
+#include <apr_strings.h>
+
+static void add(apr_array_header_t *vars, const char *env, const char *header,
+                const char *value)
+{
+    clerk_var_t *v;
+    if (!value)
+        return;
+    v = &APR_ARRAY_PUSH(vars, clerk_var_t);
+    v->env = env;
+    v->header = header;
+    v->value = value;
+}
+
+static const char *join(apr_pool_t *p, const apr_array_header_t *a, char sep)
+{
+    if (!a)
+        return NULL;
+    return apr_array_pstrcat(p, a, sep);
+}
+
+apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c)
+{
+    apr_array_header_t *vars = apr_array_make(p, 20, sizeof(clerk_var_t));
+
+    add(vars, "CLERK_TOKEN_TYPE", "X-Clerk-Token-Type", clerk_token_type_name(c->type));
+    add(vars, "CLERK_USER_ID", "X-Clerk-User-Id", c->user_id);
+    add(vars, "CLERK_SESSION_ID", "X-Clerk-Session-Id", c->sid);
+    add(vars, "CLERK_SESSION_STATUS", "X-Clerk-Session-Status", c->sts);
+    add(vars, "CLERK_ORG_ID", "X-Clerk-Org-Id", c->org.id);
+    add(vars, "CLERK_ORG_SLUG", "X-Clerk-Org-Slug", c->org.slug);
+    add(vars, "CLERK_ORG_ROLE", "X-Clerk-Org-Role", c->org.role);
+    add(vars, "CLERK_ORG_PERMISSIONS", "X-Clerk-Org-Permissions", join(p, c->org.permissions, ','));
+    add(vars, "CLERK_FEATURES", "X-Clerk-Features", c->features);
+    add(vars, "CLERK_PLANS", "X-Clerk-Plans", c->plans);
+    add(vars, "CLERK_ACTOR_ID", "X-Clerk-Actor-Id", c->actor_sub);
+    add(vars, "CLERK_MACHINE_ID", "X-Clerk-Machine-Id", c->machine_id);
+    add(vars, "CLERK_SCOPES", "X-Clerk-Scopes", join(p, c->scopes, ' '));
+    add(vars, "CLERK_TOKEN_ID", "X-Clerk-Token-Id", c->jti);
+    add(vars, "CLERK_AZP", "X-Clerk-Azp", c->azp);
+    add(vars, "CLERK_ISSUER", "X-Clerk-Issuer", c->iss);
+    add(vars, "CLERK_EXPIRES_AT", "X-Clerk-Expires-At",
+        apr_psprintf(p, "%" APR_INT64_T_FMT, c->exp));
+    if (c->has_iat)
+        add(vars, "CLERK_ISSUED_AT", "X-Clerk-Issued-At",
+            apr_psprintf(p, "%" APR_INT64_T_FMT, c->iat));
+    add(vars, "CLERK_CLAIMS", "X-Clerk-Claims", clerk_json_compact(p, c->payload));
+    return vars;
+}
+
+const char *clerk_export_remote_user(apr_pool_t *p, const clerk_claims_t *c,
+                                     const char *claim)
+{
+    const json_t *v = json_object_get(c->payload, claim);
+
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v))
+        return apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return NULL;
+}
+
+int clerk_export_header_safe(const char *value)
+{
+    for (const unsigned char *s = (const unsigned char *)value; *s; s++)
+        if (*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}

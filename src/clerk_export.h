@@ -1,0 +1,33 @@
+/*
+ * What the application is given about a verified token (CONTRACT §4): the
+ * CLERK_* variable names, their X-Clerk-* header twins, and their values.
+ * Shared by the module and by "clerk-jwt verify", so both show the same.
+ */
+#ifndef CLERK_EXPORT_H
+#define CLERK_EXPORT_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "clerk_claims.h"
+
+typedef struct clerk_var {
+    const char *env;        /* CLERK_USER_ID */
+    const char *header;     /* X-Clerk-User-Id */
+    const char *value;
+} clerk_var_t;
+
+/* The variables for c, in contract order; absent claims give no variable. */
+apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c);
+
+/*
+ * The REMOTE_USER value: the named top-level claim when it is a string or an
+ * integer, else NULL.
+ */
+const char *clerk_export_remote_user(apr_pool_t *p, const clerk_claims_t *c,
+                                     const char *claim);
+
+/* 1 when value may be sent as an HTTP header value (no control characters). */
+int clerk_export_header_safe(const char *value);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * JSON parsing for untrusted input: jansson with duplicate keys rejected, NUL
+ * inside strings rejected, invalid UTF-8 rejected, a nesting limit far below
+ * jansson's own, and the top level required to be an object.  Parsed values
+ * are tied to an APR pool so they are released with it.
+ */
+#ifndef CLERK_JSON_H
+#define CLERK_JSON_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+#define CLERK_JSON_MAX_DEPTH 16
+
+/*
+ * Parse len bytes as a JSON object.  Returns the object (its reference is
+ * owned by pool p and dropped when p is cleared) or NULL with *err set to a
+ * short description.
+ */
+json_t *clerk_json_parse_object(apr_pool_t *p, const char *buf, apr_size_t len,
+                                const char **err);
+
+/* Hand a reference to pool p: json_decref(j) runs when p is cleared. */
+void clerk_json_pool_own(apr_pool_t *p, json_t *j);
+
+/* o[key] if it is a string, else NULL. */
+const char *clerk_json_string(const json_t *o, const char *key);
+
+/* Compact serialisation into p (keys in the order they were parsed). */
+char *clerk_json_compact(apr_pool_t *p, const json_t *j);
+
+#endif

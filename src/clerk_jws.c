@@ -1,0 +1,164 @@
+#include "clerk_jws.h"
+#include "clerk_base64url.h"
+#include "clerk_json.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+static const char *digest_for_alg(const char *alg)
+{
+    if (!alg)
+        return NULL;
+    if (!strcmp(alg, "RS256"))
+        return "SHA256";
+    if (!strcmp(alg, "RS384"))
+        return "SHA384";
+    if (!strcmp(alg, "RS512"))
+        return "SHA512";
+    return NULL;
+}
+
+static clerk_reason_t fail(const char **detail, const char *why, clerk_reason_t r)
+{
+    *detail = why;
+    return r;
+}
+
+/* An optional header member that must be a string when present. */
+static int optional_string(const json_t *h, const char *name, const char **out)
+{
+    const json_t *v = json_object_get(h, name);
+    *out = NULL;
+    if (!v)
+        return 1;
+    if (!json_is_string(v))
+        return 0;
+    *out = json_string_value(v);
+    return 1;
+}
+
+clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
+                               apr_size_t max_len, clerk_jws_t **out,
+                               const char **detail)
+{
+    const char *dot1, *dot2;
+    unsigned char *hdr, *payload, *sig;
+    apr_size_t hdr_len, payload_len, sig_len;
+    clerk_jws_t *jws;
+    const char *err;
+
+    if (len == 0)
+        return fail(detail, "empty token", CLERK_TOKEN_INVALID);
+    if (len > max_len)
+        return fail(detail, "token longer than the size limit", CLERK_TOKEN_INVALID);
+    dot1 = memchr(token, '.', len);
+    dot2 = dot1 ? memchr(dot1 + 1, '.', len - (apr_size_t)(dot1 + 1 - token)) : NULL;
+    if (!dot2 || memchr(dot2 + 1, '.', len - (apr_size_t)(dot2 + 1 - token)))
+        return fail(detail, "not three dot-separated segments", CLERK_TOKEN_INVALID);
+    if (dot1 == token || dot2 == token + len - 1)
+        return fail(detail, "empty header or signature segment", CLERK_TOKEN_INVALID);
+
+    if (clerk_b64url_decode(p, token, (apr_size_t)(dot1 - token), &hdr, &hdr_len)
+        || clerk_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1), &payload, &payload_len)
+        || clerk_b64url_decode(p, dot2 + 1, (apr_size_t)(token + len - dot2 - 1), &sig, &sig_len))
+        return fail(detail, "segment is not canonical unpadded base64url", CLERK_TOKEN_INVALID);
+
+    jws = apr_pcalloc(p, sizeof(*jws));
+    if (!(jws->header = clerk_json_parse_object(p, (const char *)hdr, hdr_len, &err)))
+        return fail(detail, apr_pstrcat(p, "header: ", err, NULL), CLERK_TOKEN_INVALID);
+
+    /* alg first, as Clerk does: "none", HS*, ES*, PS* all end here. */
+    jws->alg = clerk_json_string(jws->header, "alg");
+    if (!digest_for_alg(jws->alg))
+        return fail(detail, "alg is not RS256, RS384 or RS512", CLERK_TOKEN_INVALID_ALGORITHM);
+
+    /*
+     * crit names extensions we would have to understand; b64:false (RFC 7797)
+     * changes what is signed; zip belongs to JWE.  None is acceptable here.
+     */
+    if (json_object_get(jws->header, "crit"))
+        return fail(detail, "header has crit", CLERK_TOKEN_INVALID);
+    if (json_object_get(jws->header, "b64"))
+        return fail(detail, "header has b64", CLERK_TOKEN_INVALID);
+    if (json_object_get(jws->header, "zip"))
+        return fail(detail, "header has zip", CLERK_TOKEN_INVALID);
+    if (!optional_string(jws->header, "kid", &jws->kid)
+        || !optional_string(jws->header, "typ", &jws->typ)
+        || !optional_string(jws->header, "cat", &jws->cat))
+        return fail(detail, "kid, typ or cat is not a string", CLERK_TOKEN_INVALID);
+    if (jws->kid && (strlen(jws->kid) == 0 || strlen(jws->kid) > CLERK_KID_MAX_LEN))
+        return fail(detail, "kid is empty or too long", CLERK_TOKEN_INVALID);
+
+    jws->signing_input = token;
+    jws->signing_input_len = (apr_size_t)(dot2 - token);
+    jws->payload = payload;
+    jws->payload_len = payload_len;
+    jws->sig = sig;
+    jws->sig_len = sig_len;
+    *out = jws;
+    *detail = NULL;
+    return CLERK_OK;
+}
+
+int clerk_rsa_verify(const clerk_key_t *key, const char *alg,
+                     const unsigned char *msg, apr_size_t msg_len,
+                     const unsigned char *sig, apr_size_t sig_len)
+{
+    const char *md = digest_for_alg(alg);
+    EVP_MD_CTX *ctx;
+    int ok = 0;
+
+    if (!md || sig_len != (apr_size_t)EVP_PKEY_get_size(key->pkey))
+        return 0;
+    if (!(ctx = EVP_MD_CTX_new()))
+        return 0;
+    if (EVP_DigestVerifyInit_ex(ctx, NULL, md, NULL, NULL, key->pkey, NULL) == 1)
+        ok = EVP_DigestVerify(ctx, sig, sig_len, msg, msg_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+clerk_reason_t clerk_jws_verify(const clerk_jws_t *jws, const clerk_keyset_t *ks,
+                                const char **detail)
+{
+    const clerk_key_t *key;
+
+    if (clerk_keyset_select(ks, jws->kid, &key) != CLERK_OK)
+        return fail(detail, jws->kid ? "no key with the token's kid"
+                                     : "token has no kid and the key set has several keys",
+                    CLERK_JWK_KID_MISMATCH);
+    if (key->alg && strcmp(key->alg, jws->alg))
+        return fail(detail, "token alg differs from the key's alg",
+                    CLERK_TOKEN_INVALID_ALGORITHM);
+    if (!clerk_rsa_verify(key, jws->alg, (const unsigned char *)jws->signing_input,
+                          jws->signing_input_len, jws->sig, jws->sig_len))
+        return fail(detail, "signature does not verify", CLERK_TOKEN_INVALID_SIGNATURE);
+    *detail = NULL;
+    return CLERK_OK;
+}
+
+char *clerk_jws_sign(apr_pool_t *p, EVP_PKEY *priv, const char *alg,
+                     const char *header_json, const char *payload_json)
+{
+    const char *md = digest_for_alg(alg);
+    char *input, *out = NULL;
+    unsigned char *sig;
+    size_t sig_len = 0;
+    EVP_MD_CTX *ctx;
+
+    if (!md)
+        return NULL;
+    input = apr_pstrcat(p,
+        clerk_b64url_encode(p, (const unsigned char *)header_json, strlen(header_json)), ".",
+        clerk_b64url_encode(p, (const unsigned char *)payload_json, strlen(payload_json)), NULL);
+    if (!(ctx = EVP_MD_CTX_new()))
+        return NULL;
+    if (EVP_DigestSignInit_ex(ctx, NULL, md, NULL, NULL, priv, NULL) == 1
+        && EVP_DigestSign(ctx, NULL, &sig_len, (unsigned char *)input, strlen(input)) == 1) {
+        sig = apr_palloc(p, sig_len);
+        if (EVP_DigestSign(ctx, sig, &sig_len, (unsigned char *)input, strlen(input)) == 1)
+            out = apr_pstrcat(p, input, ".", clerk_b64url_encode(p, sig, sig_len), NULL);
+    }
+    EVP_MD_CTX_free(ctx);
+    return out;
+}

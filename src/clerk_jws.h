@@ -1,0 +1,64 @@
+/*
+ * JWS compact serialisation (RFC 7515): parsing with size limits, the header
+ * rules of the contract (alg allow-list, crit/b64/zip refused, jku/x5u/jwk/x5c
+ * never consulted) and RSASSA-PKCS1-v1_5 verification through OpenSSL EVP
+ * over the exact header.payload bytes.  The payload stays raw bytes here: it
+ * is parsed as JSON only after the signature verified (clerk_verify).
+ */
+#ifndef CLERK_JWS_H
+#define CLERK_JWS_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "clerk_key.h"
+#include "clerk_reason.h"
+
+/* Default bound on a whole token; ClerkMaxTokenSize is not a directive. */
+#define CLERK_TOKEN_MAX_LEN (16u * 1024u)
+
+typedef struct clerk_jws {
+    const char *signing_input;          /* "header.payload", as received */
+    apr_size_t signing_input_len;
+    json_t *header;                     /* owned by the parse pool */
+    const unsigned char *payload;       /* decoded, NUL-terminated */
+    apr_size_t payload_len;
+    const unsigned char *sig;
+    apr_size_t sig_len;
+    const char *alg;                    /* always one of RS256/RS384/RS512 */
+    const char *kid, *typ, *cat;        /* NULL when absent */
+} clerk_jws_t;
+
+/*
+ * Split and decode a compact JWS of len bytes (at most max_len).  Refuses:
+ * anything but 3 non-empty base64url segments (CLERK_TOKEN_INVALID), a header
+ * that is not a JSON object or carries crit/b64/zip or a non-string
+ * kid/typ/cat (CLERK_TOKEN_INVALID), and an alg outside RS256/RS384/RS512
+ * (CLERK_TOKEN_INVALID_ALGORITHM).  *detail gets a short log message.
+ */
+clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
+                               apr_size_t max_len, clerk_jws_t **out,
+                               const char **detail);
+
+/*
+ * Choose the key by kid and check the signature with it.  The token's alg
+ * must match the key's JWK alg when the key has one; the signature must be
+ * exactly as long as the modulus.
+ */
+clerk_reason_t clerk_jws_verify(const clerk_jws_t *jws, const clerk_keyset_t *ks,
+                                const char **detail);
+
+/* 1 when sig is a valid RSASSA-PKCS1-v1_5 signature of msg under key with alg. */
+int clerk_rsa_verify(const clerk_key_t *key, const char *alg,
+                     const unsigned char *msg, apr_size_t msg_len,
+                     const unsigned char *sig, apr_size_t sig_len);
+
+/*
+ * Sign: returns "b64(header).b64(payload).b64(sig)" or NULL.  Used by the CLI
+ * and the tests to mint tokens; the module never signs.
+ */
+char *clerk_jws_sign(apr_pool_t *p, EVP_PKEY *priv, const char *alg,
+                     const char *header_json, const char *payload_json);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * The verification pipeline: the decision @clerk/backend makes for a token,
+ * with the module's stricter rules (CONTRACT §6).  Pure: no I/O, no clock of
+ * its own, no logging; the caller supplies keys, options and the time.
+ *
+ * Order: JWS structure and header (alg allow-list) -> key by kid and
+ * signature -> payload JSON -> token type (and whether it is accepted here)
+ * -> typ/cat for that type -> sub, aud, azp, iss, exp, nbf, iat -> sts.
+ * Nothing from the payload is used before the signature verified.
+ */
+#ifndef CLERK_VERIFY_H
+#define CLERK_VERIFY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "clerk_claims.h"
+#include "clerk_key.h"
+#include "clerk_reason.h"
+
+/* Clerk header "cat" values (backend/src/tokens/jwtCategories.ts). */
+#define CLERK_CAT_SESSION  "cl_B7d4PD111AAA"
+#define CLERK_CAT_TEMPLATE "cl_B7d4PD222AAA"
+#define CLERK_CAT_M2M      "cl_B7d4PD333AAA"
+#define CLERK_CAT_IGNORE   "cl_I7d4PD111III"
+
+typedef struct clerk_verify_opts {
+    /* accepted "iss" values, exact match; NULL or empty: not checked */
+    const apr_array_header_t *issuers;
+    /* "azp" allow-list for session tokens; when non-empty "azp" is required */
+    const apr_array_header_t *authorized_parties;
+    /* when non-empty "aud" is required and must contain one of these */
+    const apr_array_header_t *audiences;
+    apr_int64_t clock_skew;             /* seconds, applied to exp, nbf, iat */
+    int allow_pending;                  /* sts: pending counts as signed in */
+    unsigned accept_types;              /* CLERK_TYPE_* bits */
+    apr_size_t max_token_len;           /* 0: CLERK_TOKEN_MAX_LEN */
+} clerk_verify_opts_t;
+
+/* Defaults of the contract: skew 5 s, session tokens only. */
+void clerk_verify_opts_init(clerk_verify_opts_t *opts);
+
+typedef struct clerk_verify_result {
+    clerk_reason_t reason;
+    const char *detail;                 /* for the debug log; never token text */
+    const char *kid;                    /* the token's kid, when it parsed */
+    clerk_claims_t *claims;             /* set only when reason == CLERK_OK */
+} clerk_verify_result_t;
+
+/*
+ * Verify token (len bytes) against key set ks at time now (Unix seconds).
+ * ks may be NULL: the result is then CLERK_JWK_FAILED_TO_RESOLVE.
+ */
+void clerk_verify_token(apr_pool_t *p, const char *token, apr_size_t len,
+                        const clerk_keyset_t *ks, const clerk_verify_opts_t *opts,
+                        apr_int64_t now, clerk_verify_result_t *res);
+
+#endif
