@@ -11,7 +11,7 @@ CORE_SRC  := $(sort $(wildcard src/*.c))
 CORE_HDR  := $(wildcard src/*.h)
 APR_CFLAGS := $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
 APR_LIBS   := $(shell apr-1-config --link-ld --libs) $(shell apu-1-config --link-ld --libs)
-DEP_LIBS   := -ljansson -lcrypto
+DEP_LIBS   := -ljansson -lcrypto -lcurl
 WARN       := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
 CORE_CFLAGS = $(WARN) $(CFLAGS) $(APR_CFLAGS) -Isrc
@@ -37,7 +37,8 @@ build/mod_auth_clerk.so: mod_auth_clerk.c $(CORE_SRC) $(CORE_HDR)
 	cp mod_auth_clerk.c build/apxs/ && cp $(CORE_SRC) $(CORE_HDR) build/apxs/src/
 	cd build/apxs && $(APXS) -c -o mod_auth_clerk.la \
 	    -Wc,-std=c11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-Isrc \
-	    mod_auth_clerk.c $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) >/dev/null
+	    mod_auth_clerk.c $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
+	    >apxs.log 2>&1 || { cat apxs.log; false; }
 	cp build/apxs/.libs/mod_auth_clerk.so $@
 
 build/obj/%.o: src/%.c $(CORE_HDR)
@@ -74,7 +75,18 @@ unit-san: $(UNIT_SAN_BIN)
 integration: all
 	$(PYTHON) -m pytest -q tests/integration
 
-test: unit unit-san integration
+test: unit unit-san cli-test integration fuzz-smoke
 
 clean:
 	rm -rf build
+
+cli-test: cli
+	$(PYTHON) -m pytest -q tests/cli
+
+demo:
+	@./demo/demo.sh start
+
+demo-stop:
+	@./demo/demo.sh stop
+
+-include tests/fuzz/fuzz.mk

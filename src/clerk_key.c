@@ -25,13 +25,47 @@ static clerk_keyset_t *keyset_new(apr_pool_t *p)
 }
 
 /*
+ * ROCA (CVE-2017-15361): moduli made by Infineon's flawed generator are
+ * k * M + (65537^a mod M), M the product of the small primes below, so for
+ * every one of those primes n mod p lies in the subgroup that 65537 generates
+ * mod p.  Such keys can be factored and must not verify anything.  A modulus
+ * with proper random primes passes all 38 tests only with negligible odds.
+ */
+static int is_roca_weak(const BIGNUM *n)
+{
+    static const unsigned short primes[] = {
+        3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+        73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
+        157, 163, 167,
+    };
+
+    for (size_t i = 0; i < sizeof(primes) / sizeof(primes[0]); i++) {
+        unsigned long p = primes[i], g = 65537 % p, r = 1;
+        BN_ULONG rem = BN_mod_word(n, (BN_ULONG)p);
+        int in_subgroup = 0;
+
+        if (rem == (BN_ULONG)-1)
+            return 0;
+        do {
+            if (r == rem)
+                in_subgroup = 1;
+            r = r * g % p;
+        } while (r != 1 && !in_subgroup);
+        if (!in_subgroup)
+            return 0;
+    }
+    return 1;
+}
+
+/*
  * The rules every key must pass, whatever its encoding: RSA (not RSA-PSS,
- * not EC, not a symmetric key), a modulus of CLERK_KEY_MIN_BITS or more, and
- * an odd public exponent of at least 65537 (e = 1 or 3 is refused).
+ * not EC, not a symmetric key), a modulus of CLERK_KEY_MIN_BITS or more that
+ * is not ROCA-weak, and an odd public exponent of at least 65537 (e = 1 or 3
+ * is refused).
  */
 static const char *check_rsa_key(EVP_PKEY *pkey, int *bits)
 {
-    BIGNUM *e = NULL;
+    BIGNUM *e = NULL, *n = NULL;
     const char *err = NULL;
 
     if (!EVP_PKEY_is_a(pkey, "RSA"))
@@ -41,6 +75,12 @@ static const char *check_rsa_key(EVP_PKEY *pkey, int *bits)
         return "RSA key shorter than 2048 bits";
     if (*bits > CLERK_KEY_MAX_BITS)
         return "RSA key longer than 16384 bits";
+    if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n))
+        return "RSA key without a modulus";
+    err = is_roca_weak(n) ? "RSA modulus has the ROCA weakness (CVE-2017-15361)" : NULL;
+    BN_free(n);
+    if (err)
+        return err;
     if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e))
         return "RSA key without a public exponent";
     if (!BN_is_odd(e) || BN_num_bits(e) < 17 || BN_num_bits(e) > 256)

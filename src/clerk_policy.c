@@ -142,10 +142,15 @@ static int scoped_list_grants(const char *list, const char *request)
     const char *name = request + 2;
     apr_size_t name_len = strlen(name);
     const char *s = list;
+    int granted = 0;
 
     if (!s)
         return 0;
-    while (*s) {
+    /*
+     * The whole list is read, empty entries included ("o:a," has one): an
+     * entry without a scope anywhere voids it.
+     */
+    for (;;) {
         const char *end = strchr(s, ','), *a = s, *b, *colon;
         if (!end)
             end = s + strlen(s);
@@ -164,10 +169,12 @@ static int scoped_list_grants(const char *list, const char *request)
                      ? (SCOPE_ORG | SCOPE_USER) : 0;
         if ((have & want) && (apr_size_t)(b - colon - 1) == name_len
             && !memcmp(colon + 1, name, name_len))
-            return 1;
-        s = *end ? end + 1 : end;
+            granted = 1;
+        if (!*end)
+            break;
+        s = end + 1;
     }
-    return 0;
+    return granted;
 }
 
 static int json_equals_text(const json_t *v, const char *text)

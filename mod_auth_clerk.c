@@ -1,0 +1,1234 @@
+/*
+ * mod_auth_clerk: Apache httpd 2.4 authentication and authorization with
+ * Clerk tokens.
+ *
+ * This file is the httpd glue only: directives, per-directory configuration
+ * and its merging, the check_authn / fixups / note_auth_failure hooks, the
+ * Require clerk-* providers and the export of claims.  Everything that decides
+ * about a token lives in the httpd-free core under src/ (shared with the
+ * clerk-jwt CLI and unit-tested on its own).
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_auth.h"
+
+#include "apr_hash.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+
+#include "clerk_carrier.h"
+#include "clerk_export.h"
+#include "clerk_http.h"
+#include "clerk_jwks_cache.h"
+#include "clerk_key.h"
+#include "clerk_policy.h"
+#include "clerk_publishable_key.h"
+#include "clerk_verify.h"
+
+module AP_MODULE_DECLARE_DATA auth_clerk_module;
+APLOG_USE_MODULE(auth_clerk);
+
+#define AUTH_TYPE_NAME "Clerk"
+#define SESSION_COOKIE "__session"
+#define MAX_CLOCK_SKEW 3600
+
+#define SOURCE_HEADER 1
+#define SOURCE_COOKIE 2
+
+typedef enum { SIGNED_OUT_UNSET = 0, SIGNED_OUT_DENY, SIGNED_OUT_PASS } signed_out_action_t;
+
+#define PASS_UNSET 0
+#define PASS_ENV 1
+#define PASS_HEADERS 2
+#define PASS_NONE 4
+
+#define UNSET -1
+
+/* Clerk's Backend API version header (@clerk/backend SUPPORTED_BAPI_VERSION). */
+#define CLERK_API_VERSION "2026-05-12"
+#define DEFAULT_API_URL "https://api.clerk.com"
+
+/*
+ * How key sets are fetched: per server (virtual host), since one source has
+ * one fetch schedule per process.
+ */
+typedef struct {
+    const char *api_url;
+    apr_interval_time_t jwks_ttl, refresh_min, max_stale;   /* -1: unset */
+    long http_timeout_ms;                                   /* -1: unset */
+    const char *ca_file, *proxy;
+} clerk_server_conf;
+
+/*
+ * A network key source named by a directive (ClerkJWKSURL, ClerkSecretKey,
+ * ClerkPublishableKey).  Slots made while the configuration is read are
+ * resolved to a per-process cache in post_config; slots made in .htaccess at
+ * request time are resolved on first use.
+ */
+typedef struct key_slot {
+    const char *url;
+    apr_array_header_t *headers;    /* may carry the secret key: never logged */
+    const char *secret;             /* ClerkSecretKey: the URL needs ClerkAPIURL */
+    int from_publishable_key;
+    server_rec *server;             /* whose fetch settings apply */
+    const struct clerk_dir_conf *owner;
+    clerk_jwks_cache_t *cache;
+} key_slot;
+
+/*
+ * Per-directory configuration.  Every field has an "unset" value so that a
+ * child section overrides exactly what it sets (see merge_dir_conf).
+ */
+typedef struct clerk_dir_conf {
+    /*
+     * The explicit key source: ClerkJWTKey/ClerkJWTKeyFile and ClerkJWKSFile
+     * form one unit, so a child section that names any key replaces the
+     * parent's keys as a whole.  Within a section the PEM key wins (CONTRACT
+     * §7 source order).
+     */
+    int keys_set;
+    clerk_keyset_t *pem_keys;
+    clerk_keyset_t *jwks_keys;
+    key_slot *jwks_url;             /* ClerkJWKSURL: part of the same unit */
+
+    key_slot *backend_api;          /* ClerkSecretKey: Backend API /v1/jwks */
+    key_slot *frontend_api;         /* from ClerkPublishableKey */
+
+    clerk_publishable_key_t *publishable_key;
+    /* derived once from the publishable key: [https://<fapi>], __session_<suffix> */
+    apr_array_header_t *publishable_key_issuer;
+    const char *suffixed_session_cookie;
+    int issuer_set;
+    apr_array_header_t *issuers;            /* empty after "ClerkIssuer off" */
+    apr_array_header_t *authorized_parties; /* NULL: unset */
+    apr_array_header_t *audiences;          /* NULL: unset */
+    int clock_skew;
+    unsigned accept_types;                  /* 0: unset */
+    int sources;                            /* 0: unset */
+    int allow_pending;
+    signed_out_action_t signed_out_action;
+    int pass_claims_as;
+    const char *remote_user_claim;
+    int debug_headers;
+} clerk_dir_conf;
+
+/* What check_authn found out, kept for the providers, fixups and failure hook. */
+typedef struct {
+    clerk_reason_t reason;                  /* CLERK_OK when claims are set */
+    clerk_claims_t *claims;
+    const char *token;                      /* to recognise the same token again */
+    const void *key_source;                 /* a keyset or a cache */
+    clerk_verify_opts_t opts;
+    int exported;
+} clerk_request_state;
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    clerk_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+    c->clock_skew = UNSET;
+    c->allow_pending = UNSET;
+    c->debug_headers = UNSET;
+    return c;
+}
+
+#define MERGE_PTR(f) (add->f ? add->f : base->f)
+#define MERGE_INT(f) (add->f != UNSET ? add->f : base->f)
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const clerk_dir_conf *base = basev, *add = addv;
+    clerk_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    if (add->keys_set) {
+        c->keys_set = 1;
+        c->pem_keys = add->pem_keys;
+        c->jwks_keys = add->jwks_keys;
+        c->jwks_url = add->jwks_url;
+    }
+    else {
+        c->keys_set = base->keys_set;
+        c->pem_keys = base->pem_keys;
+        c->jwks_keys = base->jwks_keys;
+        c->jwks_url = base->jwks_url;
+    }
+    c->backend_api = MERGE_PTR(backend_api);
+    if (add->publishable_key) {
+        c->frontend_api = add->frontend_api;
+        c->publishable_key = add->publishable_key;
+        c->publishable_key_issuer = add->publishable_key_issuer;
+        c->suffixed_session_cookie = add->suffixed_session_cookie;
+    }
+    else {
+        c->frontend_api = base->frontend_api;
+        c->publishable_key = base->publishable_key;
+        c->publishable_key_issuer = base->publishable_key_issuer;
+        c->suffixed_session_cookie = base->suffixed_session_cookie;
+    }
+    c->issuer_set = add->issuer_set || base->issuer_set;
+    c->issuers = add->issuer_set ? add->issuers : base->issuers;
+    c->authorized_parties = MERGE_PTR(authorized_parties);
+    c->audiences = MERGE_PTR(audiences);
+    c->clock_skew = MERGE_INT(clock_skew);
+    c->accept_types = add->accept_types ? add->accept_types : base->accept_types;
+    c->sources = add->sources ? add->sources : base->sources;
+    c->allow_pending = MERGE_INT(allow_pending);
+    c->signed_out_action = add->signed_out_action ? add->signed_out_action
+                                                  : base->signed_out_action;
+    c->pass_claims_as = add->pass_claims_as ? add->pass_claims_as : base->pass_claims_as;
+    c->remote_user_claim = MERGE_PTR(remote_user_claim);
+    c->debug_headers = MERGE_INT(debug_headers);
+    return c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Key sources                                                               */
+
+/*
+ * Process-wide: the slots named by the configuration and the caches they
+ * resolve to, one cache per distinct source.  Rebuilt with each
+ * configuration generation (pconf); .htaccess adds to it under the lock.
+ */
+static struct {
+    apr_array_header_t *slots;          /* key_slot * made while reading config */
+    apr_hash_t *caches;                 /* source key -> clerk_jwks_cache_t * */
+    apr_array_header_t *cache_list;     /* the same caches, for child_init */
+    apr_pool_t *pool;                   /* pconf; in a child the registry pool */
+    apr_thread_mutex_t *lock;           /* children only */
+    server_rec *main_server;
+    int serving;                        /* 1 once post_config has run */
+} registry;
+
+static const clerk_keyset_t *static_keys(const clerk_dir_conf *c)
+{
+    return c->pem_keys ? c->pem_keys : c->jwks_keys;
+}
+
+/* The network slot in force (CONTRACT §7 order), when no static key is. */
+static key_slot *network_slot(const clerk_dir_conf *c)
+{
+    if (c->keys_set)
+        return c->jwks_url;
+    return c->backend_api ? c->backend_api : c->frontend_api;
+}
+
+static key_slot *new_slot(cmd_parms *cmd, const clerk_dir_conf *owner)
+{
+    key_slot *slot = apr_pcalloc(cmd->pool, sizeof(*slot));
+    slot->headers = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    slot->server = cmd->server;
+    slot->owner = owner;
+    if (!registry.serving && registry.slots)
+        APR_ARRAY_PUSH(registry.slots, key_slot *) = slot;
+    return slot;
+}
+
+static void log_from_cache(void *baton, int level, const char *msg)
+{
+    ap_log_error(APLOG_MARK, level, 0, (server_rec *)baton, APLOGNO(10611) "%s", msg);
+}
+
+/*
+ * The cache for a slot under a server's fetch settings: one per distinct
+ * (URL, headers, settings) per process.  The key holds a hash of the
+ * headers, not the secret itself.
+ */
+static clerk_jwks_cache_t *cache_for_slot(key_slot *slot, server_rec *s, apr_pool_t *p,
+                                          apr_pool_t *store, int in_child)
+{
+    const clerk_server_conf *sc = ap_get_module_config(s->module_config, &auth_clerk_module);
+    clerk_jwks_source_t src;
+    const char *key;
+    clerk_jwks_cache_t *cache;
+
+    src.url = slot->secret ? apr_pstrcat(p, sc->api_url ? sc->api_url : DEFAULT_API_URL,
+                                         "/v1/jwks", NULL)
+                           : slot->url;
+    src.headers = slot->headers;
+    src.ttl = sc->jwks_ttl != UNSET ? sc->jwks_ttl : apr_time_from_sec(300);
+    src.refresh_min = sc->refresh_min != UNSET ? sc->refresh_min : apr_time_from_sec(30);
+    src.max_stale = sc->max_stale != UNSET ? sc->max_stale : apr_time_from_sec(86400);
+    src.http.timeout_ms = sc->http_timeout_ms != UNSET ? sc->http_timeout_ms : 5000;
+    src.http.ca_file = sc->ca_file;
+    src.http.proxy = sc->proxy;
+    src.http.max_body = 0;
+
+    key = clerk_jwks_source_id(p, &src);
+    if ((cache = apr_hash_get(registry.caches, key, APR_HASH_KEY_STRING)))
+        return cache;
+    cache = clerk_jwks_cache_create(store, &src, log_from_cache, registry.main_server);
+    apr_hash_set(registry.caches, apr_pstrdup(store, key), APR_HASH_KEY_STRING, cache);
+    APR_ARRAY_PUSH(registry.cache_list, clerk_jwks_cache_t *) = cache;
+    if (in_child)
+        clerk_jwks_cache_child_init(cache, store);
+    return cache;
+}
+
+/* The cache behind a slot; .htaccess slots are looked up on first use. */
+static clerk_jwks_cache_t *slot_cache(request_rec *r, key_slot *slot)
+{
+    clerk_jwks_cache_t *cache;
+
+    if (slot->cache)
+        return slot->cache;
+    if (!registry.lock)
+        return NULL;
+    apr_thread_mutex_lock(registry.lock);
+    cache = cache_for_slot(slot, r->server, r->pool, registry.pool, 1);
+    apr_thread_mutex_unlock(registry.lock);
+    return cache;
+}
+
+/* The verification options in force for a section, defaults applied. */
+static void effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o)
+{
+    clerk_verify_opts_init(o);
+    o->issuers = c->issuer_set ? c->issuers : c->publishable_key_issuer;
+    o->authorized_parties = c->authorized_parties;
+    o->audiences = c->audiences;
+    if (c->clock_skew != UNSET)
+        o->clock_skew = c->clock_skew;
+    o->allow_pending = c->allow_pending == 1;
+    if (c->accept_types)
+        o->accept_types = c->accept_types;
+}
+
+static const char *set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    const char *err = NULL, *begin = strstr(arg, "-----BEGIN ");
+    const char *text = arg;
+
+    /*
+     * A PEM block given on one configuration line has lost its line breaks;
+     * keep only the base64 body between the BEGIN and END lines.
+     */
+    if (begin) {
+        const char *body = strstr(begin + 11, "-----");
+        const char *end = body ? strstr(body + 5, "-----END ") : NULL;
+        if (!body || !end)
+            return "ClerkJWTKey: incomplete PEM block";
+        text = apr_pstrmemdup(cmd->pool, body + 5, (apr_size_t)(end - body - 5));
+    }
+    if (clerk_keyset_from_pem(cmd->pool, text, strlen(text), &c->pem_keys, &err) != APR_SUCCESS)
+        return apr_pstrcat(cmd->pool, "ClerkJWTKey: ", err, NULL);
+    c->keys_set = 1;
+    return NULL;
+}
+
+static const char *set_keys_pem_file(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    const char *err = NULL, *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path)
+        return apr_pstrcat(cmd->pool, "ClerkJWTKeyFile: invalid path ", arg, NULL);
+    if (clerk_keyset_from_pem_file(cmd->pool, path, &c->pem_keys, &err) != APR_SUCCESS)
+        return apr_pstrcat(cmd->pool, "ClerkJWTKeyFile: ", err, NULL);
+    c->keys_set = 1;
+    return NULL;
+}
+
+static const char *set_keys_jwks_file(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    const char *err = NULL, *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path)
+        return apr_pstrcat(cmd->pool, "ClerkJWKSFile: invalid path ", arg, NULL);
+    if (clerk_keyset_from_jwks_file(cmd->pool, path, &c->jwks_keys, &err) != APR_SUCCESS)
+        return apr_pstrcat(cmd->pool, "ClerkJWKSFile: ", err, NULL);
+    for (int i = 0; i < c->jwks_keys->skipped->nelts; i++)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10601)
+                     "ClerkJWKSFile %s: %s", path,
+                     APR_ARRAY_IDX(c->jwks_keys->skipped, i, const char *));
+    c->keys_set = 1;
+    return NULL;
+}
+
+static const char *set_jwks_url(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    const char *err = clerk_http_check_url(cmd->pool, arg);
+
+    if (err)
+        return apr_pstrcat(cmd->pool, "ClerkJWKSURL: ", err, NULL);
+    c->jwks_url = new_slot(cmd, c);
+    c->jwks_url->url = arg;
+    c->keys_set = 1;
+    return NULL;
+}
+
+/* sk_…, env:VAR or file:/path, read once here; never logged. */
+static const char *read_secret(cmd_parms *cmd, const char *directive, const char *arg,
+                               const char **secret)
+{
+    char *value = NULL;
+
+    if (!strncmp(arg, "env:", 4)) {
+        value = getenv(arg + 4);
+        if (!value || !*value)
+            return apr_psprintf(cmd->pool, "%s: environment variable %s is not set",
+                                directive, arg + 4);
+        value = apr_pstrdup(cmd->pool, value);
+    }
+    else if (!strncmp(arg, "file:", 5)) {
+        const char *path = ap_server_root_relative(cmd->pool, arg + 5);
+        apr_file_t *f;
+        char buf[512];
+        apr_size_t n = sizeof(buf) - 1;
+        if (!path || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->pool) != APR_SUCCESS)
+            return apr_psprintf(cmd->pool, "%s: cannot read %s", directive, arg + 5);
+        apr_file_read(f, buf, &n);
+        apr_file_close(f);
+        buf[n] = '\0';
+        value = apr_pstrdup(cmd->pool, buf);
+        apr_collapse_spaces(value, value);
+    }
+    else
+        value = apr_pstrdup(cmd->pool, arg);
+    if (!*value || strchr(value, '\r') || strchr(value, '\n'))
+        return apr_psprintf(cmd->pool, "%s: the secret key is empty or spans lines", directive);
+    *secret = value;
+    return NULL;
+}
+
+static const char *set_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    const char *secret, *err = read_secret(cmd, "ClerkSecretKey", arg, &secret);
+
+    if (err)
+        return err;
+    c->backend_api = new_slot(cmd, c);
+    c->backend_api->secret = secret;
+    APR_ARRAY_PUSH(c->backend_api->headers, const char *) =
+        apr_pstrcat(cmd->pool, "Authorization: Bearer ", secret, NULL);
+    APR_ARRAY_PUSH(c->backend_api->headers, const char *) =
+        "Clerk-API-Version: " CLERK_API_VERSION;
+    return NULL;
+}
+
+static const char *set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    const char *err = NULL;
+
+    if (clerk_publishable_key_parse(cmd->pool, arg, &c->publishable_key, &err) != APR_SUCCESS)
+        return apr_pstrcat(cmd->pool, "ClerkPublishableKey: ", err, NULL);
+    c->frontend_api = new_slot(cmd, c);
+    c->frontend_api->url = c->publishable_key->jwks_url;
+    c->frontend_api->from_publishable_key = 1;
+    c->publishable_key_issuer = apr_array_make(cmd->pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->publishable_key_issuer, const char *) = c->publishable_key->issuer;
+    c->suffixed_session_cookie = apr_pstrcat(cmd->pool, SESSION_COOKIE "_",
+                                             c->publishable_key->cookie_suffix, NULL);
+    return NULL;
+}
+
+static apr_array_header_t *argv_array(apr_pool_t *p, int argc, char *const argv[])
+{
+    apr_array_header_t *a = apr_array_make(p, argc, sizeof(const char *));
+    for (int i = 0; i < argc; i++)
+        APR_ARRAY_PUSH(a, const char *) = argv[i];
+    return a;
+}
+
+static const char *set_issuer(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
+{
+    clerk_dir_conf *c = dconf;
+
+    if (argc == 0)
+        return "ClerkIssuer: give one or more issuer URLs, or off";
+    c->issuer_set = 1;
+    if (argc == 1 && !strcasecmp(argv[0], "off")) {
+        c->issuers = apr_array_make(cmd->pool, 0, sizeof(const char *));
+        return NULL;
+    }
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "https://", 8) && strncmp(argv[i], "http://", 7))
+            return apr_pstrcat(cmd->pool, "ClerkIssuer: '", argv[i],
+                               "' is not an http(s) URL", NULL);
+    c->issuers = argv_array(cmd->pool, argc, argv);
+    return NULL;
+}
+
+/* An origin as browsers send it: scheme://host[:port], nothing after. */
+static int is_origin(const char *s)
+{
+    const char *host;
+
+    if (!strncmp(s, "https://", 8))
+        host = s + 8;
+    else if (!strncmp(s, "http://", 7))
+        host = s + 7;
+    else
+        return 0;
+    return *host && !strchr(host, '/') && !strchr(host, '?') && !strchr(host, '#');
+}
+
+static const char *set_authorized_parties(cmd_parms *cmd, void *dconf, int argc,
+                                          char *const argv[])
+{
+    clerk_dir_conf *c = dconf;
+
+    if (argc == 0)
+        return "ClerkAuthorizedParties: give one or more origins (https://app.example.com)";
+    for (int i = 0; i < argc; i++)
+        if (!is_origin(argv[i]))
+            return apr_pstrcat(cmd->pool, "ClerkAuthorizedParties: '", argv[i],
+                               "' is not an origin (scheme://host[:port], no path or "
+                               "trailing slash)", NULL);
+    c->authorized_parties = argv_array(cmd->pool, argc, argv);
+    return NULL;
+}
+
+static const char *set_audience(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
+{
+    clerk_dir_conf *c = dconf;
+
+    if (argc == 0)
+        return "ClerkAudience: give one or more audience values";
+    c->audiences = argv_array(cmd->pool, argc, argv);
+    return NULL;
+}
+
+static const char *set_clock_skew(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || v < 0 || v > MAX_CLOCK_SKEW)
+        return apr_psprintf(cmd->pool, "ClerkClockSkew: '%s' is not a number of seconds "
+                            "from 0 to %d", arg, MAX_CLOCK_SKEW);
+    c->clock_skew = (int)v;
+    return NULL;
+}
+
+static const char *set_accept_token(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
+{
+    clerk_dir_conf *c = dconf;
+    unsigned types = 0;
+
+    if (argc == 0)
+        return "ClerkAcceptToken: give one or more token types, or any";
+    for (int i = 0; i < argc; i++) {
+        clerk_token_type_t t = clerk_token_type_from_name(argv[i]);
+        if (!strcmp(argv[i], "any"))
+            types |= CLERK_TYPE_ALL;
+        else if (t)
+            types |= t;
+        else
+            return apr_pstrcat(cmd->pool, "ClerkAcceptToken: '", argv[i],
+                               "' is not session_token, m2m_token, oauth_token, api_key "
+                               "or any", NULL);
+    }
+    c->accept_types = types;
+    return NULL;
+}
+
+static const char *set_token_source(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
+{
+    clerk_dir_conf *c = dconf;
+    int sources = 0;
+
+    if (argc == 0)
+        return "ClerkTokenSource: give header, cookie or both";
+    for (int i = 0; i < argc; i++) {
+        if (!strcasecmp(argv[i], "header"))
+            sources |= SOURCE_HEADER;
+        else if (!strcasecmp(argv[i], "cookie"))
+            sources |= SOURCE_COOKIE;
+        else
+            return apr_pstrcat(cmd->pool, "ClerkTokenSource: '", argv[i],
+                               "' is neither header nor cookie", NULL);
+    }
+    c->sources = sources;
+    return NULL;
+}
+
+static const char *set_signed_out_action(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+
+    if (!strcasecmp(arg, "deny"))
+        c->signed_out_action = SIGNED_OUT_DENY;
+    else if (!strcasecmp(arg, "pass"))
+        c->signed_out_action = SIGNED_OUT_PASS;
+    else
+        return apr_pstrcat(cmd->pool, "ClerkSignedOutAction: '", arg,
+                           "' is not supported (use deny or pass)", NULL);
+    return NULL;
+}
+
+static const char *set_pass_claims_as(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+
+    if (!strcasecmp(arg, "env"))
+        c->pass_claims_as = PASS_ENV;
+    else if (!strcasecmp(arg, "headers"))
+        c->pass_claims_as = PASS_HEADERS;
+    else if (!strcasecmp(arg, "both"))
+        c->pass_claims_as = PASS_ENV | PASS_HEADERS;
+    else if (!strcasecmp(arg, "none"))
+        c->pass_claims_as = PASS_NONE;
+    else
+        return apr_pstrcat(cmd->pool, "ClerkPassClaimsAs: '", arg,
+                           "' is not env, headers, both or none", NULL);
+    return NULL;
+}
+
+static const char *set_remote_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+
+    if (!*arg)
+        return "ClerkRemoteUserClaim: give a claim name";
+    c->remote_user_claim = arg;
+    return NULL;
+}
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    clerk_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
+    sc->jwks_ttl = sc->refresh_min = sc->max_stale = UNSET;
+    sc->http_timeout_ms = UNSET;
+    return sc;
+}
+
+static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const clerk_server_conf *base = basev, *add = addv;
+    clerk_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->api_url = MERGE_PTR(api_url);
+    sc->jwks_ttl = MERGE_INT(jwks_ttl);
+    sc->refresh_min = MERGE_INT(refresh_min);
+    sc->max_stale = MERGE_INT(max_stale);
+    sc->http_timeout_ms = MERGE_INT(http_timeout_ms);
+    sc->ca_file = MERGE_PTR(ca_file);
+    sc->proxy = MERGE_PTR(proxy);
+    return sc;
+}
+
+static const char *set_api_url(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    const char *err = clerk_http_check_url(cmd->pool, arg);
+    apr_size_t n = strlen(arg);
+
+    if (err)
+        return apr_pstrcat(cmd->pool, "ClerkAPIURL: ", err, NULL);
+    sc->api_url = n && arg[n - 1] == '/' ? apr_pstrndup(cmd->pool, arg, n - 1) : arg;
+    return NULL;
+}
+
+/* A number of seconds within [min, max] into *field (in microseconds or ms). */
+static const char *set_seconds(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    const char *name = cmd->cmd->name;
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_int64_t min = !strcasecmp(name, "ClerkJWKSMaxStale") ? 0 : 1;
+
+    if (!*arg || *end || v < min || v > 7 * 86400)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from %" APR_INT64_T_FMT
+                            " to 604800", name, arg, min);
+    if (!strcasecmp(name, "ClerkJWKSCacheTTL"))
+        sc->jwks_ttl = apr_time_from_sec(v);
+    else if (!strcasecmp(name, "ClerkJWKSRefreshMin"))
+        sc->refresh_min = apr_time_from_sec(v);
+    else if (!strcasecmp(name, "ClerkJWKSMaxStale"))
+        sc->max_stale = apr_time_from_sec(v);
+    else if (v > 300)
+        return apr_psprintf(cmd->pool, "%s: at most 300 seconds", name);
+    else
+        sc->http_timeout_ms = (long)v * 1000;
+    return NULL;
+}
+
+static const char *set_server_path(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": invalid path ", arg, NULL);
+    sc->ca_file = path;
+    return NULL;
+}
+
+static const char *set_proxy(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    sc->proxy = arg;
+    return NULL;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
+{
+    int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
+    *field = on ? 1 : 0;
+    return NULL;
+}
+
+#define DIR_CMD RSRC_CONF | OR_AUTHCFG
+
+static const command_rec clerk_cmds[] = {
+    AP_INIT_TAKE1("ClerkPublishableKey", set_publishable_key, NULL, DIR_CMD,
+                  "pk_test_… or pk_live_…: the Clerk instance (issuer, cookie names)"),
+    AP_INIT_RAW_ARGS("ClerkJWTKey", set_keys_pem_text, NULL, DIR_CMD,
+                     "the instance's PEM public key, or its base64 body"),
+    AP_INIT_TAKE1("ClerkJWTKeyFile", set_keys_pem_file, NULL, DIR_CMD,
+                  "file holding the instance's PEM public key"),
+    AP_INIT_TAKE1("ClerkJWKSFile", set_keys_jwks_file, NULL, DIR_CMD,
+                  "file holding the instance's JWKS"),
+    AP_INIT_TAKE1("ClerkJWKSURL", set_jwks_url, NULL, DIR_CMD,
+                  "URL of the instance's JWKS, fetched and cached per process"),
+    AP_INIT_TAKE1("ClerkSecretKey", set_secret_key, NULL, DIR_CMD,
+                  "sk_…, env:VAR or file:/path: Backend API access (keys from /v1/jwks)"),
+    AP_INIT_TAKE1("ClerkAPIURL", set_api_url, NULL, RSRC_CONF,
+                  "Backend API base URL (default https://api.clerk.com)"),
+    AP_INIT_TAKE1("ClerkJWKSCacheTTL", set_seconds, NULL, RSRC_CONF,
+                  "seconds a fetched key set is fresh (default 300)"),
+    AP_INIT_TAKE1("ClerkJWKSRefreshMin", set_seconds, NULL, RSRC_CONF,
+                  "at most one forced refetch per source per this many seconds (default 30)"),
+    AP_INIT_TAKE1("ClerkJWKSMaxStale", set_seconds, NULL, RSRC_CONF,
+                  "seconds keys stay usable after a failed refresh (default 86400)"),
+    AP_INIT_TAKE1("ClerkHTTPTimeout", set_seconds, NULL, RSRC_CONF,
+                  "total seconds for one Backend/Frontend API call (default 5)"),
+    AP_INIT_TAKE1("ClerkHTTPCAFile", set_server_path, NULL, RSRC_CONF,
+                  "CA bundle for HTTPS fetches (default: the system store)"),
+    AP_INIT_TAKE1("ClerkHTTPProxy", set_proxy, NULL, RSRC_CONF,
+                  "outbound proxy URL for fetches"),
+    AP_INIT_TAKE_ARGV("ClerkIssuer", set_issuer, NULL, DIR_CMD,
+                      "accepted iss values (exact match), or off"),
+    AP_INIT_TAKE_ARGV("ClerkAuthorizedParties", set_authorized_parties, NULL, DIR_CMD,
+                      "origins allowed as azp of session tokens"),
+    AP_INIT_TAKE_ARGV("ClerkAudience", set_audience, NULL, DIR_CMD,
+                      "aud values of which a token must carry one"),
+    AP_INIT_TAKE1("ClerkClockSkew", set_clock_skew, NULL, DIR_CMD,
+                  "seconds of leeway for exp, nbf and iat (default 5)"),
+    AP_INIT_TAKE_ARGV("ClerkAcceptToken", set_accept_token, NULL, DIR_CMD,
+                      "token types accepted: session_token m2m_token oauth_token api_key | any"),
+    AP_INIT_TAKE_ARGV("ClerkTokenSource", set_token_source, NULL, DIR_CMD,
+                      "where session tokens are read: header, cookie (default both)"),
+    AP_INIT_FLAG("ClerkAllowPendingSessions", set_flag,
+                 (void *)APR_OFFSETOF(clerk_dir_conf, allow_pending), DIR_CMD,
+                 "whether sts: pending sessions count as signed in (default Off)"),
+    AP_INIT_TAKE1("ClerkSignedOutAction", set_signed_out_action, NULL, DIR_CMD,
+                  "what a request without a valid token gets: deny (401) or pass"),
+    AP_INIT_TAKE1("ClerkPassClaimsAs", set_pass_claims_as, NULL, DIR_CMD,
+                  "how claims reach the application: env, headers, both or none"),
+    AP_INIT_TAKE1("ClerkRemoteUserClaim", set_remote_user_claim, NULL, DIR_CMD,
+                  "claim used for REMOTE_USER (default sub)"),
+    AP_INIT_FLAG("ClerkDebugHeaders", set_flag,
+                 (void *)APR_OFFSETOF(clerk_dir_conf, debug_headers), DIR_CMD,
+                 "add X-Clerk-Auth-Status and X-Clerk-Auth-Reason to responses"),
+    {NULL}
+};
+
+/* ------------------------------------------------------------------------ */
+/* Requests                                                                  */
+
+static int is_clerk_request(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    return type && !strcasecmp(type, AUTH_TYPE_NAME);
+}
+
+static clerk_request_state *request_state(const request_rec *r)
+{
+    return r ? ap_get_module_config(r->request_config, &auth_clerk_module) : NULL;
+}
+
+/*
+ * X-Clerk-* request headers are the module's to set; whatever a client sent
+ * under such a name (any case, '-' or '_') is removed before anyone reads it.
+ */
+static int is_clerk_header(const char *name)
+{
+    static const char prefix[] = "x-clerk-";
+    for (int i = 0; prefix[i]; i++) {
+        char c = (char)apr_tolower(name[i]);
+        if (c == '_')
+            c = '-';
+        if (c != prefix[i])
+            return 0;
+    }
+    return 1;
+}
+
+static int collect_clerk_header(void *rec, const char *key, const char *value)
+{
+    if (is_clerk_header(key))
+        APR_ARRAY_PUSH((apr_array_header_t *)rec, const char *) = key;
+    return 1;
+}
+
+static int strip_spoofed_headers(request_rec *r)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 0, sizeof(const char *));
+
+    apr_table_do(collect_clerk_header, names, r->headers_in, NULL);
+    for (int i = 0; i < names->nelts; i++) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10602)
+                      "removed client-sent header %s", APR_ARRAY_IDX(names, i, const char *));
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+    }
+    return DECLINED;
+}
+
+static void export_claims(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
+{
+    int how = c->pass_claims_as ? c->pass_claims_as : PASS_ENV;
+    apr_array_header_t *vars;
+
+    if (st->exported || how == PASS_NONE)
+        return;
+    st->exported = 1;
+    vars = clerk_export_vars(r->pool, st->claims);
+    for (int i = 0; i < vars->nelts; i++) {
+        const clerk_var_t *v = &APR_ARRAY_IDX(vars, i, clerk_var_t);
+        if (how & PASS_ENV)
+            apr_table_setn(r->subprocess_env, v->env, v->value);
+        if (how & PASS_HEADERS) {
+            if (clerk_export_header_safe(v->value))
+                apr_table_setn(r->headers_in, v->header, v->value);
+            else
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10603)
+                              "not passing %s as a header: control characters", v->header);
+        }
+    }
+}
+
+static void set_debug_headers(request_rec *r, const clerk_dir_conf *c, const char *status,
+                              clerk_reason_t reason)
+{
+    if (c->debug_headers != 1)
+        return;
+    apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Status", status);
+    if (reason != CLERK_OK)
+        apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Reason", clerk_reason_str(reason));
+}
+
+/* Whether two verifications would decide alike: same token, keys and rules. */
+static int same_verification(const clerk_request_state *a, const char *token,
+                             const void *key_source, const clerk_verify_opts_t *o)
+{
+    const clerk_verify_opts_t *p = &a->opts;
+    const apr_array_header_t *const lists[3][2] = {
+        {p->issuers, o->issuers},
+        {p->authorized_parties, o->authorized_parties},
+        {p->audiences, o->audiences},
+    };
+
+    if (!a->claims || strcmp(a->token, token) || a->key_source != key_source
+        || p->clock_skew != o->clock_skew || p->allow_pending != o->allow_pending
+        || p->accept_types != o->accept_types)
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        const apr_array_header_t *x = lists[i][0], *y = lists[i][1];
+        int nx = x ? x->nelts : 0, ny = y ? y->nelts : 0;
+        if (nx != ny)
+            return 0;
+        for (int k = 0; k < nx; k++)
+            if (strcmp(APR_ARRAY_IDX(x, k, const char *), APR_ARRAY_IDX(y, k, const char *)))
+                return 0;
+    }
+    return 1;
+}
+
+/* A kid fit for the log: printable ASCII only. */
+static const char *loggable_kid(const char *kid)
+{
+    if (!kid)
+        return "none";
+    for (const unsigned char *s = (const unsigned char *)kid; *s; s++)
+        if (*s < 0x21 || *s > 0x7e)
+            return "(unprintable)";
+    return kid;
+}
+
+/*
+ * Find the token: the Authorization header wins when it carries one (even
+ * an invalid one); otherwise the session cookie.  Returns NONE, TOKEN or
+ * MALFORMED; *carrier names where it came from for the log.
+ */
+static clerk_carrier_t find_token(request_rec *r, const clerk_dir_conf *c,
+                                  const char **token, apr_size_t *len, const char **carrier)
+{
+    int sources = c->sources ? c->sources : SOURCE_HEADER | SOURCE_COOKIE;
+    clerk_carrier_t found = CLERK_CARRIER_NONE;
+    const char *cookies;
+
+    if (sources & SOURCE_HEADER) {
+        *carrier = "header";
+        found = clerk_bearer_token(apr_table_get(r->headers_in, "Authorization"), token, len);
+        if (found != CLERK_CARRIER_NONE)
+            return found;
+    }
+    if (!(sources & SOURCE_COOKIE) || !(cookies = apr_table_get(r->headers_in, "Cookie")))
+        return CLERK_CARRIER_NONE;
+    *carrier = "cookie";
+    if (c->suffixed_session_cookie) {
+        found = clerk_cookie_value(r->pool, cookies, c->suffixed_session_cookie, token, len);
+        if (found != CLERK_CARRIER_NONE)
+            return found;
+    }
+    return clerk_cookie_value(r->pool, cookies, SESSION_COOKIE, token, len);
+}
+
+static int signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                      clerk_reason_t reason)
+{
+    st->reason = reason;
+    set_debug_headers(r, c, "signed-out", reason);
+    if (c->signed_out_action == SIGNED_OUT_PASS) {
+        /* Anonymous: Require valid-user passes, clerk-* providers deny. */
+        r->user = "";
+        return OK;
+    }
+    ap_note_auth_failure(r);
+    return HTTP_UNAUTHORIZED;
+}
+
+static int signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
+{
+    const char *claim = c->remote_user_claim ? c->remote_user_claim : "sub";
+    const char *user = clerk_export_remote_user(r->pool, st->claims, claim);
+
+    if (!user || !*user) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10604)
+                      "token rejected: token-verification-failed (ClerkRemoteUserClaim "
+                      "%s is missing, empty or not a string)", claim);
+        st->claims = NULL;
+        return signed_out(r, c, st, CLERK_TOKEN_VERIFICATION_FAILED);
+    }
+    st->reason = CLERK_OK;
+    r->user = (char *)user;
+    r->ap_auth_type = (char *)ap_auth_type(r);  /* AUTH_TYPE for CGI, as mod_auth_basic */
+    set_debug_headers(r, c, "signed-in", CLERK_OK);
+    export_claims(r, c, st);
+    return OK;
+}
+
+static int clerk_check_authn(request_rec *r)
+{
+    const clerk_dir_conf *c;
+    clerk_request_state *st;
+    const clerk_request_state *earlier;
+    const char *token = NULL, *carrier = "none";
+    apr_size_t len = 0;
+    clerk_verify_result_t res;
+    clerk_carrier_t found;
+    const clerk_keyset_t *keys;
+    key_slot *slot;
+    clerk_jwks_cache_t *cache = NULL;
+    clerk_jwks_snapshot_t *snap = NULL;
+    apr_time_t now;
+
+    if (!is_clerk_request(r))
+        return DECLINED;
+    c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    ap_set_module_config(r->request_config, &auth_clerk_module, st);
+    keys = static_keys(c);
+    if (!keys && (slot = network_slot(c)))
+        cache = slot_cache(r, slot);
+    st->key_source = keys ? (const void *)keys : (const void *)cache;
+    effective_opts(c, &st->opts);
+
+    found = find_token(r, c, &token, &len, &carrier);
+    if (found == CLERK_CARRIER_NONE) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10605)
+                      "no token: session-token-missing");
+        return signed_out(r, c, st, CLERK_SESSION_TOKEN_MISSING);
+    }
+    if (found == CLERK_CARRIER_MALFORMED) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10606)
+                      "token rejected: token-invalid (malformed or repeated %s)", carrier);
+        return signed_out(r, c, st, CLERK_TOKEN_INVALID);
+    }
+    st->token = token;
+
+    /* A subrequest or internal redirect re-uses an identical verification. */
+    earlier = request_state(r->main ? r->main : r->prev);
+    if (earlier && same_verification(earlier, token, st->key_source, &st->opts)) {
+        st->claims = earlier->claims;
+        return signed_in(r, c, st);
+    }
+
+    if (!st->key_source) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10607)
+                      "AuthType Clerk without a key source: configure ClerkPublishableKey, "
+                      "ClerkSecretKey, ClerkJWKSURL, ClerkJWKSFile or ClerkJWTKey(File)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    now = apr_time_now();
+    if (cache) {
+        clerk_keys_state_t state = clerk_jwks_cache_acquire(cache, now, &snap);
+        if (state != CLERK_KEYS_READY) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10612)
+                          "keys unavailable (%s): answering 503",
+                          state == CLERK_KEYS_NEVER_LOADED ? "not loaded yet"
+                                                           : "stale past ClerkJWKSMaxStale");
+            set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
+            apr_table_setn(r->err_headers_out, "Retry-After",
+                           state == CLERK_KEYS_NEVER_LOADED ? "5" : "30");
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        keys = clerk_jwks_snapshot_keys(snap);
+    }
+    clerk_verify_token(r->pool, token, len, keys, &st->opts, apr_time_sec(now), &res);
+    if (snap)
+        clerk_jwks_cache_release(cache, snap);  /* claims never point into the keys */
+    if (res.reason == CLERK_JWK_KID_MISMATCH && cache && clerk_jwks_cache_kid_miss(cache, now))
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10613)
+                      "unknown kid %s: asked for a key set refresh", loggable_kid(res.kid));
+    if (res.reason != CLERK_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10608)
+                      "token rejected: %s (%s; kid %s; from %s)", clerk_reason_str(res.reason),
+                      res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
+        return signed_out(r, c, st, res.reason);
+    }
+    st->claims = res.claims;
+    return signed_in(r, c, st);
+}
+
+/*
+ * When httpd skips authentication for a subrequest or internal redirect with
+ * the same configuration, it copies r->user; give that request the same
+ * variables too (an ErrorDocument CGI or an SSI include sees CLERK_*).
+ */
+static int clerk_fixups(request_rec *r)
+{
+    const clerk_request_state *earlier;
+    clerk_request_state *st;
+
+    if (request_state(r) || !r->user || !(r->main || r->prev) || !is_clerk_request(r))
+        return DECLINED;
+    earlier = request_state(r->main ? r->main : r->prev);
+    if (!earlier || !earlier->claims)
+        return DECLINED;
+    st = apr_pmemdup(r->pool, earlier, sizeof(*st));
+    st->exported = 0;
+    ap_set_module_config(r->request_config, &auth_clerk_module, st);
+    export_claims(r, ap_get_module_config(r->per_dir_config, &auth_clerk_module), st);
+    return DECLINED;
+}
+
+/* Quote a realm for a header parameter: backslash-escape '"' and '\'. */
+static const char *quoted(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) * 2 + 1), *d = out;
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            continue;
+        if (*s == '"' || *s == '\\')
+            *d++ = '\\';
+        *d++ = *s;
+    }
+    *d = '\0';
+    return out;
+}
+
+/* WWW-Authenticate for 401s (RFC 6750 §3), from what check_authn found. */
+static int clerk_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    const clerk_request_state *st;
+    const char *realm, *header;
+
+    if (!auth_type || strcasecmp(auth_type, AUTH_TYPE_NAME))
+        return DECLINED;
+    st = request_state(r);
+    realm = quoted(r->pool, ap_auth_name(r) ? ap_auth_name(r) : AUTH_TYPE_NAME);
+    if (st && st->claims && st->reason == CLERK_OK)
+        header = apr_psprintf(r->pool, "Bearer realm=\"%s\", error=\"insufficient_scope\"", realm);
+    else if (st && st->reason != CLERK_OK && st->reason != CLERK_SESSION_TOKEN_MISSING)
+        header = apr_psprintf(r->pool, "Bearer realm=\"%s\", error=\"invalid_token\", "
+                              "error_description=\"%s\"", realm, clerk_reason_str(st->reason));
+    else
+        header = apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm);
+    apr_table_setn(r->err_headers_out, (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
+                                                                       : "WWW-Authenticate",
+                   header);
+    return OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Require clerk-* providers                                                  */
+
+static const char *parse_require(cmd_parms *cmd, const char *line, const void **parsed,
+                                 clerk_require_kind_t kind)
+{
+    clerk_require_t *req;
+    const char *err = clerk_require_parse(cmd->pool, kind, line, &req);
+
+    if (err)
+        return apr_pstrcat(cmd->pool, "Require ", clerk_require_name(kind), ": ", err, NULL);
+    *parsed = req;
+    return NULL;
+}
+
+static authz_status check_require(request_rec *r, const char *line, const void *parsed)
+{
+    const clerk_require_t *req = parsed;
+    const clerk_request_state *st;
+
+    if (!r->user)
+        return AUTHZ_DENIED_NO_USER;
+    st = request_state(r);
+    if (!st || !st->claims) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10609)
+                      "Require %s %s: denied, no verified Clerk token",
+                      clerk_require_name(req->kind), line);
+        return AUTHZ_DENIED;
+    }
+    if (clerk_require_match(req, st->claims))
+        return AUTHZ_GRANTED;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10610)
+                  "Require %s %s: denied for %s", clerk_require_name(req->kind), line, r->user);
+    return AUTHZ_DENIED;
+}
+
+#define CLERK_PROVIDER(fn, kind)                                                  \
+    static const char *parse_##fn(cmd_parms *cmd, const char *line, const void **p) \
+    {                                                                             \
+        return parse_require(cmd, line, p, kind);                                 \
+    }                                                                             \
+    static const authz_provider fn##_provider = {check_require, parse_##fn}
+
+CLERK_PROVIDER(user, CLERK_REQUIRE_USER);
+CLERK_PROVIDER(org, CLERK_REQUIRE_ORG);
+CLERK_PROVIDER(org_role, CLERK_REQUIRE_ORG_ROLE);
+CLERK_PROVIDER(org_permission, CLERK_REQUIRE_ORG_PERMISSION);
+CLERK_PROVIDER(feature, CLERK_REQUIRE_FEATURE);
+CLERK_PROVIDER(plan, CLERK_REQUIRE_PLAN);
+CLERK_PROVIDER(machine, CLERK_REQUIRE_MACHINE);
+CLERK_PROVIDER(scope, CLERK_REQUIRE_SCOPE);
+CLERK_PROVIDER(token_type, CLERK_REQUIRE_TOKEN_TYPE);
+CLERK_PROVIDER(claim, CLERK_REQUIRE_CLAIM);
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle                                                                */
+
+static int clerk_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    registry.slots = apr_array_make(pconf, 4, sizeof(key_slot *));
+    registry.caches = apr_hash_make(pconf);
+    registry.cache_list = apr_array_make(pconf, 4, sizeof(clerk_jwks_cache_t *));
+    registry.pool = pconf;
+    registry.lock = NULL;
+    registry.serving = 0;
+    return OK;
+}
+
+/*
+ * Would this slot be the key source of the section that named it?  Only
+ * such slots are fetched at start-up; any other is fetched on first use.
+ */
+static int slot_in_force(const key_slot *slot)
+{
+    const clerk_dir_conf *o = slot->owner;
+    if (slot->from_publishable_key)
+        return !o->keys_set && !o->backend_api;
+    if (slot->secret)
+        return !o->keys_set;
+    return !o->pem_keys && !o->jwks_keys;
+}
+
+static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                             server_rec *s)
+{
+    static int curl_ready;
+    int warm = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG
+        && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL;
+
+    if (!curl_ready) {
+        clerk_http_global_init();
+        curl_ready = 1;
+    }
+    registry.main_server = s;
+    registry.serving = 1;
+    for (int i = 0; i < registry.slots->nelts; i++) {
+        key_slot *slot = APR_ARRAY_IDX(registry.slots, i, key_slot *);
+        int known = registry.cache_list->nelts;
+        slot->cache = cache_for_slot(slot, slot->server, ptemp, pconf, 0);
+        /* Fetch each in-force source once, here, so children start warm. */
+        if (warm && registry.cache_list->nelts > known && slot_in_force(slot)
+            && clerk_jwks_cache_fetch_now(slot->cache, ptemp) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10614)
+                         "key set not loaded at start-up; requests get 503 until a refresh "
+                         "succeeds");
+    }
+    return OK;
+}
+
+static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    if (apr_thread_mutex_create(&registry.lock, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS
+        || apr_pool_create(&registry.pool, pchild) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10615) "cannot set up the key caches");
+        return;
+    }
+    for (int i = 0; i < registry.cache_list->nelts; i++)
+        if (clerk_jwks_cache_child_init(APR_ARRAY_IDX(registry.cache_list, i,
+                                                      clerk_jwks_cache_t *), pchild)
+            != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10616)
+                         "cannot start a key set refresher");
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    static const struct {
+        const char *name;
+        const authz_provider *provider;
+    } providers[] = {
+        {"clerk-user", &user_provider},
+        {"clerk-org", &org_provider},
+        {"clerk-org-role", &org_role_provider},
+        {"clerk-org-permission", &org_permission_provider},
+        {"clerk-feature", &feature_provider},
+        {"clerk-plan", &plan_provider},
+        {"clerk-machine", &machine_provider},
+        {"clerk-scope", &scope_provider},
+        {"clerk-token-type", &token_type_provider},
+        {"clerk-claim", &claim_provider},
+    };
+
+    ap_hook_pre_config(clerk_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(clerk_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(clerk_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(strip_spoofed_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_check_authn(clerk_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(clerk_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_note_auth_failure(clerk_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
+        ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, providers[i].name,
+                                  AUTHZ_PROVIDER_VERSION, providers[i].provider,
+                                  AP_AUTH_INTERNAL_PER_CONF);
+}
+
+module AP_MODULE_DECLARE_DATA auth_clerk_module = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    merge_server_conf,
+    clerk_cmds,
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,86 @@
+#include "clerk_carrier.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+/* Characters a compact JWS (or an opaque Clerk token) may never contain. */
+static int has_separator(const char *s, apr_size_t n)
+{
+    for (apr_size_t i = 0; i < n; i++)
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == ',' || s[i] == ';'
+            || (unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
+clerk_carrier_t clerk_bearer_token(const char *authorization, const char **token,
+                                   apr_size_t *len)
+{
+    apr_size_t n;
+
+    if (!authorization || !*authorization)
+        return CLERK_CARRIER_NONE;
+    if (!strncmp(authorization, "Bearer ", 7)) {
+        const char *t = authorization + 7;
+        n = strlen(t);
+        if (n == 0 || has_separator(t, n))
+            return CLERK_CARRIER_MALFORMED;
+        *token = t;
+        *len = n;
+        return CLERK_CARRIER_TOKEN;
+    }
+    if (strchr(authorization, ' '))
+        return CLERK_CARRIER_NONE;      /* Basic, Token, lowercase bearer, … */
+    if (!strcmp(authorization, "Bearer"))
+        return CLERK_CARRIER_MALFORMED; /* the scheme with nothing after it */
+    n = strlen(authorization);
+    if (has_separator(authorization, n))
+        return CLERK_CARRIER_MALFORMED;
+    *token = authorization;
+    *len = n;
+    return CLERK_CARRIER_TOKEN;
+}
+
+clerk_carrier_t clerk_cookie_value(apr_pool_t *p, const char *cookie_header,
+                                   const char *name, const char **value,
+                                   apr_size_t *len)
+{
+    apr_size_t name_len = strlen(name);
+    const char *s = cookie_header, *found = NULL;
+    apr_size_t found_len = 0;
+    int count = 0;
+
+    while (s && *s) {
+        const char *end = s + strcspn(s, ";,"), *a = s, *eq;
+        while (a < end && (*a == ' ' || *a == '\t'))
+            a++;
+        eq = memchr(a, '=', (apr_size_t)(end - a));
+        if (eq) {
+            const char *nb = a, *ne = eq;
+            while (ne > nb && (ne[-1] == ' ' || ne[-1] == '\t'))
+                ne--;
+            if ((apr_size_t)(ne - nb) == name_len && !memcmp(nb, name, name_len)) {
+                const char *v = eq + 1, *ve = end;
+                while (v < ve && (*v == ' ' || *v == '\t'))
+                    v++;
+                while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                    ve--;
+                if (ve - v >= 2 && *v == '"' && ve[-1] == '"') {
+                    v++;
+                    ve--;
+                }
+                found = v;
+                found_len = (apr_size_t)(ve - v);
+                count++;
+            }
+        }
+        s = *end ? end + 1 : end;
+    }
+    if (count == 0)
+        return CLERK_CARRIER_NONE;
+    if (count > 1 || found_len == 0)
+        return CLERK_CARRIER_MALFORMED;
+    *value = apr_pstrmemdup(p, found, found_len);
+    *len = found_len;
+    return CLERK_CARRIER_TOKEN;
+}

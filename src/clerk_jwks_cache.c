@@ -1,0 +1,355 @@
+#include "clerk_jwks_cache.h"
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+/* APLOG levels, without including httpd headers. */
+#define LOG_ERR 3
+#define LOG_WARNING 4
+#define LOG_INFO 6
+#define LOG_DEBUG 7
+
+struct clerk_jwks_snapshot {
+    apr_pool_t *pool;                   /* unmanaged: destroyable from any thread */
+    clerk_keyset_t *keys;
+    unsigned char body_hash[32];        /* to recognise an unchanged key set */
+    apr_uint32_t refs;                  /* guarded by the cache mutex */
+};
+
+struct clerk_jwks_cache {
+    clerk_jwks_source_t src;
+    clerk_log_fn *log;
+    void *log_baton;
+
+    /* Everything below is guarded by lock (once started). */
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *wake;
+    clerk_jwks_snapshot_t *current;
+    apr_time_t fetched_at;              /* when current was last confirmed */
+    apr_time_t last_attempt;
+    int last_failed;
+    apr_time_t last_forced;
+    int force, stop;
+
+    apr_thread_t *thread;
+    apr_pool_t *thread_pool;            /* where the refresher lives, per process */
+    clerk_http_t *http;
+    volatile apr_uint32_t started;
+    volatile apr_uint32_t fetches;
+};
+
+/* How soon to retry a source that never loaded. */
+#define NEVER_LOADED_RETRY apr_time_from_sec(5)
+
+static void logf_(clerk_jwks_cache_t *c, int level, apr_pool_t *p, const char *fmt, ...)
+{
+    va_list ap;
+    if (!c->log)
+        return;
+    va_start(ap, fmt);
+    c->log(c->log_baton, level, apr_pvsprintf(p, fmt, ap));
+    va_end(ap);
+}
+
+static void lock(clerk_jwks_cache_t *c)
+{
+    if (c->lock)
+        apr_thread_mutex_lock(c->lock);
+}
+
+static void unlock(clerk_jwks_cache_t *c)
+{
+    if (c->lock)
+        apr_thread_mutex_unlock(c->lock);
+}
+
+static apr_status_t snapshot_cleanup(void *data)
+{
+    clerk_jwks_cache_t *c = data;
+    if (c->current && --c->current->refs == 0)
+        apr_pool_destroy(c->current->pool);
+    c->current = NULL;
+    return APR_SUCCESS;
+}
+
+const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src)
+{
+    const char *headers = src->headers ? apr_array_pstrcat(p, src->headers, '\n') : "";
+    unsigned char md[32];
+    char hex[65];
+
+    EVP_Digest(headers, strlen(headers), md, NULL, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        apr_snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return apr_psprintf(p, "%s\n%s\n%" APR_TIME_T_FMT "/%" APR_TIME_T_FMT "/%" APR_TIME_T_FMT
+                        "/%ld\n%s\n%s", src->url, hex, src->ttl, src->refresh_min,
+                        src->max_stale, src->http.timeout_ms,
+                        src->http.ca_file ? src->http.ca_file : "",
+                        src->http.proxy ? src->http.proxy : "");
+}
+
+clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_source_t *src,
+                                            clerk_log_fn *log, void *log_baton)
+{
+    clerk_jwks_cache_t *c = apr_pcalloc(p, sizeof(*c));
+    apr_array_header_t *headers = apr_array_make(p, 2, sizeof(const char *));
+
+    /* A deep copy: the cache outlives whatever described the source. */
+    c->src = *src;
+    c->src.url = apr_pstrdup(p, src->url);
+    for (int i = 0; src->headers && i < src->headers->nelts; i++)
+        APR_ARRAY_PUSH(headers, const char *) =
+            apr_pstrdup(p, APR_ARRAY_IDX(src->headers, i, const char *));
+    c->src.headers = headers;
+    c->src.http.ca_file = src->http.ca_file ? apr_pstrdup(p, src->http.ca_file) : NULL;
+    c->src.http.proxy = src->http.proxy ? apr_pstrdup(p, src->http.proxy) : NULL;
+    c->log = log;
+    c->log_baton = log_baton;
+    apr_pool_cleanup_register(p, c, snapshot_cleanup, apr_pool_cleanup_null);
+    return c;
+}
+
+/*
+ * One fetch, done without the lock.  Returns a new snapshot, or NULL when
+ * the key set is unchanged (*unchanged) or unusable (logged).
+ */
+static clerk_jwks_snapshot_t *fetch(clerk_jwks_cache_t *c, clerk_http_t *http,
+                                    const unsigned char *current_hash, int *unchanged)
+{
+    apr_pool_t *tmp, *pool;
+    clerk_http_response_t resp;
+    clerk_jwks_snapshot_t *snap = NULL;
+    unsigned char hash[32];
+    const char *err = NULL;
+    clerk_keyset_t *ks;
+
+    *unchanged = 0;
+    apr_atomic_inc32(&c->fetches);
+    if (apr_pool_create_unmanaged_ex(&tmp, NULL, NULL) != APR_SUCCESS)
+        return NULL;
+    if (clerk_http_request(http, tmp, "GET", c->src.url, c->src.headers, NULL, &resp)
+        != APR_SUCCESS) {
+        logf_(c, LOG_WARNING, tmp, "key set %s: fetch failed: %s", c->src.url, resp.error);
+        goto done;
+    }
+    if (resp.status != 200) {
+        logf_(c, LOG_WARNING, tmp, "key set %s: HTTP status %d", c->src.url, resp.status);
+        goto done;
+    }
+    EVP_Digest(resp.body, resp.len, hash, NULL, EVP_sha256(), NULL);
+    if (current_hash && !memcmp(hash, current_hash, sizeof(hash))) {
+        *unchanged = 1;
+        goto done;
+    }
+    if (apr_pool_create_unmanaged_ex(&pool, NULL, NULL) != APR_SUCCESS)
+        goto done;
+    if (clerk_keyset_from_jwks(pool, resp.body, resp.len, &ks, &err) != APR_SUCCESS) {
+        logf_(c, LOG_WARNING, tmp, "key set %s: unusable, keeping the previous keys: %s",
+              c->src.url, err);
+        apr_pool_destroy(pool);
+        goto done;
+    }
+    for (int i = 0; i < ks->skipped->nelts; i++)
+        logf_(c, LOG_WARNING, tmp, "key set %s: %s", c->src.url,
+              APR_ARRAY_IDX(ks->skipped, i, const char *));
+    snap = apr_pcalloc(pool, sizeof(*snap));
+    snap->pool = pool;
+    snap->keys = ks;
+    snap->refs = 1;
+    memcpy(snap->body_hash, hash, sizeof(hash));
+    logf_(c, LOG_INFO, tmp, "key set %s: loaded %d key(s)", c->src.url, ks->keys->nelts);
+done:
+    apr_pool_destroy(tmp);
+    return snap;
+}
+
+/* Record a fetch outcome; called with the lock held.  Returns the snapshot to drop. */
+static clerk_jwks_snapshot_t *install(clerk_jwks_cache_t *c, clerk_jwks_snapshot_t *snap,
+                                      int unchanged, apr_time_t when)
+{
+    clerk_jwks_snapshot_t *old = NULL;
+
+    c->last_attempt = when;
+    c->last_failed = !snap && !unchanged;
+    if (unchanged)
+        c->fetched_at = when;
+    else if (snap) {
+        old = c->current;
+        c->current = snap;
+        c->fetched_at = when;
+    }
+    if (old && --old->refs != 0)
+        old = NULL;     /* still in use: its last reader destroys it */
+    return old;
+}
+
+apr_status_t clerk_jwks_cache_fetch_now(clerk_jwks_cache_t *c, apr_pool_t *ptemp)
+{
+    int unchanged;
+    clerk_jwks_snapshot_t *snap, *old;
+    clerk_http_t *http;
+
+    if (clerk_http_create(ptemp, &c->src.http, 1, &http) != APR_SUCCESS)
+        return APR_EGENERAL;
+    snap = fetch(c, http, c->current ? c->current->body_hash : NULL, &unchanged);
+    lock(c);
+    old = install(c, snap, unchanged, apr_time_now());
+    unlock(c);
+    if (old)
+        apr_pool_destroy(old->pool);
+    return (snap || unchanged) ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* When the refresher should fetch next; called with the lock held. */
+static apr_time_t next_due(const clerk_jwks_cache_t *c)
+{
+    if (c->force)
+        return 0;
+    if (!c->current)
+        return c->last_attempt + (c->src.refresh_min < NEVER_LOADED_RETRY
+                                  ? c->src.refresh_min : NEVER_LOADED_RETRY);
+    if (c->last_failed)
+        return c->last_attempt + c->src.refresh_min;
+    return c->fetched_at + c->src.ttl;
+}
+
+static void *APR_THREAD_FUNC refresher(apr_thread_t *thread, void *data)
+{
+    clerk_jwks_cache_t *c = data;
+
+    lock(c);
+    while (!c->stop) {
+        apr_time_t now = apr_time_now(), due = next_due(c);
+        if (due > now) {
+            apr_thread_cond_timedwait(c->wake, c->lock, due - now);
+            continue;
+        }
+        c->force = 0;
+        const unsigned char *hash = c->current ? c->current->body_hash : NULL;
+        unsigned char saved[32];
+        if (hash) {
+            memcpy(saved, hash, sizeof(saved));
+            hash = saved;
+        }
+        unlock(c);
+        int unchanged;
+        clerk_jwks_snapshot_t *snap = fetch(c, c->http, hash, &unchanged), *old;
+        lock(c);
+        old = install(c, snap, unchanged, apr_time_now());
+        if (old) {
+            unlock(c);
+            apr_pool_destroy(old->pool);
+            lock(c);
+        }
+    }
+    unlock(c);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t stop_refresher(void *data)
+{
+    clerk_jwks_cache_t *c = data;
+    apr_status_t rv;
+
+    if (!c->thread)
+        return APR_SUCCESS;
+    lock(c);
+    c->stop = 1;
+    apr_thread_cond_signal(c->wake);
+    unlock(c);
+    apr_thread_join(&rv, c->thread);
+    c->thread = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchild)
+{
+    apr_status_t rv;
+
+    if ((rv = apr_pool_create(&c->thread_pool, pchild)) != APR_SUCCESS
+        || (rv = clerk_http_create(c->thread_pool, &c->src.http, 1, &c->http)) != APR_SUCCESS
+        || (rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, c->thread_pool))
+               != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&c->wake, c->thread_pool)) != APR_SUCCESS)
+        return rv;
+    /* A pre-cleanup: it must run before the thread's own pool goes away. */
+    apr_pool_pre_cleanup_register(c->thread_pool, c, stop_refresher);
+    return APR_SUCCESS;
+}
+
+/* Start the refresher on first use; nothing is fetched for unused sources. */
+static void ensure_started(clerk_jwks_cache_t *c)
+{
+    if (apr_atomic_read32(&c->started) || !c->lock)
+        return;
+    lock(c);
+    if (!c->started && !c->stop) {
+        if (apr_thread_create(&c->thread, NULL, refresher, c, c->thread_pool) == APR_SUCCESS)
+            apr_atomic_set32(&c->started, 1);
+    }
+    unlock(c);
+}
+
+clerk_keys_state_t clerk_jwks_cache_acquire(clerk_jwks_cache_t *c, apr_time_t now,
+                                            clerk_jwks_snapshot_t **snap)
+{
+    clerk_keys_state_t state;
+
+    *snap = NULL;
+    ensure_started(c);
+    lock(c);
+    if (!c->current)
+        state = CLERK_KEYS_NEVER_LOADED;
+    else if (now >= c->fetched_at + c->src.ttl + c->src.max_stale)
+        state = CLERK_KEYS_TOO_STALE;
+    else {
+        c->current->refs++;
+        *snap = c->current;
+        state = CLERK_KEYS_READY;
+    }
+    unlock(c);
+    return state;
+}
+
+const clerk_keyset_t *clerk_jwks_snapshot_keys(const clerk_jwks_snapshot_t *snap)
+{
+    return snap->keys;
+}
+
+void clerk_jwks_cache_release(clerk_jwks_cache_t *c, clerk_jwks_snapshot_t *snap)
+{
+    int last;
+
+    lock(c);
+    last = --snap->refs == 0;
+    unlock(c);
+    if (last)
+        apr_pool_destroy(snap->pool);
+}
+
+int clerk_jwks_cache_kid_miss(clerk_jwks_cache_t *c, apr_time_t now)
+{
+    int asked = 0;
+
+    lock(c);
+    if (!c->last_forced || now - c->last_forced >= c->src.refresh_min) {
+        c->last_forced = now;
+        c->force = 1;
+        asked = 1;
+        if (c->wake)
+            apr_thread_cond_signal(c->wake);
+    }
+    unlock(c);
+    return asked;
+}
+
+apr_uint32_t clerk_jwks_cache_fetches(const clerk_jwks_cache_t *c)
+{
+    return apr_atomic_read32((volatile apr_uint32_t *)&c->fetches);
+}

@@ -1,0 +1,82 @@
+/*
+ * A per-process cache of one remote key set (a JWKS URL, the Backend API's
+ * /v1/jwks or the Frontend API's /.well-known/jwks.json).
+ *
+ * Readers take an immutable, refcounted snapshot of parsed keys; only the
+ * pointer swap and the refcount are guarded by a mutex, which no fetch ever
+ * holds, so no request waits on the network.  All fetching is done by one
+ * refresher thread per process (started after fork, on first use), woken when the key set
+ * is due (TTL), after a failure (retry every refresh_min), or when a request
+ * met an unknown kid (at most one such forced refresh per refresh_min).
+ * A failed or unusable fetch never replaces good keys; they stay usable until
+ * ttl + max_stale after they were fetched, after which callers answer 503.
+ */
+#ifndef CLERK_JWKS_CACHE_H
+#define CLERK_JWKS_CACHE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "clerk_http.h"
+#include "clerk_key.h"
+
+typedef struct clerk_jwks_source {
+    const char *url;
+    const apr_array_header_t *headers;  /* "Name: value"; may hold a secret: never logged */
+    apr_interval_time_t ttl, refresh_min, max_stale;
+    clerk_http_opts_t http;
+} clerk_jwks_source_t;
+
+typedef struct clerk_jwks_cache clerk_jwks_cache_t;
+typedef struct clerk_jwks_snapshot clerk_jwks_snapshot_t;
+
+/* Logging from the core without httpd: level is an APLOG_* number. */
+typedef void clerk_log_fn(void *baton, int level, const char *msg);
+
+typedef enum {
+    CLERK_KEYS_READY,           /* a snapshot was returned */
+    CLERK_KEYS_NEVER_LOADED,    /* no fetch has succeeded yet */
+    CLERK_KEYS_TOO_STALE,       /* older than ttl + max_stale */
+} clerk_keys_state_t;
+
+/*
+ * An identity for a source: equal for sources that may share one cache.  It
+ * carries a hash of the request headers, never a secret they hold.
+ */
+const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src);
+
+/* A cache in p (the configuration pool); nothing is fetched yet. */
+clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_source_t *src,
+                                            clerk_log_fn *log, void *log_baton);
+
+/*
+ * Fetch synchronously now (the parent at start-up, so children begin warm).
+ * Returns APR_SUCCESS when usable keys were installed.
+ */
+apr_status_t clerk_jwks_cache_fetch_now(clerk_jwks_cache_t *c, apr_pool_t *ptemp);
+
+/*
+ * In each process that serves requests, after fork: create the lock.  The
+ * refresher thread starts with the first acquire (so a source no request
+ * uses never causes traffic) and is stopped and joined when pchild is
+ * cleared.  Its HTTP handles are made here too, never inherited across fork.
+ */
+apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchild);
+
+/* The current keys (release them after use), or why there are none. */
+clerk_keys_state_t clerk_jwks_cache_acquire(clerk_jwks_cache_t *c, apr_time_t now,
+                                            clerk_jwks_snapshot_t **snap);
+const clerk_keyset_t *clerk_jwks_snapshot_keys(const clerk_jwks_snapshot_t *snap);
+void clerk_jwks_cache_release(clerk_jwks_cache_t *c, clerk_jwks_snapshot_t *snap);
+
+/*
+ * A request met a kid the snapshot lacks: ask for a refresh unless one was
+ * forced less than refresh_min ago.  Never waits.  Returns 1 if asked.
+ */
+int clerk_jwks_cache_kid_miss(clerk_jwks_cache_t *c, apr_time_t now);
+
+/* Fetches attempted by this process (for tests and the status log). */
+apr_uint32_t clerk_jwks_cache_fetches(const clerk_jwks_cache_t *c);
+
+#endif
