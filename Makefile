@@ -39,7 +39,8 @@ build/mod_auth_clerk.so: mod_auth_clerk.c $(CORE_SRC) $(CORE_HDR)
 	    -Wc,-std=c11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-Isrc \
 	    mod_auth_clerk.c $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
 	    >apxs.log 2>&1 || { cat apxs.log; false; }
-	cp build/apxs/.libs/mod_auth_clerk.so $@
+	# rename, never overwrite: a running httpd has the old file mapped
+	cp build/apxs/.libs/mod_auth_clerk.so $@.tmp && mv -f $@.tmp $@
 
 build/obj/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -90,3 +91,4 @@ demo-stop:
 	@./demo/demo.sh stop
 
 -include tests/fuzz/fuzz.mk
+-include tests/unit/tsan.mk

@@ -28,6 +28,7 @@
 #include "clerk_key.h"
 #include "clerk_policy.h"
 #include "clerk_publishable_key.h"
+#include "clerk_token_cache.h"
 #include "clerk_verify.h"
 
 module AP_MODULE_DECLARE_DATA auth_clerk_module;
@@ -62,7 +63,25 @@ typedef struct {
     apr_interval_time_t jwks_ttl, refresh_min, max_stale;   /* -1: unset */
     long http_timeout_ms;                                   /* -1: unset */
     const char *ca_file, *proxy;
+    int token_cache_entries;                                /* -1: unset */
+    clerk_token_cache_t *token_cache;                       /* made in post_config */
 } clerk_server_conf;
+
+/*
+ * A list-valued setting with a digest of its content, computed when it is
+ * parsed, so the token cache can tell verification contexts apart by
+ * content (an .htaccess section is parsed anew for every request).
+ */
+typedef struct {
+    apr_array_header_t *values;
+    unsigned char digest[CLERK_TOKEN_CACHE_KEY_LEN];
+} string_list;
+
+/* A key set from configuration, with a digest of its keys. */
+typedef struct {
+    clerk_keyset_t *keys;
+    unsigned char digest[CLERK_TOKEN_CACHE_KEY_LEN];
+} static_keyset;
 
 /*
  * A network key source named by a directive (ClerkJWKSURL, ClerkSecretKey,
@@ -92,8 +111,8 @@ typedef struct clerk_dir_conf {
      * §7 source order).
      */
     int keys_set;
-    clerk_keyset_t *pem_keys;
-    clerk_keyset_t *jwks_keys;
+    static_keyset *pem_keys;
+    static_keyset *jwks_keys;
     key_slot *jwks_url;             /* ClerkJWKSURL: part of the same unit */
 
     key_slot *backend_api;          /* ClerkSecretKey: Backend API /v1/jwks */
@@ -101,12 +120,11 @@ typedef struct clerk_dir_conf {
 
     clerk_publishable_key_t *publishable_key;
     /* derived once from the publishable key: [https://<fapi>], __session_<suffix> */
-    apr_array_header_t *publishable_key_issuer;
+    string_list *publishable_key_issuer;
     const char *suffixed_session_cookie;
-    int issuer_set;
-    apr_array_header_t *issuers;            /* empty after "ClerkIssuer off" */
-    apr_array_header_t *authorized_parties; /* NULL: unset */
-    apr_array_header_t *audiences;          /* NULL: unset */
+    string_list *issuers;                   /* NULL: unset; no values after "off" */
+    string_list *authorized_parties;        /* NULL: unset */
+    string_list *audiences;                 /* NULL: unset */
     int clock_skew;
     unsigned accept_types;                  /* 0: unset */
     int sources;                            /* 0: unset */
@@ -124,6 +142,7 @@ typedef struct {
     const char *token;                      /* to recognise the same token again */
     const void *key_source;                 /* a keyset or a cache */
     clerk_verify_opts_t opts;
+    const apr_array_header_t *vars;         /* what to export (from the token cache) */
     int exported;
 } clerk_request_state;
 
@@ -172,8 +191,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->publishable_key_issuer = base->publishable_key_issuer;
         c->suffixed_session_cookie = base->suffixed_session_cookie;
     }
-    c->issuer_set = add->issuer_set || base->issuer_set;
-    c->issuers = add->issuer_set ? add->issuers : base->issuers;
+    c->issuers = MERGE_PTR(issuers);
     c->authorized_parties = MERGE_PTR(authorized_parties);
     c->audiences = MERGE_PTR(audiences);
     c->clock_skew = MERGE_INT(clock_skew);
@@ -206,9 +224,27 @@ static struct {
     int serving;                        /* 1 once post_config has run */
 } registry;
 
-static const clerk_keyset_t *static_keys(const clerk_dir_conf *c)
+static const static_keyset *static_keys(const clerk_dir_conf *c)
 {
     return c->pem_keys ? c->pem_keys : c->jwks_keys;
+}
+
+static string_list *make_list(apr_pool_t *p, int argc, char *const argv[])
+{
+    string_list *l = apr_pcalloc(p, sizeof(*l));
+    l->values = apr_array_make(p, argc, sizeof(const char *));
+    for (int i = 0; i < argc; i++)
+        APR_ARRAY_PUSH(l->values, const char *) = argv[i];
+    clerk_digest_list(p, l->values, l->digest);
+    return l;
+}
+
+static static_keyset *make_static(apr_pool_t *p, clerk_keyset_t *keys)
+{
+    static_keyset *sk = apr_pcalloc(p, sizeof(*sk));
+    sk->keys = keys;
+    clerk_keyset_digest(keys, sk->digest);
+    return sk;
 }
 
 /* The network slot in force (CONTRACT §7 order), when no static key is. */
@@ -289,10 +325,12 @@ static clerk_jwks_cache_t *slot_cache(request_rec *r, key_slot *slot)
 /* The verification options in force for a section, defaults applied. */
 static void effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o)
 {
+    const string_list *issuers = c->issuers ? c->issuers : c->publishable_key_issuer;
+
     clerk_verify_opts_init(o);
-    o->issuers = c->issuer_set ? c->issuers : c->publishable_key_issuer;
-    o->authorized_parties = c->authorized_parties;
-    o->audiences = c->audiences;
+    o->issuers = issuers ? issuers->values : NULL;
+    o->authorized_parties = c->authorized_parties ? c->authorized_parties->values : NULL;
+    o->audiences = c->audiences ? c->audiences->values : NULL;
     if (c->clock_skew != UNSET)
         o->clock_skew = c->clock_skew;
     o->allow_pending = c->allow_pending == 1;
@@ -317,8 +355,11 @@ static const char *set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *ar
             return "ClerkJWTKey: incomplete PEM block";
         text = apr_pstrmemdup(cmd->pool, body + 5, (apr_size_t)(end - body - 5));
     }
-    if (clerk_keyset_from_pem(cmd->pool, text, strlen(text), &c->pem_keys, &err) != APR_SUCCESS)
+    clerk_keyset_t *keys;
+
+    if (clerk_keyset_from_pem(cmd->pool, text, strlen(text), &keys, &err) != APR_SUCCESS)
         return apr_pstrcat(cmd->pool, "ClerkJWTKey: ", err, NULL);
+    c->pem_keys = make_static(cmd->pool, keys);
     c->keys_set = 1;
     return NULL;
 }
@@ -330,8 +371,11 @@ static const char *set_keys_pem_file(cmd_parms *cmd, void *dconf, const char *ar
 
     if (!path)
         return apr_pstrcat(cmd->pool, "ClerkJWTKeyFile: invalid path ", arg, NULL);
-    if (clerk_keyset_from_pem_file(cmd->pool, path, &c->pem_keys, &err) != APR_SUCCESS)
+    clerk_keyset_t *keys;
+
+    if (clerk_keyset_from_pem_file(cmd->pool, path, &keys, &err) != APR_SUCCESS)
         return apr_pstrcat(cmd->pool, "ClerkJWTKeyFile: ", err, NULL);
+    c->pem_keys = make_static(cmd->pool, keys);
     c->keys_set = 1;
     return NULL;
 }
@@ -343,12 +387,15 @@ static const char *set_keys_jwks_file(cmd_parms *cmd, void *dconf, const char *a
 
     if (!path)
         return apr_pstrcat(cmd->pool, "ClerkJWKSFile: invalid path ", arg, NULL);
-    if (clerk_keyset_from_jwks_file(cmd->pool, path, &c->jwks_keys, &err) != APR_SUCCESS)
+    clerk_keyset_t *keys;
+
+    if (clerk_keyset_from_jwks_file(cmd->pool, path, &keys, &err) != APR_SUCCESS)
         return apr_pstrcat(cmd->pool, "ClerkJWKSFile: ", err, NULL);
-    for (int i = 0; i < c->jwks_keys->skipped->nelts; i++)
+    for (int i = 0; i < keys->skipped->nelts; i++)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10601)
                      "ClerkJWKSFile %s: %s", path,
-                     APR_ARRAY_IDX(c->jwks_keys->skipped, i, const char *));
+                     APR_ARRAY_IDX(keys->skipped, i, const char *));
+    c->jwks_keys = make_static(cmd->pool, keys);
     c->keys_set = 1;
     return NULL;
 }
@@ -426,19 +473,13 @@ static const char *set_publishable_key(cmd_parms *cmd, void *dconf, const char *
     c->frontend_api = new_slot(cmd, c);
     c->frontend_api->url = c->publishable_key->jwks_url;
     c->frontend_api->from_publishable_key = 1;
-    c->publishable_key_issuer = apr_array_make(cmd->pool, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(c->publishable_key_issuer, const char *) = c->publishable_key->issuer;
+    {
+        char *issuer = (char *)c->publishable_key->issuer;
+        c->publishable_key_issuer = make_list(cmd->pool, 1, &issuer);
+    }
     c->suffixed_session_cookie = apr_pstrcat(cmd->pool, SESSION_COOKIE "_",
                                              c->publishable_key->cookie_suffix, NULL);
     return NULL;
-}
-
-static apr_array_header_t *argv_array(apr_pool_t *p, int argc, char *const argv[])
-{
-    apr_array_header_t *a = apr_array_make(p, argc, sizeof(const char *));
-    for (int i = 0; i < argc; i++)
-        APR_ARRAY_PUSH(a, const char *) = argv[i];
-    return a;
 }
 
 static const char *set_issuer(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
@@ -447,16 +488,15 @@ static const char *set_issuer(cmd_parms *cmd, void *dconf, int argc, char *const
 
     if (argc == 0)
         return "ClerkIssuer: give one or more issuer URLs, or off";
-    c->issuer_set = 1;
     if (argc == 1 && !strcasecmp(argv[0], "off")) {
-        c->issuers = apr_array_make(cmd->pool, 0, sizeof(const char *));
+        c->issuers = make_list(cmd->pool, 0, argv);
         return NULL;
     }
     for (int i = 0; i < argc; i++)
         if (strncmp(argv[i], "https://", 8) && strncmp(argv[i], "http://", 7))
             return apr_pstrcat(cmd->pool, "ClerkIssuer: '", argv[i],
                                "' is not an http(s) URL", NULL);
-    c->issuers = argv_array(cmd->pool, argc, argv);
+    c->issuers = make_list(cmd->pool, argc, argv);
     return NULL;
 }
 
@@ -486,7 +526,7 @@ static const char *set_authorized_parties(cmd_parms *cmd, void *dconf, int argc,
             return apr_pstrcat(cmd->pool, "ClerkAuthorizedParties: '", argv[i],
                                "' is not an origin (scheme://host[:port], no path or "
                                "trailing slash)", NULL);
-    c->authorized_parties = argv_array(cmd->pool, argc, argv);
+    c->authorized_parties = make_list(cmd->pool, argc, argv);
     return NULL;
 }
 
@@ -496,7 +536,7 @@ static const char *set_audience(cmd_parms *cmd, void *dconf, int argc, char *con
 
     if (argc == 0)
         return "ClerkAudience: give one or more audience values";
-    c->audiences = argv_array(cmd->pool, argc, argv);
+    c->audiences = make_list(cmd->pool, argc, argv);
     return NULL;
 }
 
@@ -602,6 +642,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     clerk_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
     sc->jwks_ttl = sc->refresh_min = sc->max_stale = UNSET;
     sc->http_timeout_ms = UNSET;
+    sc->token_cache_entries = UNSET;
     return sc;
 }
 
@@ -617,6 +658,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     sc->http_timeout_ms = MERGE_INT(http_timeout_ms);
     sc->ca_file = MERGE_PTR(ca_file);
     sc->proxy = MERGE_PTR(proxy);
+    sc->token_cache_entries = MERGE_INT(token_cache_entries);
     return sc;
 }
 
@@ -668,6 +710,19 @@ static const char *set_server_path(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || v < 0 || v > 1000000)
+        return apr_psprintf(cmd->pool, "ClerkTokenCache: '%s' is not a number of entries from "
+                            "0 (off) to 1000000", arg);
+    sc->token_cache_entries = (int)v;
+    return NULL;
+}
+
 static const char *set_proxy(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
@@ -711,6 +766,8 @@ static const command_rec clerk_cmds[] = {
                   "CA bundle for HTTPS fetches (default: the system store)"),
     AP_INIT_TAKE1("ClerkHTTPProxy", set_proxy, NULL, RSRC_CONF,
                   "outbound proxy URL for fetches"),
+    AP_INIT_TAKE1("ClerkTokenCache", set_token_cache, NULL, RSRC_CONF,
+                  "verified tokens cached per process (default 4096, 0 = off)"),
     AP_INIT_TAKE_ARGV("ClerkIssuer", set_issuer, NULL, DIR_CMD,
                       "accepted iss values (exact match), or off"),
     AP_INIT_TAKE_ARGV("ClerkAuthorizedParties", set_authorized_parties, NULL, DIR_CMD,
@@ -792,12 +849,12 @@ static int strip_spoofed_headers(request_rec *r)
 static void export_claims(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
 {
     int how = c->pass_claims_as ? c->pass_claims_as : PASS_ENV;
-    apr_array_header_t *vars;
+    const apr_array_header_t *vars;
 
     if (st->exported || how == PASS_NONE)
         return;
     st->exported = 1;
-    vars = clerk_export_vars(r->pool, st->claims);
+    vars = st->vars ? st->vars : clerk_export_vars(r->pool, st->claims);
     for (int i = 0; i < vars->nelts; i++) {
         const clerk_var_t *v = &APR_ARRAY_IDX(vars, i, clerk_var_t);
         if (how & PASS_ENV)
@@ -923,6 +980,52 @@ static int signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
     return OK;
 }
 
+/*
+ * The token cache key: the token under everything that decides its
+ * verification (key source, issuers, parties, audiences, skew, types).
+ */
+static void token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
+                            const clerk_jwks_cache_t *cache, const clerk_verify_opts_t *o,
+                            const char *token, apr_size_t len, unsigned char *key)
+{
+    struct {
+        unsigned char keys[CLERK_TOKEN_CACHE_KEY_LEN];
+        const clerk_jwks_cache_t *cache;    /* lives as long as the process */
+        unsigned char issuers[CLERK_TOKEN_CACHE_KEY_LEN];
+        unsigned char parties[CLERK_TOKEN_CACHE_KEY_LEN];
+        unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
+        apr_int64_t skew;
+        unsigned types;
+        int allow_pending;
+    } ctx;
+    const string_list *issuers = c->issuers ? c->issuers : c->publishable_key_issuer;
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (fixed)
+        memcpy(ctx.keys, fixed->digest, sizeof(ctx.keys));
+    ctx.cache = cache;
+    if (issuers)
+        memcpy(ctx.issuers, issuers->digest, sizeof(ctx.issuers));
+    if (c->authorized_parties)
+        memcpy(ctx.parties, c->authorized_parties->digest, sizeof(ctx.parties));
+    if (c->audiences)
+        memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
+    ctx.skew = o->clock_skew;
+    ctx.types = o->accept_types;
+    ctx.allow_pending = o->allow_pending;
+    clerk_token_cache_key(token, len, &ctx, sizeof(ctx), key);
+}
+
+/* Signed in from a token cache entry, held until the request ends. */
+static int signed_in_cached(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                            clerk_token_cache_t *tokens, clerk_cached_token_t *entry)
+{
+    clerk_token_cache_release_on(r->pool, tokens, entry);
+    st->claims = (clerk_claims_t *)clerk_cached_token_claims(entry);
+    st->vars = clerk_cached_token_vars(entry);
+    return signed_in(r, c, st);
+}
+
 static int clerk_check_authn(request_rec *r)
 {
     const clerk_dir_conf *c;
@@ -932,10 +1035,15 @@ static int clerk_check_authn(request_rec *r)
     apr_size_t len = 0;
     clerk_verify_result_t res;
     clerk_carrier_t found;
-    const clerk_keyset_t *keys;
+    const static_keyset *fixed;
+    const clerk_keyset_t *keys = NULL;
     key_slot *slot;
     clerk_jwks_cache_t *cache = NULL;
     clerk_jwks_snapshot_t *snap = NULL;
+    apr_uint64_t generation = 0;
+    clerk_token_cache_t *tokens;
+    clerk_cached_token_t *entry;
+    unsigned char cache_key[CLERK_TOKEN_CACHE_KEY_LEN];
     apr_time_t now;
 
     if (!is_clerk_request(r))
@@ -943,8 +1051,9 @@ static int clerk_check_authn(request_rec *r)
     c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
     st = apr_pcalloc(r->pool, sizeof(*st));
     ap_set_module_config(r->request_config, &auth_clerk_module, st);
-    keys = static_keys(c);
-    if (!keys && (slot = network_slot(c)))
+    if ((fixed = static_keys(c)))
+        keys = fixed->keys;
+    else if ((slot = network_slot(c)))
         cache = slot_cache(r, slot);
     st->key_source = keys ? (const void *)keys : (const void *)cache;
     effective_opts(c, &st->opts);
@@ -989,6 +1098,18 @@ static int clerk_check_authn(request_rec *r)
             return HTTP_SERVICE_UNAVAILABLE;
         }
         keys = clerk_jwks_snapshot_keys(snap);
+        generation = clerk_jwks_snapshot_generation(snap);
+    }
+
+    tokens = ((clerk_server_conf *)ap_get_module_config(r->server->module_config,
+                                                        &auth_clerk_module))->token_cache;
+    if (tokens) {
+        token_cache_key(c, fixed, cache, &st->opts, token, len, cache_key);
+        if ((entry = clerk_token_cache_get(tokens, cache_key, generation, apr_time_sec(now)))) {
+            if (snap)
+                clerk_jwks_cache_release(cache, snap);
+            return signed_in_cached(r, c, st, tokens, entry);
+        }
     }
     clerk_verify_token(r->pool, token, len, keys, &st->opts, apr_time_sec(now), &res);
     if (snap)
@@ -1002,6 +1123,11 @@ static int clerk_check_authn(request_rec *r)
                       res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
         return signed_out(r, c, st, res.reason);
     }
+    if (tokens && (entry = clerk_token_cache_put(tokens, cache_key, generation,
+                                                 res.claims->exp + st->opts.clock_skew,
+                                                 res.claims,
+                                                 clerk_export_vars(r->pool, res.claims))))
+        return signed_in_cached(r, c, st, tokens, entry);
     st->claims = res.claims;
     return signed_in(r, c, st);
 }
@@ -1161,6 +1287,11 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     }
     registry.main_server = s;
     registry.serving = 1;
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        sc->token_cache = clerk_token_cache_create(
+            pconf, sc->token_cache_entries == UNSET ? 4096 : (unsigned)sc->token_cache_entries);
+    }
     for (int i = 0; i < registry.slots->nelts; i++) {
         key_slot *slot = APR_ARRAY_IDX(registry.slots, i, key_slot *);
         int known = registry.cache_list->nelts;
@@ -1181,6 +1312,12 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
         || apr_pool_create(&registry.pool, pchild) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10615) "cannot set up the key caches");
         return;
+    }
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        if (sc->token_cache && clerk_token_cache_child_init(sc->token_cache, pchild) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10617)
+                         "cannot set up the token cache");
     }
     for (int i = 0; i < registry.cache_list->nelts; i++)
         if (clerk_jwks_cache_child_init(APR_ARRAY_IDX(registry.cache_list, i,

@@ -18,6 +18,7 @@ struct clerk_jwks_snapshot {
     apr_pool_t *pool;                   /* unmanaged: destroyable from any thread */
     clerk_keyset_t *keys;
     unsigned char body_hash[32];        /* to recognise an unchanged key set */
+    apr_uint64_t generation;
     apr_uint32_t refs;                  /* guarded by the cache mutex */
 };
 
@@ -34,6 +35,7 @@ struct clerk_jwks_cache {
     apr_time_t last_attempt;
     int last_failed;
     apr_time_t last_forced;
+    apr_uint64_t generations;
     int force, stop;
 
     apr_thread_t *thread;
@@ -179,6 +181,7 @@ static clerk_jwks_snapshot_t *install(clerk_jwks_cache_t *c, clerk_jwks_snapshot
     if (unchanged)
         c->fetched_at = when;
     else if (snap) {
+        snap->generation = ++c->generations;
         old = c->current;
         c->current = snap;
         c->fetched_at = when;
@@ -320,6 +323,11 @@ clerk_keys_state_t clerk_jwks_cache_acquire(clerk_jwks_cache_t *c, apr_time_t no
 const clerk_keyset_t *clerk_jwks_snapshot_keys(const clerk_jwks_snapshot_t *snap)
 {
     return snap->keys;
+}
+
+apr_uint64_t clerk_jwks_snapshot_generation(const clerk_jwks_snapshot_t *snap)
+{
+    return snap->generation;
 }
 
 void clerk_jwks_cache_release(clerk_jwks_cache_t *c, clerk_jwks_snapshot_t *snap)

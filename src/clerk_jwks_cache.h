@@ -68,6 +68,8 @@ apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchi
 clerk_keys_state_t clerk_jwks_cache_acquire(clerk_jwks_cache_t *c, apr_time_t now,
                                             clerk_jwks_snapshot_t **snap);
 const clerk_keyset_t *clerk_jwks_snapshot_keys(const clerk_jwks_snapshot_t *snap);
+/* Increases with every new key set (not with an unchanged refetch). */
+apr_uint64_t clerk_jwks_snapshot_generation(const clerk_jwks_snapshot_t *snap);
 void clerk_jwks_cache_release(clerk_jwks_cache_t *c, clerk_jwks_snapshot_t *snap);
 
 /*

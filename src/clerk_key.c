@@ -8,6 +8,7 @@
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/param_build.h>
+#include <openssl/x509.h>
 #include <string.h>
 
 static apr_status_t pkey_cleanup(void *data)
@@ -313,7 +314,7 @@ apr_status_t clerk_keyset_from_jwks(apr_pool_t *p, const char *json, apr_size_t 
         if (!k) {
             const char *kid = clerk_json_string(jwk, "kid");
             APR_ARRAY_PUSH(ks->skipped, const char *) = apr_psprintf(
-                p, "key %zu%s%s%s skipped: %s", i,
+                p, "key %" APR_SIZE_T_FMT "%s%s%s skipped: %s", (apr_size_t)i,
                 kid && is_sane_kid(kid) ? " (kid " : "",
                 kid && is_sane_kid(kid) ? kid : "",
                 kid && is_sane_kid(kid) ? ")" : "", why);
@@ -335,7 +336,10 @@ apr_status_t clerk_keyset_from_jwks(apr_pool_t *p, const char *json, apr_size_t 
         if (dup) {
             APR_ARRAY_PUSH(ks->skipped, const char *) =
                 apr_psprintf(p, "key with kid %s skipped: kid is not unique", ka->kid);
-            ka->kid = NULL;
+            /*
+             * Only the key goes: its kid must stay for the comparisons of
+             * the keys after it, or the last copy of a kid would survive.
+             */
             ka->pkey = NULL;    /* still freed by the pool cleanup */
         }
     }
@@ -436,6 +440,26 @@ clerk_reason_t clerk_keyset_select(const clerk_keyset_t *ks, const char *kid,
         }
     }
     return CLERK_JWK_KID_MISMATCH;
+}
+
+void clerk_keyset_digest(const clerk_keyset_t *ks, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, ks->ignore_kid ? "pem" : "jwks", ks->ignore_kid ? 3 : 4);
+    for (int i = 0; i < ks->keys->nelts; i++) {
+        const clerk_key_t *k = APR_ARRAY_IDX(ks->keys, i, const clerk_key_t *);
+        unsigned char *der = NULL;
+        int n = i2d_PUBKEY(k->pkey, &der);
+        if (n > 0)
+            EVP_DigestUpdate(ctx, der, (size_t)n);
+        OPENSSL_free(der);
+        EVP_DigestUpdate(ctx, k->kid ? k->kid : "", k->kid ? strlen(k->kid) + 1 : 1);
+        EVP_DigestUpdate(ctx, k->alg ? k->alg : "", k->alg ? strlen(k->alg) + 1 : 1);
+    }
+    EVP_DigestFinal_ex(ctx, out, NULL);
+    EVP_MD_CTX_free(ctx);
 }
 
 char *clerk_key_to_jwk(apr_pool_t *p, const clerk_key_t *key, const char *kid)

@@ -67,6 +67,9 @@ apr_status_t clerk_keyset_from_jwks_file(apr_pool_t *p, const char *path,
 clerk_reason_t clerk_keyset_select(const clerk_keyset_t *ks, const char *kid,
                                    const clerk_key_t **key);
 
+/* SHA-256 over the set's public keys (DER) and kids: equal sets, equal digests. */
+void clerk_keyset_digest(const clerk_keyset_t *ks, unsigned char out[32]);
+
 /* Public key as a JWK object text {"kty":"RSA","n":..,"e":..[,"kid"]}. */
 char *clerk_key_to_jwk(apr_pool_t *p, const clerk_key_t *key, const char *kid);
 
