@@ -21,6 +21,7 @@
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
+#include "clerk_backend_api.h"
 #include "clerk_carrier.h"
 #include "clerk_export.h"
 #include "clerk_http.h"
@@ -50,8 +51,6 @@ typedef enum { SIGNED_OUT_UNSET = 0, SIGNED_OUT_DENY, SIGNED_OUT_PASS } signed_o
 
 #define UNSET -1
 
-/* Clerk's Backend API version header (@clerk/backend SUPPORTED_BAPI_VERSION). */
-#define CLERK_API_VERSION "2026-05-12"
 #define DEFAULT_API_URL "https://api.clerk.com"
 
 /*
@@ -65,6 +64,7 @@ typedef struct {
     const char *ca_file, *proxy;
     int token_cache_entries;                                /* -1: unset */
     clerk_token_cache_t *token_cache;                       /* made in post_config */
+    clerk_http_t *backend_api;                              /* per process, child_init */
 } clerk_server_conf;
 
 /*
@@ -116,6 +116,8 @@ typedef struct clerk_dir_conf {
     key_slot *jwks_url;             /* ClerkJWKSURL: part of the same unit */
 
     key_slot *backend_api;          /* ClerkSecretKey: Backend API /v1/jwks */
+    const char *machine_secret;     /* ClerkMachineSecretKey: opaque M2M tokens */
+    int machine_cache_ttl;          /* ClerkMachineTokenCacheTTL seconds */
     key_slot *frontend_api;         /* from ClerkPublishableKey */
 
     clerk_publishable_key_t *publishable_key;
@@ -153,6 +155,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
 {
     clerk_dir_conf *c = apr_pcalloc(p, sizeof(*c));
     c->clock_skew = UNSET;
+    c->machine_cache_ttl = UNSET;
     c->allow_pending = UNSET;
     c->debug_headers = UNSET;
     return c;
@@ -179,6 +182,8 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->jwks_url = base->jwks_url;
     }
     c->backend_api = MERGE_PTR(backend_api);
+    c->machine_secret = MERGE_PTR(machine_secret);
+    c->machine_cache_ttl = MERGE_INT(machine_cache_ttl);
     if (add->publishable_key) {
         c->frontend_api = add->frontend_api;
         c->publishable_key = add->publishable_key;
@@ -459,7 +464,26 @@ static const char *set_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
     APR_ARRAY_PUSH(c->backend_api->headers, const char *) =
         apr_pstrcat(cmd->pool, "Authorization: Bearer ", secret, NULL);
     APR_ARRAY_PUSH(c->backend_api->headers, const char *) =
-        "Clerk-API-Version: " CLERK_API_VERSION;
+        "Clerk-API-Version: " CLERK_BACKEND_API_VERSION;
+    return NULL;
+}
+
+static const char *set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    return read_secret(cmd, "ClerkMachineSecretKey", arg, &c->machine_secret);
+}
+
+static const char *set_machine_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || v < 0 || v > 3600)
+        return apr_psprintf(cmd->pool, "ClerkMachineTokenCacheTTL: '%s' is not a number of "
+                            "seconds from 0 to 3600", arg);
+    c->machine_cache_ttl = (int)v;
     return NULL;
 }
 
@@ -752,6 +776,10 @@ static const command_rec clerk_cmds[] = {
                   "URL of the instance's JWKS, fetched and cached per process"),
     AP_INIT_TAKE1("ClerkSecretKey", set_secret_key, NULL, DIR_CMD,
                   "sk_…, env:VAR or file:/path: Backend API access (keys from /v1/jwks)"),
+    AP_INIT_TAKE1("ClerkMachineSecretKey", set_machine_secret_key, NULL, DIR_CMD,
+                  "sk_…, env:VAR or file:/path: verifies opaque M2M tokens (else ClerkSecretKey)"),
+    AP_INIT_TAKE1("ClerkMachineTokenCacheTTL", set_machine_cache_ttl, NULL, DIR_CMD,
+                  "seconds a positive opaque-token verification may be reused (default 0)"),
     AP_INIT_TAKE1("ClerkAPIURL", set_api_url, NULL, RSRC_CONF,
                   "Backend API base URL (default https://api.clerk.com)"),
     AP_INIT_TAKE1("ClerkJWKSCacheTTL", set_seconds, NULL, RSRC_CONF,
@@ -922,10 +950,14 @@ static const char *loggable_kid(const char *kid)
  * an invalid one); otherwise the session cookie.  Returns NONE, TOKEN or
  * MALFORMED; *carrier names where it came from for the log.
  */
-static clerk_carrier_t find_token(request_rec *r, const clerk_dir_conf *c,
+static clerk_carrier_t find_token(request_rec *r, const clerk_dir_conf *c, unsigned accept,
                                   const char **token, apr_size_t *len, const char **carrier)
 {
     int sources = c->sources ? c->sources : SOURCE_HEADER | SOURCE_COOKIE;
+
+    /* Machine tokens travel only in the Authorization header, never in cookies. */
+    if (!(accept & CLERK_TYPE_SESSION))
+        sources &= ~SOURCE_COOKIE;
     clerk_carrier_t found = CLERK_CARRIER_NONE;
     const char *cookies;
 
@@ -1026,6 +1058,89 @@ static int signed_in_cached(request_rec *r, const clerk_dir_conf *c, clerk_reque
     return signed_in(r, c, st);
 }
 
+/*
+ * Opaque mt_/oat_/ak_ tokens: only from the Authorization header, only when
+ * their type is accepted here, verified by the Backend API (answers reused
+ * for ClerkMachineTokenCacheTTL seconds when that is set).
+ */
+static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                        clerk_token_type_t type, const char *carrier)
+{
+    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const char *secret = type == CLERK_TYPE_M2M && c->machine_secret
+        ? c->machine_secret : (c->backend_api ? c->backend_api->secret : NULL);
+    int ttl = c->machine_cache_ttl == UNSET ? 0 : c->machine_cache_ttl;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    clerk_cached_token_t *entry;
+    clerk_verify_result_t res;
+    const char *detail = NULL;
+
+    if (!(st->opts.accept_types & type)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10618)
+                      "token rejected: token-type-mismatch (%s from %s is not accepted here)",
+                      clerk_token_type_name(type), carrier);
+        return signed_out(r, c, st, CLERK_TOKEN_TYPE_MISMATCH);
+    }
+    if (!secret || !sc->backend_api) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10619)
+                      "token rejected: token-invalid (an opaque %s needs ClerkSecretKey%s)",
+                      clerk_token_type_name(type),
+                      type == CLERK_TYPE_M2M ? " or ClerkMachineSecretKey" : "");
+        return signed_out(r, c, st, CLERK_TOKEN_INVALID);
+    }
+    if (ttl && sc->token_cache) {
+        /* The context: the secret (hashed), the type, the audiences, the TTL. */
+        struct {
+            unsigned char secret[CLERK_TOKEN_CACHE_KEY_LEN];
+            unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
+            unsigned type;
+            int ttl;
+        } ctx;
+        memset(&ctx, 0, sizeof(ctx));
+        clerk_digest(secret, strlen(secret), ctx.secret);
+        if (c->audiences)
+            memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
+        ctx.type = type;
+        ctx.ttl = ttl;
+        clerk_token_cache_key(st->token, strlen(st->token), &ctx, sizeof(ctx), key);
+        if ((entry = clerk_token_cache_get(sc->token_cache, key, 0, now)))
+            return signed_in_cached(r, c, st, sc->token_cache, entry);
+    }
+    switch (clerk_backend_verify_opaque(r->pool, sc->backend_api,
+                                        sc->api_url ? sc->api_url : DEFAULT_API_URL, secret,
+                                        st->token, type, st->opts.audiences, now, &res,
+                                        &detail)) {
+    case CLERK_BAPI_ANSWERED:
+        break;
+    case CLERK_BAPI_SECRET_REJECTED:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10620) "%s", detail);
+        apr_table_setn(r->err_headers_out, "Retry-After", "30");
+        return HTTP_SERVICE_UNAVAILABLE;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10621)
+                      "%s: answering 503", detail);
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (res.reason != CLERK_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622)
+                      "token rejected: %s (%s; %s from %s)", clerk_reason_str(res.reason),
+                      res.detail ? res.detail : "-", clerk_token_type_name(type), carrier);
+        return signed_out(r, c, st, res.reason);
+    }
+    if (ttl && sc->token_cache) {
+        apr_int64_t until = now + ttl;
+        if (res.claims->exp && res.claims->exp < until)
+            until = res.claims->exp;
+        if ((entry = clerk_token_cache_put(sc->token_cache, key, 0, until, res.claims,
+                                           clerk_export_vars(r->pool, res.claims))))
+            return signed_in_cached(r, c, st, sc->token_cache, entry);
+    }
+    st->claims = res.claims;
+    return signed_in(r, c, st);
+}
+
 static int clerk_check_authn(request_rec *r)
 {
     const clerk_dir_conf *c;
@@ -1044,6 +1159,7 @@ static int clerk_check_authn(request_rec *r)
     clerk_token_cache_t *tokens;
     clerk_cached_token_t *entry;
     unsigned char cache_key[CLERK_TOKEN_CACHE_KEY_LEN];
+    clerk_token_type_t opaque;
     apr_time_t now;
 
     if (!is_clerk_request(r))
@@ -1058,7 +1174,7 @@ static int clerk_check_authn(request_rec *r)
     st->key_source = keys ? (const void *)keys : (const void *)cache;
     effective_opts(c, &st->opts);
 
-    found = find_token(r, c, &token, &len, &carrier);
+    found = find_token(r, c, st->opts.accept_types, &token, &len, &carrier);
     if (found == CLERK_CARRIER_NONE) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10605)
                       "no token: session-token-missing");
@@ -1070,6 +1186,10 @@ static int clerk_check_authn(request_rec *r)
         return signed_out(r, c, st, CLERK_TOKEN_INVALID);
     }
     st->token = token;
+    if (!strcmp(carrier, "cookie"))
+        st->opts.accept_types &= CLERK_TYPE_SESSION;   /* a cookie only carries sessions */
+    if ((opaque = clerk_opaque_token_type(token)))
+        return check_opaque(r, c, st, opaque, carrier);
 
     /* A subrequest or internal redirect re-uses an identical verification. */
     earlier = request_state(r->main ? r->main : r->prev);
@@ -1315,9 +1435,16 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
     }
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        clerk_http_opts_t opts = {0};
         if (sc->token_cache && clerk_token_cache_child_init(sc->token_cache, pchild) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10617)
                          "cannot set up the token cache");
+        /* Backend API handles for opaque tokens, shared by this process's threads. */
+        opts.timeout_ms = sc->http_timeout_ms != UNSET ? sc->http_timeout_ms : 5000;
+        opts.ca_file = sc->ca_file;
+        opts.proxy = sc->proxy;
+        if (clerk_http_create(pchild, &opts, 16, &sc->backend_api) != APR_SUCCESS)
+            sc->backend_api = NULL;
     }
     for (int i = 0; i < registry.cache_list->nelts; i++)
         if (clerk_jwks_cache_child_init(APR_ARRAY_IDX(registry.cache_list, i,

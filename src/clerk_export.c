@@ -2,6 +2,7 @@
 #include "clerk_json.h"
 
 #include <apr_strings.h>
+#include <string.h>
 
 static void add(apr_array_header_t *vars, const char *env, const char *header,
                 const char *value)
@@ -42,8 +43,9 @@ apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c)
     add(vars, "CLERK_TOKEN_ID", "X-Clerk-Token-Id", c->jti);
     add(vars, "CLERK_AZP", "X-Clerk-Azp", c->azp);
     add(vars, "CLERK_ISSUER", "X-Clerk-Issuer", c->iss);
-    add(vars, "CLERK_EXPIRES_AT", "X-Clerk-Expires-At",
-        apr_psprintf(p, "%" APR_INT64_T_FMT, c->exp));
+    if (c->exp)     /* opaque tokens may never expire */
+        add(vars, "CLERK_EXPIRES_AT", "X-Clerk-Expires-At",
+            apr_psprintf(p, "%" APR_INT64_T_FMT, c->exp));
     if (c->has_iat)
         add(vars, "CLERK_ISSUED_AT", "X-Clerk-Issued-At",
             apr_psprintf(p, "%" APR_INT64_T_FMT, c->iat));
@@ -54,12 +56,17 @@ apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c)
 const char *clerk_export_remote_user(apr_pool_t *p, const clerk_claims_t *c,
                                      const char *claim)
 {
-    const json_t *v = json_object_get(c->payload, claim);
+    const json_t *v;
 
+    /* "sub" is the model's subject: also for opaque tokens, whose answer says "subject". */
+    if (!strcmp(claim, "sub"))
+        return c->sub;
+    v = json_object_get(c->payload, claim);
     if (json_is_string(v))
         return json_string_value(v);
     if (json_is_integer(v))
-        return apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        /* APR's formatter has no %lld (JSON_INTEGER_FORMAT): print as apr_int64_t */
+        return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
     return NULL;
 }
 

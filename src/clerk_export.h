@@ -21,8 +21,8 @@ typedef struct clerk_var {
 apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c);
 
 /*
- * The REMOTE_USER value: the named top-level claim when it is a string or an
- * integer, else NULL.
+ * The REMOTE_USER value: the token's subject for "sub", else the named
+ * top-level claim when it is a string or an integer; NULL otherwise.
  */
 const char *clerk_export_remote_user(apr_pool_t *p, const clerk_claims_t *c,
                                      const char *claim);

@@ -1,8 +1,11 @@
 #include "clerk_http.h"
 
+#include <apr_atomic.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <string.h>
 
 struct clerk_http {
@@ -22,19 +25,40 @@ void clerk_http_global_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/*
+ * localhost, or an address literal in 127.0.0.0/8 or ::1.  A name that merely
+ * starts with "127." (127.0.0.1.nip.io) is a DNS name like any other.
+ */
 static int is_loopback_host(const char *host)
 {
-    return !strcmp(host, "localhost") || !strcmp(host, "::1") || !strcmp(host, "[::1]")
-        || !strncmp(host, "127.", 4);
+    struct in_addr a4;
+    struct in6_addr a6;
+    char buf[INET6_ADDRSTRLEN + 1];
+    apr_size_t n = strlen(host);
+
+    if (!strcasecmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (n > 2 && n - 2 < sizeof(buf) && host[0] == '[' && host[n - 1] == ']') {
+        memcpy(buf, host + 1, n - 2);
+        buf[n - 2] = '\0';
+        return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    return 0;
 }
 
-/* Scheme and host of url, or NULL when it does not parse. */
-static int url_parts(const char *url, char **scheme, char **host)
+/*
+ * Scheme, host and (when port is not NULL) port of url, the scheme's default
+ * port when none is written; 0 when it does not parse.  Free with curl_free.
+ */
+static int url_parts(const char *url, char **scheme, char **host, char **port)
 {
     CURLU *u = curl_url();
     int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK
         && curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK
-        && curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK;
+        && curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK
+        && (!port || curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) == CURLUE_OK);
     curl_url_cleanup(u);
     return ok;
 }
@@ -44,7 +68,7 @@ const char *clerk_http_check_url(apr_pool_t *p, const char *url)
     char *scheme = NULL, *host = NULL;
     const char *err = NULL;
 
-    if (!url_parts(url, &scheme, &host))
+    if (!url_parts(url, &scheme, &host, NULL))
         err = apr_psprintf(p, "'%s' is not a URL", url);
     else if (!strcmp(scheme, "http") && !is_loopback_host(host))
         err = apr_psprintf(p, "'%s': plain http is allowed only to loopback hosts; use https",
@@ -108,10 +132,20 @@ apr_status_t clerk_http_create(apr_pool_t *p, const clerk_http_opts_t *opts,
         http->opts.timeout_ms = 5000;
     rv = apr_reslist_create(&http->handles, 0, max_handles, max_handles, 0,
                             handle_construct, handle_destruct, http, p);
-    if (rv == APR_SUCCESS)
+    if (rv == APR_SUCCESS) {
         apr_reslist_cleanup_order_set(http->handles, APR_RESLIST_CLEANUP_FIRST);
+        /* When every handle is busy, wait at most one request's time for one. */
+        apr_reslist_timeout_set(http->handles, apr_time_from_msec(http->opts.timeout_ms));
+    }
     *out = http;
     return rv;
+}
+
+/* Progress callback: a non-zero return aborts the transfer. */
+static int cancelled(void *flag, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                     curl_off_t ulnow)
+{
+    return apr_atomic_read32((volatile apr_uint32_t *)flag) != 0;
 }
 
 /* Set up a (possibly reused) handle for one hop. */
@@ -137,6 +171,11 @@ static void prepare(CURL *h, const clerk_http_t *http, const char *method, const
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    if (http->opts.cancel) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancelled);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)http->opts.cancel);
+    }
     if (!strcmp(method, "POST")) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
@@ -149,7 +188,7 @@ apr_status_t clerk_http_request(clerk_http_t *http, apr_pool_t *p, const char *m
 {
     struct curl_slist *hdrs = NULL;
     apr_time_t deadline = apr_time_now() + apr_time_from_msec(http->opts.timeout_ms);
-    char *first_host = NULL, *scheme = NULL;
+    char *first_host = NULL, *scheme = NULL, *first_port = NULL;
     const char *current = url;
     apr_status_t rv = APR_SUCCESS;
     void *res;
@@ -165,17 +204,22 @@ apr_status_t clerk_http_request(clerk_http_t *http, apr_pool_t *p, const char *m
     h = res;
     for (int i = 0; headers && i < headers->nelts; i++)
         hdrs = curl_slist_append(hdrs, APR_ARRAY_IDX(headers, i, const char *));
-    url_parts(url, &scheme, &first_host);
+    url_parts(url, &scheme, &first_host, &first_port);
 
     for (int hop = 0;; hop++) {
         body_sink sink = {.pool = p, .max = http->opts.max_body};
         long left = (long)apr_time_as_msec(deadline - apr_time_now()), status = 0;
-        char *location = NULL, *host = NULL, *lscheme = NULL;
+        char *location = NULL, *host = NULL, *lscheme = NULL, *lport = NULL;
         CURLcode cc;
 
         if (left <= 0) {
             resp->error = "timed out";
             rv = APR_TIMEUP;
+            break;
+        }
+        if (http->opts.cancel && apr_atomic_read32(http->opts.cancel)) {
+            resp->error = "cancelled";
+            rv = APR_EINTR;
             break;
         }
         prepare(h, http, method, current, hdrs, body, &sink, left);
@@ -194,12 +238,15 @@ apr_status_t clerk_http_request(clerk_http_t *http, apr_pool_t *p, const char *m
         }
         if (status >= 300 && status < 400 && strcmp(method, "POST")
             && curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location) {
-            int same = url_parts(location, &lscheme, &host) && first_host
-                && !strcasecmp(host, first_host) && !strcmp(lscheme, scheme);
+            /* Same origin only: the request headers (a secret) go along. */
+            int same = url_parts(location, &lscheme, &host, &lport) && first_host && first_port
+                && !strcasecmp(host, first_host) && !strcmp(lscheme, scheme)
+                && !strcmp(lport, first_port);
             curl_free(host);
             curl_free(lscheme);
+            curl_free(lport);
             if (!same) {
-                resp->error = "redirect to another host or scheme refused";
+                resp->error = "redirect to another host, port or scheme refused";
                 rv = APR_EGENERAL;
                 break;
             }
@@ -220,6 +267,7 @@ apr_status_t clerk_http_request(clerk_http_t *http, apr_pool_t *p, const char *m
     }
     curl_slist_free_all(hdrs);
     curl_free(first_host);
+    curl_free(first_port);
     curl_free(scheme);
     if (h)
         apr_reslist_release(http->handles, h);
