@@ -37,7 +37,6 @@ APLOG_USE_MODULE(auth_clerk);
 
 #define AUTH_TYPE_NAME "Clerk"
 #define SESSION_COOKIE "__session"
-#define MAX_CLOCK_SKEW 3600
 
 #define SOURCE_HEADER 1
 #define SOURCE_COOKIE 2
@@ -51,7 +50,6 @@ typedef enum { SIGNED_OUT_UNSET = 0, SIGNED_OUT_DENY, SIGNED_OUT_PASS } signed_o
 
 #define UNSET -1
 
-#define DEFAULT_API_URL "https://api.clerk.com"
 
 /*
  * How key sets are fetched: per server (virtual host), since one source has
@@ -289,7 +287,7 @@ static clerk_jwks_cache_t *cache_for_slot(key_slot *slot, server_rec *s, apr_poo
     const char *key;
     clerk_jwks_cache_t *cache;
 
-    src.url = slot->secret ? apr_pstrcat(p, sc->api_url ? sc->api_url : DEFAULT_API_URL,
+    src.url = slot->secret ? apr_pstrcat(p, sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
                                          "/v1/jwks", NULL)
                            : slot->url;
     src.headers = slot->headers;
@@ -461,10 +459,7 @@ static const char *set_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
         return err;
     c->backend_api = new_slot(cmd, c);
     c->backend_api->secret = secret;
-    APR_ARRAY_PUSH(c->backend_api->headers, const char *) =
-        apr_pstrcat(cmd->pool, "Authorization: Bearer ", secret, NULL);
-    APR_ARRAY_PUSH(c->backend_api->headers, const char *) =
-        "Clerk-API-Version: " CLERK_BACKEND_API_VERSION;
+    c->backend_api->headers = clerk_backend_api_headers(cmd->pool, secret);
     return NULL;
 }
 
@@ -524,20 +519,6 @@ static const char *set_issuer(cmd_parms *cmd, void *dconf, int argc, char *const
     return NULL;
 }
 
-/* An origin as browsers send it: scheme://host[:port], nothing after. */
-static int is_origin(const char *s)
-{
-    const char *host;
-
-    if (!strncmp(s, "https://", 8))
-        host = s + 8;
-    else if (!strncmp(s, "http://", 7))
-        host = s + 7;
-    else
-        return 0;
-    return *host && !strchr(host, '/') && !strchr(host, '?') && !strchr(host, '#');
-}
-
 static const char *set_authorized_parties(cmd_parms *cmd, void *dconf, int argc,
                                           char *const argv[])
 {
@@ -546,7 +527,7 @@ static const char *set_authorized_parties(cmd_parms *cmd, void *dconf, int argc,
     if (argc == 0)
         return "ClerkAuthorizedParties: give one or more origins (https://app.example.com)";
     for (int i = 0; i < argc; i++)
-        if (!is_origin(argv[i]))
+        if (!clerk_is_origin(argv[i]))
             return apr_pstrcat(cmd->pool, "ClerkAuthorizedParties: '", argv[i],
                                "' is not an origin (scheme://host[:port], no path or "
                                "trailing slash)", NULL);
@@ -570,9 +551,9 @@ static const char *set_clock_skew(cmd_parms *cmd, void *dconf, const char *arg)
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
 
-    if (!*arg || *end || v < 0 || v > MAX_CLOCK_SKEW)
+    if (!*arg || *end || v < 0 || v > CLERK_MAX_CLOCK_SKEW)
         return apr_psprintf(cmd->pool, "ClerkClockSkew: '%s' is not a number of seconds "
-                            "from 0 to %d", arg, MAX_CLOCK_SKEW);
+                            "from 0 to %d", arg, CLERK_MAX_CLOCK_SKEW);
     c->clock_skew = (int)v;
     return NULL;
 }
@@ -1108,7 +1089,7 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
             return signed_in_cached(r, c, st, sc->token_cache, entry);
     }
     switch (clerk_backend_verify_opaque(r->pool, sc->backend_api,
-                                        sc->api_url ? sc->api_url : DEFAULT_API_URL, secret,
+                                        sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL, secret,
                                         st->token, type, st->opts.audiences, now, &res,
                                         &detail)) {
     case CLERK_BAPI_ANSWERED:

@@ -44,9 +44,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clerk_backend_api.h"
 #include "clerk_base64url.h"
 #include "clerk_claims.h"
 #include "clerk_export.h"
+#include "clerk_http.h"
+#include "clerk_jwks_cache.h"
 #include "clerk_json.h"
 #include "clerk_jws.h"
 #include "clerk_key.h"
@@ -69,7 +72,6 @@
 #define LINT_LONG_MACHINE 86400
 
 /* ClerkClockSkew accepts 0 to this many seconds. */
-#define MAX_CLOCK_SKEW 3600
 
 /* Times beyond this are shown as out of range (no int64 overflow). */
 #define TIME_LIMIT 253402300799LL /* 9999-12-31T23:59:59Z */
@@ -77,6 +79,7 @@
 static const char *prog = "clerk-jwt";
 static const char *g_cmd = NULL;    /* the subcommand, for messages */
 static int g_json = 0;              /* --json anywhere on the line */
+static apr_pool_t *g_pool;          /* the process pool, for option parsing */
 
 /* ------------------------------------------------------------------ */
 /* Messages and output                                                 */
@@ -346,7 +349,7 @@ typedef struct optdef {
 
 enum {
     OPT_JSON = 1, OPT_HELP, OPT_NOW, OPT_SKEW, OPT_ACCEPT,
-    OPT_PEM, OPT_JWKS, OPT_PK, OPT_SK, OPT_ISSUER, OPT_AZP_LIST, OPT_AUD, OPT_PENDING,
+    OPT_PEM, OPT_JWKS, OPT_PK, OPT_SK, OPT_API_URL, OPT_ISSUER, OPT_AZP_LIST, OPT_AUD, OPT_PENDING,
     OPT_KEY, OPT_KID, OPT_ALG, OPT_SUB, OPT_AZP, OPT_TTL, OPT_V2, OPT_CLAIMS, OPT_HEADER,
     OPT_OUT, OPT_BITS, OPT_FORCE, OPT_RUSER,
 };
@@ -776,24 +779,6 @@ static int decode_segment(apr_pool_t *p, const char *s, apr_size_t len, unsigned
     return b64_lenient(p, s, len, out, outlen);
 }
 
-/* Token type from header and payload, as clerk_verify.c classifies it. */
-static clerk_token_type_t classify(const char *typ, const char *cat, const json_t *payload)
-{
-    const char *sub = payload ? clerk_json_string(payload, "sub") : NULL;
-
-    if (typ && (!strcmp(typ, "at+jwt") || !strcmp(typ, "application/at+jwt")))
-        return CLERK_TYPE_OAUTH;
-    if ((sub && !strncmp(sub, "mch_", 4)) || (cat && !strcmp(cat, CLERK_CAT_M2M)))
-        return CLERK_TYPE_M2M;
-    return CLERK_TYPE_SESSION;
-}
-
-static const struct {
-    const char *prefix, *type;
-} opaque_prefixes[] = {
-    {"mt_", "m2m_token"}, {"oat_", "oauth_token"}, {"ak_", "api_key"},
-};
-
 static void view_token(apr_pool_t *p, const char *tok, apr_size_t len, token_view_t *v)
 {
     const char *seg[8];
@@ -807,12 +792,9 @@ static void view_token(apr_pool_t *p, const char *tok, apr_size_t len, token_vie
     v->len = len;
     v->canonical = 1;
 
-    if (!memchr(tok, '.', len)) {
-        for (size_t i = 0; i < sizeof(opaque_prefixes) / sizeof(opaque_prefixes[0]); i++)
-            if (!strncmp(tok, opaque_prefixes[i].prefix, strlen(opaque_prefixes[i].prefix))) {
-                v->opaque = opaque_prefixes[i].type;
-                v->opaque_prefix = opaque_prefixes[i].prefix;
-            }
+    if (!memchr(tok, '.', len) && clerk_opaque_token_type(tok)) {
+        v->opaque = clerk_token_type_name(clerk_opaque_token_type(tok));
+        v->opaque_prefix = apr_pstrndup(p, tok, (apr_size_t)(strchr(tok, '_') - tok + 1));
     }
     for (;;) {
         const char *dot = memchr(s, '.', len - (apr_size_t)(s - tok));
@@ -864,7 +846,7 @@ static void view_token(apr_pool_t *p, const char *tok, apr_size_t len, token_vie
     v->kid = clerk_json_string(v->header, "kid");
     v->typ = clerk_json_string(v->header, "typ");
     v->cat = clerk_json_string(v->header, "cat");
-    v->type = classify(v->typ, v->cat, v->payload);
+    v->type = clerk_token_classify(v->typ, v->cat, v->payload);
 }
 
 static const char *category_name(const char *cat)
@@ -926,9 +908,9 @@ static int time_opt_cb(void *ctx, int id, const char *name, const char *val)
             return usage_error("--now needs Unix seconds or YYYY-MM-DDTHH:MM:SSZ, not '%s'", val);
         return 0;
     case OPT_SKEW:
-        if (!parse_int(val, 0, MAX_CLOCK_SKEW, &v))
+        if (!parse_int(val, 0, CLERK_MAX_CLOCK_SKEW, &v))
             return usage_error("--clock-skew needs seconds from 0 to %d, not '%s'",
-                               MAX_CLOCK_SKEW, val);
+                               CLERK_MAX_CLOCK_SKEW, val);
         o->skew = v;
         return 0;
     case OPT_ACCEPT:
@@ -1550,7 +1532,7 @@ typedef enum {
 
 typedef struct verify_args {
     apr_pool_t *p;
-    const char *pem, *jwks, *pk, *secret_key, *remote_user_claim;
+    const char *pem, *jwks, *pk, *secret_key, *api_url, *remote_user_claim;
     apr_array_header_t *issuers, *azp, *aud;
     int issuer_off;
     time_opts_t t;
@@ -1560,20 +1542,6 @@ typedef struct verify_args {
 static int is_url(const char *s)
 {
     return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
-}
-
-/* An origin as browsers send it, scheme://host[:port]: what ClerkAuthorizedParties takes. */
-static int is_origin(const char *s)
-{
-    const char *host;
-
-    if (!strncmp(s, "https://", 8))
-        host = s + 8;
-    else if (!strncmp(s, "http://", 7))
-        host = s + 7;
-    else
-        return 0;
-    return *host && !strchr(host, '/') && !strchr(host, '?') && !strchr(host, '#');
 }
 
 static int verify_opt_cb(void *ctx, int id, const char *name, const char *val)
@@ -1593,6 +1561,13 @@ static int verify_opt_cb(void *ctx, int id, const char *name, const char *val)
     case OPT_SK:
         a->secret_key = val;    /* never printed */
         return 0;
+    case OPT_API_URL: {
+        const char *err = clerk_http_check_url(g_pool, val);
+        if (err)
+            return usage_error("--api-url: %s", err);
+        a->api_url = val;
+        return 0;
+    }
     case OPT_ISSUER:
         if (!strcasecmp(val, "off"))
             a->issuer_off = 1;
@@ -1602,7 +1577,7 @@ static int verify_opt_cb(void *ctx, int id, const char *name, const char *val)
             APR_ARRAY_PUSH(a->issuers, const char *) = val;
         return 0;
     case OPT_AZP_LIST:
-        if (!is_origin(val))
+        if (!clerk_is_origin(val))
             return usage_error("--authorized-party '%s' is not an origin (scheme://host[:port], "
                                "no path or trailing slash)", val);
         APR_ARRAY_PUSH(a->azp, const char *) = val;
@@ -1634,7 +1609,8 @@ static keysrc_kind_t key_source(const verify_args_t *a, const char **where)
         return is_url(a->jwks) ? KEYSRC_JWKS_URL : KEYSRC_JWKS_FILE;
     }
     if (a->secret_key) {
-        *where = "https://api.clerk.com/v1/jwks";
+        *where = apr_pstrcat(g_pool, a->api_url ? a->api_url : CLERK_DEFAULT_API_URL, "/v1/jwks",
+                             NULL);
         return KEYSRC_BAPI;
     }
     if (a->pk) {
@@ -1651,8 +1627,19 @@ static const char *const keysrc_names[] = {
 };
 
 /* Returns 0 with *ks set, or the exit status after reporting. */
+/* One HTTP client for the CLI's single fetch or Backend API call. */
+static clerk_http_t *cli_http(apr_pool_t *p)
+{
+    clerk_http_opts_t opts = {.timeout_ms = 10000};
+    clerk_http_t *http = NULL;
+
+    clerk_http_global_init();
+    clerk_http_create(p, &opts, 1, &http);
+    return http;
+}
+
 static int load_keyset(apr_pool_t *p, keysrc_kind_t kind, const char *where,
-                       clerk_keyset_t **ks)
+                       const char *secret, clerk_keyset_t **ks)
 {
     const char *err = NULL;
 
@@ -1666,17 +1653,18 @@ static int load_keyset(apr_pool_t *p, keysrc_kind_t kind, const char *where,
             return io_error("--jwks: %s", err);
         return 0;
     case KEYSRC_JWKS_URL:
-        return usage_error("--jwks %s: fetching a key set over the network is not available in "
-                           "this build yet; download it and pass the file", where);
     case KEYSRC_BAPI:
-        return usage_error("--secret-key: the Backend API key source is not available in this "
-                           "build yet; pass --pem FILE or --jwks FILE");
     case KEYSRC_FAPI:
-        return usage_error("no key given: fetching %s (from the publishable key) is not "
-                           "available in this build yet; pass --pem FILE or --jwks FILE", where);
+        /* The same fetch the module's key cache makes (secret never printed). */
+        if (clerk_keyset_fetch(p, cli_http(p), where,
+                               secret ? clerk_backend_api_headers(p, secret) : NULL, ks, &err)
+            != APR_SUCCESS)
+            return io_error("key set %s: %s", where, err);
+        return 0;
     case KEYSRC_NONE:
     default:
-        return usage_error("no key given: pass --pem FILE or --jwks FILE");
+        return usage_error("no key given: pass --pem, --jwks, --secret-key or "
+                           "--publishable-key");
     }
 }
 
@@ -1684,7 +1672,7 @@ static int cmd_verify(apr_pool_t *p, int argc, char **argv)
 {
     static const optdef_t defs[] = {
         {"pem", 1, OPT_PEM}, {"jwks", 1, OPT_JWKS}, {"publishable-key", 1, OPT_PK},
-        {"secret-key", 1, OPT_SK}, {"issuer", 1, OPT_ISSUER},
+        {"secret-key", 1, OPT_SK}, {"api-url", 1, OPT_API_URL}, {"issuer", 1, OPT_ISSUER},
         {"authorized-party", 1, OPT_AZP_LIST}, {"audience", 1, OPT_AUD},
         {"clock-skew", 1, OPT_SKEW}, {"now", 1, OPT_NOW}, {"accept", 1, OPT_ACCEPT},
         {"allow-pending", 0, OPT_PENDING}, {"remote-user-claim", 1, OPT_RUSER}, {NULL, 0, 0},
@@ -1696,6 +1684,7 @@ static int cmd_verify(apr_pool_t *p, int argc, char **argv)
     clerk_verify_result_t res;
     clerk_keyset_t *ks = NULL;
     keysrc_kind_t kind;
+    clerk_token_type_t opaque;
     const char *tok, *where, *err, *issuer_source, *remote_user = NULL;
     apr_array_header_t *vars = NULL;
     apr_size_t len;
@@ -1718,11 +1707,6 @@ static int cmd_verify(apr_pool_t *p, int argc, char **argv)
         return usage_error("--issuer off cannot be combined with other --issuer values");
     if (a.pk && clerk_publishable_key_parse(p, a.pk, &pk, &err) != APR_SUCCESS)
         return usage_error("--publishable-key: %s", err);
-    /* The network sources are refused even when a file key is given as well. */
-    if (a.secret_key)
-        return load_keyset(p, KEYSRC_BAPI, NULL, &ks);
-    if (a.jwks && is_url(a.jwks))
-        return load_keyset(p, KEYSRC_JWKS_URL, a.jwks, &ks);
     if ((rc = get_token(p, APR_ARRAY_IDX(pos, 0, const char *), &tok, &len)) != 0)
         return rc;
 
@@ -1759,24 +1743,35 @@ static int cmd_verify(apr_pool_t *p, int argc, char **argv)
                         "over ClerkJWKSFile)\n", prog);
 
     /*
-     * Opaque machine tokens (mt_, oat_, ak_) are verified by the Backend API.
-     * When their type is accepted that needs the network; otherwise the core
-     * decides (it refuses anything that is not a JWS).
+     * Opaque machine tokens (mt_, oat_, ak_) go to the Backend API, as in the
+     * module: refused without a call when their type is not accepted, or when
+     * there is no secret key to ask with.
      */
-    if (!memchr(tok, '.', len)) {
-        for (size_t i = 0; i < sizeof(opaque_prefixes) / sizeof(opaque_prefixes[0]); i++)
-            if (!strncmp(tok, opaque_prefixes[i].prefix, strlen(opaque_prefixes[i].prefix))
-                && (opts.accept_types & (unsigned)clerk_token_type_from_name(opaque_prefixes[i].type)))
-                return usage_error("an opaque %s is verified through the Backend API "
-                                   "(--secret-key), which is not available in this build yet",
-                                   opaque_prefixes[i].type);
+    if ((opaque = clerk_opaque_token_type(tok))) {
+        const char *detail = NULL;
+        memset(&res, 0, sizeof(res));
+        if (!(opts.accept_types & opaque)) {
+            res.reason = CLERK_TOKEN_TYPE_MISMATCH;
+            res.detail = "token type is not accepted here";
+        }
+        else if (!a.secret_key) {
+            res.reason = CLERK_TOKEN_INVALID;
+            res.detail = "an opaque token needs --secret-key";
+        }
+        else if (clerk_backend_verify_opaque(p, cli_http(p),
+                                             a.api_url ? a.api_url : CLERK_DEFAULT_API_URL,
+                                             a.secret_key, tok, opaque, opts.audiences, a.t.now,
+                                             &res, &detail) != CLERK_BAPI_ANSWERED)
+            return io_error("%s (the module answers 503)", detail);
     }
-    if ((rc = load_keyset(p, kind, where, &ks)) != 0)
-        return rc;
-    for (int i = 0; ks->skipped && i < ks->skipped->nelts && !g_json; i++)
-        fprintf(stderr, "%s verify: note: %s\n", prog, APR_ARRAY_IDX(ks->skipped, i, const char *));
-
-    clerk_verify_token(p, tok, len, ks, &opts, a.t.now, &res);
+    else {
+        if ((rc = load_keyset(p, kind, where, a.secret_key, &ks)) != 0)
+            return rc;
+        for (int i = 0; ks->skipped && i < ks->skipped->nelts && !g_json; i++)
+            fprintf(stderr, "%s verify: note: %s\n", prog,
+                    APR_ARRAY_IDX(ks->skipped, i, const char *));
+        clerk_verify_token(p, tok, len, ks, &opts, a.t.now, &res);
+    }
     if (res.reason == CLERK_OK) {
         /* As the module: no usable REMOTE_USER means the token is refused. */
         remote_user = clerk_export_remote_user(p, res.claims, a.remote_user_claim);
@@ -2376,6 +2371,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot initialise APR\n", prog);
         return EXIT_USAGE;
     }
+    g_pool = p;
     argc -= cmd_at + 1;
     argv += cmd_at + 1;
     if (!strcmp(cmd, "decode"))

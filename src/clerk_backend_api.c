@@ -7,6 +7,14 @@
 /* Bound on an opaque token: Clerk's are a few dozen characters. */
 #define MAX_OPAQUE_LEN 512
 
+apr_array_header_t *clerk_backend_api_headers(apr_pool_t *p, const char *secret)
+{
+    apr_array_header_t *h = apr_array_make(p, 3, sizeof(const char *));
+    APR_ARRAY_PUSH(h, const char *) = apr_pstrcat(p, "Authorization: Bearer ", secret, NULL);
+    APR_ARRAY_PUSH(h, const char *) = "Clerk-API-Version: " CLERK_BACKEND_API_VERSION;
+    return h;
+}
+
 clerk_token_type_t clerk_opaque_token_type(const char *token)
 {
     if (!strncmp(token, "mt_", 3))
@@ -31,21 +39,6 @@ static const char *endpoint(clerk_token_type_t type, const char **field)
         *field = "secret";
         return "/api_keys/verify";
     }
-}
-
-static apr_array_header_t *strings_of(apr_pool_t *p, const json_t *a)
-{
-    apr_array_header_t *out;
-    size_t i;
-    json_t *v;
-
-    if (!json_is_array(a) || json_array_size(a) == 0)
-        return NULL;
-    out = apr_array_make(p, (int)json_array_size(a), sizeof(const char *));
-    json_array_foreach(a, i, v)
-        if (json_is_string(v))
-            APR_ARRAY_PUSH(out, const char *) = json_string_value(v);
-    return out->nelts ? out : NULL;
 }
 
 static int any_listed(const apr_array_header_t *have, const apr_array_header_t *want)
@@ -84,7 +77,7 @@ clerk_reason_t clerk_claims_from_bapi(apr_pool_t *p, json_t *answer, clerk_token
     c->payload = answer;
     c->sub = subject;
     c->jti = clerk_json_string(answer, "id");
-    c->scopes = strings_of(p, json_object_get(answer, "scopes"));
+    c->scopes = clerk_json_string_array(p, json_object_get(answer, "scopes"));
     if (json_is_integer(expiration))
         c->exp = json_integer_value(expiration) / 1000;
     switch (type) {
@@ -95,7 +88,7 @@ clerk_reason_t clerk_claims_from_bapi(apr_pool_t *p, json_t *answer, clerk_token
         c->user_id = subject;
         /* Clerk's SDK: a configured audience must be in the token's aud. */
         if (audiences && audiences->nelts
-            && !any_listed(strings_of(p, json_object_get(answer, "aud")), audiences)) {
+            && !any_listed(clerk_json_string_array(p, json_object_get(answer, "aud")), audiences)) {
             *detail = "aud is missing or matches no ClerkAudience";
             return CLERK_TOKEN_INVALID_AUDIENCE;
         }
@@ -121,7 +114,7 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
                                                  const char **detail)
 {
     const char *field, *path = endpoint(type, &field);
-    apr_array_header_t *headers = apr_array_make(p, 3, sizeof(const char *));
+    apr_array_header_t *headers = clerk_backend_api_headers(p, secret);
     clerk_http_response_t resp;
     json_t *body, *answer;
     char *text;
@@ -133,8 +126,6 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
         res->detail = "opaque token longer than 512 characters";
         return CLERK_BAPI_ANSWERED;
     }
-    APR_ARRAY_PUSH(headers, const char *) = apr_pstrcat(p, "Authorization: Bearer ", secret, NULL);
-    APR_ARRAY_PUSH(headers, const char *) = "Clerk-API-Version: " CLERK_BACKEND_API_VERSION;
     APR_ARRAY_PUSH(headers, const char *) = "Content-Type: application/json";
     body = json_pack("{s:s}", field, token);
     text = clerk_json_compact(p, body);

@@ -19,6 +19,11 @@
 /* Clerk-API-Version sent with every Backend API call. */
 #define CLERK_BACKEND_API_VERSION "2026-05-12"
 
+#define CLERK_DEFAULT_API_URL "https://api.clerk.com"
+
+/* "Authorization: Bearer <secret>" and "Clerk-API-Version": every call's headers. */
+apr_array_header_t *clerk_backend_api_headers(apr_pool_t *p, const char *secret);
+
 /* The type of an opaque Clerk token by its prefix, or 0 for anything else. */
 clerk_token_type_t clerk_opaque_token_type(const char *token);
 

@@ -47,21 +47,6 @@ static apr_array_header_t *split_spaces(apr_pool_t *p, const char *s)
     return out;
 }
 
-static apr_array_header_t *string_array(apr_pool_t *p, const json_t *a)
-{
-    apr_array_header_t *out;
-    size_t i;
-    json_t *v;
-
-    if (!json_is_array(a) || json_array_size(a) == 0)
-        return NULL;
-    out = apr_array_make(p, (int)json_array_size(a), sizeof(const char *));
-    json_array_foreach(a, i, v)
-        if (json_is_string(v))
-            APR_ARRAY_PUSH(out, const char *) = json_string_value(v);
-    return out->nelts ? out : NULL;
-}
-
 clerk_reason_t clerk_claims_build(apr_pool_t *p, json_t *payload, clerk_token_type_t type,
                                   clerk_claims_t **out, const char **detail)
 {
@@ -92,13 +77,13 @@ clerk_reason_t clerk_claims_build(apr_pool_t *p, json_t *payload, clerk_token_ty
         /* Clerk's M2M object: "scopes" split on spaces, else "aud". */
         c->scopes = split_spaces(p, clerk_json_string(payload, "scopes"));
         if (!c->scopes)
-            c->scopes = string_array(p, json_object_get(payload, "aud"));
+            c->scopes = clerk_json_string_array(p, json_object_get(payload, "aud"));
         break;
     case CLERK_TYPE_OAUTH:
         c->user_id = c->sub;
         c->scopes = split_spaces(p, clerk_json_string(payload, "scope"));
         if (!c->scopes)
-            c->scopes = string_array(p, json_object_get(payload, "scp"));
+            c->scopes = clerk_json_string_array(p, json_object_get(payload, "scp"));
         break;
     default:
         c->user_id = c->sub;

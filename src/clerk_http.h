@@ -4,9 +4,10 @@
  * client is created per process after fork (no handle crosses a fork) and is
  * safe to use from several threads.  TLS peer and host verification are
  * always on; plain http is accepted only for loopback hosts (local fakes and
- * sidecars); redirects are followed only to the same host; bodies are
- * bounded after content decoding (gzip accepted), so a compressed bomb cannot
- * grow past the bound; every request has a total timeout.
+ * sidecars); redirects are followed only to the same origin (scheme, host
+ * and port: the request headers, which may carry a secret, go along); bodies
+ * are bounded after content decoding (gzip accepted), so a compressed bomb
+ * cannot grow past the bound; every request has a total timeout.
  */
 #ifndef CLERK_HTTP_H
 #define CLERK_HTTP_H
@@ -22,6 +23,12 @@ typedef struct clerk_http_opts {
     const char *ca_file;        /* NULL: the system store */
     const char *proxy;          /* NULL: none (curl's *_proxy variables are ignored) */
     apr_size_t max_body;        /* 0: CLERK_HTTP_MAX_BODY */
+    /*
+     * NULL, or a flag (apr_atomic_set32) that aborts a transfer in progress
+     * within about a second once non-zero, so that a hung server cannot hold
+     * up a process that is stopping.
+     */
+    volatile apr_uint32_t *cancel;
 } clerk_http_opts_t;
 
 typedef struct clerk_http clerk_http_t;

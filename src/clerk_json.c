@@ -71,6 +71,21 @@ const char *clerk_json_string(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+apr_array_header_t *clerk_json_string_array(apr_pool_t *p, const json_t *a)
+{
+    apr_array_header_t *out;
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(a) || json_array_size(a) == 0)
+        return NULL;
+    out = apr_array_make(p, (int)json_array_size(a), sizeof(const char *));
+    json_array_foreach(a, i, v)
+        if (json_is_string(v))
+            APR_ARRAY_PUSH(out, const char *) = json_string_value(v);
+    return out->nelts ? out : NULL;
+}
+
 char *clerk_json_compact(apr_pool_t *p, const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);

@@ -8,6 +8,7 @@
 #define CLERK_JSON_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <jansson.h>
 
 #define CLERK_JSON_MAX_DEPTH 16
@@ -25,6 +26,9 @@ void clerk_json_pool_own(apr_pool_t *p, json_t *j);
 
 /* o[key] if it is a string, else NULL. */
 const char *clerk_json_string(const json_t *o, const char *key);
+
+/* The strings of a JSON array as const char * (other elements skipped); NULL when none. */
+apr_array_header_t *clerk_json_string_array(apr_pool_t *p, const json_t *a);
 
 /* Compact serialisation into p (keys in the order they were parsed). */
 char *clerk_json_compact(apr_pool_t *p, const json_t *j);

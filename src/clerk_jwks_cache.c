@@ -43,6 +43,7 @@ struct clerk_jwks_cache {
     clerk_http_t *http;
     volatile apr_uint32_t started;
     volatile apr_uint32_t fetches;
+    volatile apr_uint32_t cancel;       /* set when stopping: aborts a fetch in progress */
 };
 
 /* How soon to retry a source that never loaded. */
@@ -79,6 +80,23 @@ static apr_status_t snapshot_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+apr_status_t clerk_keyset_fetch(apr_pool_t *p, clerk_http_t *http, const char *url,
+                                const apr_array_header_t *headers, clerk_keyset_t **out,
+                                const char **err)
+{
+    clerk_http_response_t resp;
+
+    if (clerk_http_request(http, p, "GET", url, headers, NULL, &resp) != APR_SUCCESS) {
+        *err = resp.error;
+        return APR_EGENERAL;
+    }
+    if (resp.status != 200) {
+        *err = apr_psprintf(p, "HTTP status %d", resp.status);
+        return APR_EGENERAL;
+    }
+    return clerk_keyset_from_jwks(p, resp.body, resp.len, out, err);
+}
+
 const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src)
 {
     const char *headers = src->headers ? apr_array_pstrcat(p, src->headers, '\n') : "";
@@ -110,6 +128,7 @@ clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_sour
     c->src.headers = headers;
     c->src.http.ca_file = src->http.ca_file ? apr_pstrdup(p, src->http.ca_file) : NULL;
     c->src.http.proxy = src->http.proxy ? apr_pstrdup(p, src->http.proxy) : NULL;
+    c->src.http.cancel = NULL;          /* only the refresher's own client has one */
     c->log = log;
     c->log_baton = log_baton;
     apr_pool_cleanup_register(p, c, snapshot_cleanup, apr_pool_cleanup_null);
@@ -136,7 +155,8 @@ static clerk_jwks_snapshot_t *fetch(clerk_jwks_cache_t *c, clerk_http_t *http,
         return NULL;
     if (clerk_http_request(http, tmp, "GET", c->src.url, c->src.headers, NULL, &resp)
         != APR_SUCCESS) {
-        logf_(c, LOG_WARNING, tmp, "key set %s: fetch failed: %s", c->src.url, resp.error);
+        logf_(c, apr_atomic_read32(&c->cancel) ? LOG_DEBUG : LOG_WARNING, tmp,
+              "key set %s: fetch failed: %s", c->src.url, resp.error);
         goto done;
     }
     if (resp.status != 200) {
@@ -262,6 +282,7 @@ static apr_status_t stop_refresher(void *data)
 
     if (!c->thread)
         return APR_SUCCESS;
+    apr_atomic_set32(&c->cancel, 1);   /* a fetch in progress ends within about 1 s */
     lock(c);
     c->stop = 1;
     apr_thread_cond_signal(c->wake);
@@ -273,10 +294,12 @@ static apr_status_t stop_refresher(void *data)
 
 apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchild)
 {
+    clerk_http_opts_t opts = c->src.http;
     apr_status_t rv;
 
+    opts.cancel = &c->cancel;
     if ((rv = apr_pool_create(&c->thread_pool, pchild)) != APR_SUCCESS
-        || (rv = clerk_http_create(c->thread_pool, &c->src.http, 1, &c->http)) != APR_SUCCESS
+        || (rv = clerk_http_create(c->thread_pool, &opts, 1, &c->http)) != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, c->thread_pool))
                != APR_SUCCESS
         || (rv = apr_thread_cond_create(&c->wake, c->thread_pool)) != APR_SUCCESS)

@@ -41,6 +41,14 @@ typedef enum {
 } clerk_keys_state_t;
 
 /*
+ * Fetch a key set once (what the cache does on every refresh, and what
+ * clerk-jwt does).  The keys live in p.  On failure *err says why.
+ */
+apr_status_t clerk_keyset_fetch(apr_pool_t *p, clerk_http_t *http, const char *url,
+                                const apr_array_header_t *headers, clerk_keyset_t **out,
+                                const char **err);
+
+/*
  * An identity for a source: equal for sources that may share one cache.  It
  * carries a hash of the request headers, never a secret they hold.
  */

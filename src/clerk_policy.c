@@ -185,7 +185,8 @@ static int json_equals_text(const json_t *v, const char *text)
     case JSON_STRING:
         return !strcmp(json_string_value(v), text);
     case JSON_INTEGER:
-        apr_snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        /* APR's formatter has no %lld (JSON_INTEGER_FORMAT): print as apr_int64_t */
+        apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
         return !strcmp(buf, text);
     case JSON_TRUE:
         return !strcmp(text, "true");

@@ -32,20 +32,28 @@ static int configured(const apr_array_header_t *list)
     return list && list->nelts > 0;
 }
 
-/*
- * Which kind of token this is, from the verified header and payload, as
- * Clerk's SDK classifies JWTs: RFC 9068 typ -> OAuth; a machine subject or
- * the M2M category -> M2M; anything else is a session token.
- */
-static clerk_token_type_t classify(const clerk_jws_t *jws, const json_t *payload)
+clerk_token_type_t clerk_token_classify(const char *typ, const char *cat, const json_t *payload)
 {
-    const char *sub = clerk_json_string(payload, "sub");
+    const char *sub = payload ? clerk_json_string(payload, "sub") : NULL;
 
-    if (jws->typ && (!strcmp(jws->typ, "at+jwt") || !strcmp(jws->typ, "application/at+jwt")))
+    if (typ && (!strcmp(typ, "at+jwt") || !strcmp(typ, "application/at+jwt")))
         return CLERK_TYPE_OAUTH;
-    if ((sub && !strncmp(sub, "mch_", 4)) || (jws->cat && !strcmp(jws->cat, CLERK_CAT_M2M)))
+    if ((sub && !strncmp(sub, "mch_", 4)) || (cat && !strcmp(cat, CLERK_CAT_M2M)))
         return CLERK_TYPE_M2M;
     return CLERK_TYPE_SESSION;
+}
+
+int clerk_is_origin(const char *s)
+{
+    const char *host;
+
+    if (!strncmp(s, "https://", 8))
+        host = s + 8;
+    else if (!strncmp(s, "http://", 7))
+        host = s + 7;
+    else
+        return 0;
+    return *host && !strchr(host, '/') && !strchr(host, '?') && !strchr(host, '#');
 }
 
 /* typ and cat rules that depend on the token type. */
@@ -177,7 +185,7 @@ void clerk_verify_token(apr_pool_t *p, const char *token, apr_size_t len,
         fail(res, CLERK_TOKEN_INVALID, detail);
         return;
     }
-    type = classify(jws, payload);
+    type = clerk_token_classify(jws->typ, jws->cat, payload);
     if (!(opts->accept_types & type)) {
         fail(res, CLERK_TOKEN_TYPE_MISMATCH, "token type is not accepted here");
         return;

@@ -37,6 +37,19 @@ typedef struct clerk_verify_opts {
     apr_size_t max_token_len;           /* 0: CLERK_TOKEN_MAX_LEN */
 } clerk_verify_opts_t;
 
+/* The largest ClerkClockSkew / --clock-skew. */
+#define CLERK_MAX_CLOCK_SKEW 3600
+
+/*
+ * The type of a JWT from its header typ/cat and payload, as Clerk's SDK
+ * classifies it: RFC 9068 typ -> OAuth; a machine subject (mch_) or the M2M
+ * category -> M2M; anything else a session token.
+ */
+clerk_token_type_t clerk_token_classify(const char *typ, const char *cat, const json_t *payload);
+
+/* Whether s is an origin as browsers send it: scheme://host[:port], nothing after. */
+int clerk_is_origin(const char *s);
+
 /* Defaults of the contract: skew 5 s, session tokens only. */
 void clerk_verify_opts_init(clerk_verify_opts_t *opts);
 
