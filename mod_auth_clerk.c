@@ -16,6 +16,7 @@
 #include "http_request.h"
 #include "mod_auth.h"
 
+#include "apr_escape.h"
 #include "apr_hash.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -24,6 +25,7 @@
 #include "clerk_backend_api.h"
 #include "clerk_carrier.h"
 #include "clerk_export.h"
+#include "clerk_handshake.h"
 #include "clerk_http.h"
 #include "clerk_jwks_cache.h"
 #include "clerk_key.h"
@@ -41,7 +43,10 @@ APLOG_USE_MODULE(auth_clerk);
 #define SOURCE_HEADER 1
 #define SOURCE_COOKIE 2
 
-typedef enum { SIGNED_OUT_UNSET = 0, SIGNED_OUT_DENY, SIGNED_OUT_PASS } signed_out_action_t;
+typedef enum {
+    SIGNED_OUT_UNSET = 0, SIGNED_OUT_DENY, SIGNED_OUT_PASS, SIGNED_OUT_REDIRECT,
+    SIGNED_OUT_HANDSHAKE
+} signed_out_action_t;
 
 #define PASS_UNSET 0
 #define PASS_ENV 1
@@ -122,6 +127,7 @@ typedef struct clerk_dir_conf {
     /* derived once from the publishable key: [https://<fapi>], __session_<suffix> */
     string_list *publishable_key_issuer;
     const char *suffixed_session_cookie;
+    const char *suffixed_uat_cookie;
     string_list *issuers;                   /* NULL: unset; no values after "off" */
     string_list *authorized_parties;        /* NULL: unset */
     string_list *audiences;                 /* NULL: unset */
@@ -130,6 +136,9 @@ typedef struct clerk_dir_conf {
     int sources;                            /* 0: unset */
     int allow_pending;
     signed_out_action_t signed_out_action;
+    const char *sign_in_url;                /* for ClerkSignedOutAction redirect */
+    const char *proxy_url;                  /* ClerkProxyURL: the Frontend API's public base */
+    int trust_forwarded;
     int pass_claims_as;
     const char *remote_user_claim;
     int debug_headers;
@@ -156,6 +165,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     c->machine_cache_ttl = UNSET;
     c->allow_pending = UNSET;
     c->debug_headers = UNSET;
+    c->trust_forwarded = UNSET;
     return c;
 }
 
@@ -187,12 +197,14 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->publishable_key = add->publishable_key;
         c->publishable_key_issuer = add->publishable_key_issuer;
         c->suffixed_session_cookie = add->suffixed_session_cookie;
+        c->suffixed_uat_cookie = add->suffixed_uat_cookie;
     }
     else {
         c->frontend_api = base->frontend_api;
         c->publishable_key = base->publishable_key;
         c->publishable_key_issuer = base->publishable_key_issuer;
         c->suffixed_session_cookie = base->suffixed_session_cookie;
+        c->suffixed_uat_cookie = base->suffixed_uat_cookie;
     }
     c->issuers = MERGE_PTR(issuers);
     c->authorized_parties = MERGE_PTR(authorized_parties);
@@ -203,6 +215,9 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->allow_pending = MERGE_INT(allow_pending);
     c->signed_out_action = add->signed_out_action ? add->signed_out_action
                                                   : base->signed_out_action;
+    c->sign_in_url = add->signed_out_action ? add->sign_in_url : base->sign_in_url;
+    c->proxy_url = MERGE_PTR(proxy_url);
+    c->trust_forwarded = MERGE_INT(trust_forwarded);
     c->pass_claims_as = add->pass_claims_as ? add->pass_claims_as : base->pass_claims_as;
     c->remote_user_claim = MERGE_PTR(remote_user_claim);
     c->debug_headers = MERGE_INT(debug_headers);
@@ -482,6 +497,17 @@ static const char *set_machine_cache_ttl(cmd_parms *cmd, void *dconf, const char
     return NULL;
 }
 
+/* Development instances need Clerk's dev-browser protocol, which is not implemented. */
+static void warn_dev_handshake(cmd_parms *cmd, const clerk_dir_conf *c)
+{
+    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->publishable_key
+        && !c->publishable_key->production)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10623)
+                     "ClerkSignedOutAction handshake with a development instance (pk_test_): "
+                     "the development browser flow is not supported; requests that would "
+                     "need a handshake are answered as signed out (401)");
+}
+
 static const char *set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
@@ -498,6 +524,9 @@ static const char *set_publishable_key(cmd_parms *cmd, void *dconf, const char *
     }
     c->suffixed_session_cookie = apr_pstrcat(cmd->pool, SESSION_COOKIE "_",
                                              c->publishable_key->cookie_suffix, NULL);
+    c->suffixed_uat_cookie = apr_pstrcat(cmd->pool, "__client_uat_",
+                                         c->publishable_key->cookie_suffix, NULL);
+    warn_dev_handshake(cmd, c);
     return NULL;
 }
 
@@ -600,17 +629,40 @@ static const char *set_token_source(cmd_parms *cmd, void *dconf, int argc, char 
     return NULL;
 }
 
-static const char *set_signed_out_action(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *set_signed_out_action(cmd_parms *cmd, void *dconf, const char *arg,
+                                         const char *url)
 {
     clerk_dir_conf *c = dconf;
 
+    if (!strcasecmp(arg, "redirect")) {
+        if (!url || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7) && *url != '/'))
+            return "ClerkSignedOutAction redirect: give the sign-in URL (absolute, or a path)";
+        c->signed_out_action = SIGNED_OUT_REDIRECT;
+        c->sign_in_url = url;
+        return NULL;
+    }
+    if (url)
+        return apr_pstrcat(cmd->pool, "ClerkSignedOutAction ", arg, ": takes no URL", NULL);
     if (!strcasecmp(arg, "deny"))
         c->signed_out_action = SIGNED_OUT_DENY;
     else if (!strcasecmp(arg, "pass"))
         c->signed_out_action = SIGNED_OUT_PASS;
+    else if (!strcasecmp(arg, "handshake"))
+        c->signed_out_action = SIGNED_OUT_HANDSHAKE;
     else
         return apr_pstrcat(cmd->pool, "ClerkSignedOutAction: '", arg,
-                           "' is not supported (use deny or pass)", NULL);
+                           "' is not deny, pass, redirect <url> or handshake", NULL);
+    warn_dev_handshake(cmd, c);
+    return NULL;
+}
+
+static const char *set_proxy_url(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+
+    if (strncmp(arg, "https://", 8) && strncmp(arg, "http://", 7))
+        return "ClerkProxyURL: give the absolute URL your Clerk Frontend API proxy answers at";
+    c->proxy_url = arg;
     return NULL;
 }
 
@@ -792,8 +844,14 @@ static const command_rec clerk_cmds[] = {
     AP_INIT_FLAG("ClerkAllowPendingSessions", set_flag,
                  (void *)APR_OFFSETOF(clerk_dir_conf, allow_pending), DIR_CMD,
                  "whether sts: pending sessions count as signed in (default Off)"),
-    AP_INIT_TAKE1("ClerkSignedOutAction", set_signed_out_action, NULL, DIR_CMD,
-                  "what a request without a valid token gets: deny (401) or pass"),
+    AP_INIT_TAKE12("ClerkSignedOutAction", set_signed_out_action, NULL, DIR_CMD,
+                   "what a request without a valid token gets: deny (401), pass, "
+                   "redirect <sign-in URL> or handshake"),
+    AP_INIT_TAKE1("ClerkProxyURL", set_proxy_url, NULL, DIR_CMD,
+                  "the Frontend API's public URL when Clerk is proxied (handshake redirects)"),
+    AP_INIT_FLAG("ClerkTrustForwardedHeaders", set_flag,
+                 (void *)APR_OFFSETOF(clerk_dir_conf, trust_forwarded), DIR_CMD,
+                 "build the public URL from X-Forwarded-Proto/-Host (behind a trusted proxy)"),
     AP_INIT_TAKE1("ClerkPassClaimsAs", set_pass_claims_as, NULL, DIR_CMD,
                   "how claims reach the application: env, headers, both or none"),
     AP_INIT_TAKE1("ClerkRemoteUserClaim", set_remote_user_claim, NULL, DIR_CMD,
@@ -959,6 +1017,9 @@ static clerk_carrier_t find_token(request_rec *r, const clerk_dir_conf *c, unsig
     return clerk_cookie_value(r->pool, cookies, SESSION_COOKIE, token, len);
 }
 
+static const char *public_url(request_rec *r, const clerk_dir_conf *c);
+static int navigation(const request_rec *r);
+
 static int signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
                       clerk_reason_t reason)
 {
@@ -968,6 +1029,15 @@ static int signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
         /* Anonymous: Require valid-user passes, clerk-* providers deny. */
         r->user = "";
         return OK;
+    }
+    if (c->signed_out_action == SIGNED_OUT_REDIRECT && navigation(r)) {
+        /* A page view goes to the sign-in page, which sends the user back. */
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, c->sign_in_url,
+                                   strchr(c->sign_in_url, '?') ? "&" : "?", "redirect_url=",
+                                   apr_pescape_urlencoded(r->pool, public_url(r, c)), NULL));
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_MOVED_TEMPORARILY;
     }
     ap_note_auth_failure(r);
     return HTTP_UNAUTHORIZED;
@@ -1029,14 +1099,13 @@ static void token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
     clerk_token_cache_key(token, len, &ctx, sizeof(ctx), key);
 }
 
-/* Signed in from a token cache entry, held until the request ends. */
-static int signed_in_cached(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                            clerk_token_cache_t *tokens, clerk_cached_token_t *entry)
+/* Take claims and variables from a token cache entry, held until the request ends. */
+static void use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
+                       clerk_cached_token_t *entry)
 {
     clerk_token_cache_release_on(r->pool, tokens, entry);
     st->claims = (clerk_claims_t *)clerk_cached_token_claims(entry);
     st->vars = clerk_cached_token_vars(entry);
-    return signed_in(r, c, st);
 }
 
 /*
@@ -1085,8 +1154,10 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
         ctx.type = type;
         ctx.ttl = ttl;
         clerk_token_cache_key(st->token, strlen(st->token), &ctx, sizeof(ctx), key);
-        if ((entry = clerk_token_cache_get(sc->token_cache, key, 0, now)))
-            return signed_in_cached(r, c, st, sc->token_cache, entry);
+        if ((entry = clerk_token_cache_get(sc->token_cache, key, 0, now))) {
+            use_cached(r, st, sc->token_cache, entry);
+            return signed_in(r, c, st);
+        }
     }
     switch (clerk_backend_verify_opaque(r->pool, sc->backend_api,
                                         sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL, secret,
@@ -1115,45 +1186,333 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
         if (res.claims->exp && res.claims->exp < until)
             until = res.claims->exp;
         if ((entry = clerk_token_cache_put(sc->token_cache, key, 0, until, res.claims,
-                                           clerk_export_vars(r->pool, res.claims))))
-            return signed_in_cached(r, c, st, sc->token_cache, entry);
+                                           clerk_export_vars(r->pool, res.claims)))) {
+            use_cached(r, st, sc->token_cache, entry);
+            return signed_in(r, c, st);
+        }
     }
     st->claims = res.claims;
     return signed_in(r, c, st);
+}
+
+/* The keys a verification uses: static, or a snapshot of a network cache. */
+typedef struct {
+    const static_keyset *fixed;
+    clerk_jwks_cache_t *cache;
+    clerk_jwks_snapshot_t *snap;
+    const clerk_keyset_t *keys;
+    apr_uint64_t generation;
+} keys_in_use;
+
+/* Take the section's keys; OK, or the HTTP status to answer (500, 503). */
+static int acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, apr_time_t now)
+{
+    memset(k, 0, sizeof(*k));
+    if ((k->fixed = static_keys(c))) {
+        k->keys = k->fixed->keys;
+        return OK;
+    }
+    if (network_slot(c))
+        k->cache = slot_cache(r, network_slot(c));
+    if (!k->cache) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10607)
+                      "AuthType Clerk without a key source: configure ClerkPublishableKey, "
+                      "ClerkSecretKey, ClerkJWKSURL, ClerkJWKSFile or ClerkJWTKey(File)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    switch (clerk_jwks_cache_acquire(k->cache, now, &k->snap)) {
+    case CLERK_KEYS_READY:
+        k->keys = clerk_jwks_snapshot_keys(k->snap);
+        k->generation = clerk_jwks_snapshot_generation(k->snap);
+        return OK;
+    case CLERK_KEYS_NEVER_LOADED:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10612)
+                      "keys unavailable (not loaded yet): answering 503");
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        break;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10624)
+                      "keys unavailable (stale past ClerkJWKSMaxStale): answering 503");
+        apr_table_setn(r->err_headers_out, "Retry-After", "30");
+        break;
+    }
+    set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+static void release_keys(keys_in_use *k)
+{
+    if (k->snap)
+        clerk_jwks_cache_release(k->cache, k->snap);   /* claims never point into keys */
+    k->snap = NULL;
+}
+
+/*
+ * Verify a JWT for this request, through the token cache.  Returns OK with
+ * *reason set (st->claims on success), or an HTTP status when no decision
+ * can be made (keys unavailable).
+ */
+static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                      const char *token, const char *carrier, clerk_reason_t *reason)
+{
+    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    apr_size_t len = strlen(token);
+    apr_time_t now = apr_time_now();
+    const clerk_request_state *earlier = request_state(r->main ? r->main : r->prev);
+    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    clerk_cached_token_t *entry;
+    clerk_verify_result_t res;
+    keys_in_use k;
+    int rv;
+
+    st->token = token;
+    st->claims = NULL;
+    if ((rv = acquire_keys(r, c, &k, now)) != OK)
+        return rv;
+    st->key_source = k.fixed ? (const void *)k.fixed->keys : (const void *)k.cache;
+
+    /* A subrequest or internal redirect re-uses an identical verification. */
+    if (earlier && same_verification(earlier, token, st->key_source, &st->opts)) {
+        release_keys(&k);
+        st->claims = earlier->claims;
+        st->vars = earlier->vars;
+        *reason = CLERK_OK;
+        return OK;
+    }
+    if (sc->token_cache) {
+        token_cache_key(c, k.fixed, k.cache, &st->opts, token, len, key);
+        if ((entry = clerk_token_cache_get(sc->token_cache, key, k.generation,
+                                           apr_time_sec(now)))) {
+            release_keys(&k);
+            use_cached(r, st, sc->token_cache, entry);
+            *reason = CLERK_OK;
+            return OK;
+        }
+    }
+    clerk_verify_token(r->pool, token, len, k.keys, &st->opts, apr_time_sec(now), &res);
+    release_keys(&k);
+    if (res.reason == CLERK_JWK_KID_MISMATCH && k.cache && clerk_jwks_cache_kid_miss(k.cache, now))
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10613)
+                      "unknown kid %s: asked for a key set refresh", loggable_kid(res.kid));
+    *reason = res.reason;
+    if (res.reason != CLERK_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10608)
+                      "token rejected: %s (%s; kid %s; from %s)", clerk_reason_str(res.reason),
+                      res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
+        return OK;
+    }
+    if (sc->token_cache
+        && (entry = clerk_token_cache_put(sc->token_cache, key, k.generation,
+                                          res.claims->exp + st->opts.clock_skew, res.claims,
+                                          clerk_export_vars(r->pool, res.claims))))
+        use_cached(r, st, sc->token_cache, entry);
+    else
+        st->claims = res.claims;
+    return OK;
+}
+
+/* The URL the client asked for, as the client sees it. */
+static const char *public_url(request_rec *r, const clerk_dir_conf *c)
+{
+    if (c->trust_forwarded == 1) {
+        const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+        const char *host = apr_table_get(r->headers_in, "X-Forwarded-Host");
+        if (proto && host) {
+            proto = apr_pstrndup(r->pool, proto, strcspn(proto, ", "));
+            host = apr_pstrndup(r->pool, host, strcspn(host, ", "));
+            /* Only plain host[:port] values: no header can inject a path. */
+            if ((!strcasecmp(proto, "https") || !strcasecmp(proto, "http")) && *host
+                && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789.-:[]") == strlen(host))
+                return apr_pstrcat(r->pool, proto, "://", host, r->unparsed_uri, NULL);
+        }
+    }
+    return ap_construct_url(r->pool, r->unparsed_uri, r);
+}
+
+static int navigation(const request_rec *r)
+{
+    return clerk_handshake_eligible(r->method, apr_table_get(r->headers_in, "Sec-Fetch-Dest"),
+                                    apr_table_get(r->headers_in, "Accept"));
+}
+
+static const char *cookie(request_rec *r, const char *name)
+{
+    const char *v;
+    apr_size_t len;
+    return clerk_cookie_value(r->pool, apr_table_get(r->headers_in, "Cookie"), name, &v, &len)
+        == CLERK_CARRIER_TOKEN ? v : NULL;
+}
+
+/* 307 to the Frontend API handshake, with Clerk's loop guard. */
+static int handshake_redirect(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                              const char *why, int suffixed, clerk_reason_t fallback)
+{
+    apr_int64_t count = clerk_client_uat(cookie(r, "__clerk_redirect_count"));
+    const char *base = c->proxy_url
+        ? c->proxy_url : apr_pstrcat(r->pool, "https://", c->publishable_key->frontend_api, NULL);
+
+    if (!navigation(r) || !c->publishable_key->production
+        || count >= CLERK_HANDSHAKE_MAX_REDIRECTS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10625)
+                      "no handshake (%s): %s", why,
+                      !navigation(r) ? "not a navigation request"
+                      : !c->publishable_key->production ? "development instance"
+                                                        : "redirect loop guard");
+        return signed_out(r, c, st, fallback);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10626) "handshake: %s", why);
+    apr_table_setn(r->headers_out, "Location",
+                   clerk_handshake_location(r->pool, base, public_url(r, c), why, suffixed));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_psprintf(r->pool, "__clerk_redirect_count=%" APR_INT64_T_FMT
+                                "; SameSite=Lax; HttpOnly; Max-Age=2", count + 1));
+    if (c->debug_headers == 1) {
+        apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Status", "handshake");
+        apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Reason", why);
+    }
+    return HTTP_TEMPORARY_REDIRECT;
+}
+
+/*
+ * A handshake result came back (a nonce, or a signed handshake token, in the
+ * query or a cookie): set its cookies and continue with the session it
+ * carries.  DECLINED when there is none or it cannot be resolved (then the
+ * ordinary cookie flow runs, as Clerk's SDK does in production).
+ */
+static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
+{
+    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const char *nonce = clerk_query_param(r->pool, r->args, "__clerk_handshake_nonce");
+    const char *hs = clerk_query_param(r->pool, r->args, "__clerk_handshake");
+    apr_array_header_t *directives = NULL;
+    const char *detail = NULL, *session;
+    clerk_reason_t reason;
+    int rv;
+
+    if (!nonce && !hs && !(nonce = cookie(r, "__clerk_handshake_nonce"))
+        && !(hs = cookie(r, "__clerk_handshake")))
+        return DECLINED;
+    if (hs) {
+        keys_in_use k;
+        if ((rv = acquire_keys(r, c, &k, apr_time_now())) != OK)
+            return rv;
+        reason = clerk_handshake_token_directives(r->pool, hs, k.keys, &directives, &detail);
+        release_keys(&k);
+        if (reason != CLERK_OK)
+            detail = apr_pstrcat(r->pool, clerk_reason_str(reason), ": ", detail, NULL);
+    }
+    else if (!c->backend_api || !sc->backend_api)
+        detail = "a handshake nonce needs ClerkSecretKey";
+    else if (clerk_backend_handshake_payload(r->pool, sc->backend_api,
+                                             sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
+                                             c->backend_api->secret, nonce, &directives,
+                                             &detail) != CLERK_BAPI_ANSWERED)
+        directives = NULL;
+    if (!directives) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10627)
+                      "handshake result not usable, continuing with the cookies: %s", detail);
+        return DECLINED;
+    }
+    /* The application sees the URL without the handshake parameters. */
+    r->args = (char *)clerk_handshake_strip_query(r->pool, r->args);
+    r->parsed_uri.query = r->args;
+    session = clerk_handshake_session(r->pool, directives);
+    for (int i = 0; i < directives->nelts; i++)
+        apr_table_addn(r->err_headers_out, "Set-Cookie", APR_ARRAY_IDX(directives, i, const char *));
+    if (!session) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10628)
+                      "handshake set no session: signed out");
+        return signed_out(r, c, st, CLERK_SESSION_TOKEN_MISSING);
+    }
+    if ((rv = verify_jwt(r, c, st, session, "handshake", &reason)) != OK)
+        return rv;
+    return reason == CLERK_OK ? signed_in(r, c, st) : signed_out(r, c, st, reason);
+}
+
+/* Act on Clerk's decision for a session. */
+static int act(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+               clerk_session_decision_t d, int suffixed)
+{
+    switch (d.state) {
+    case CLERK_SESSION_SIGNED_IN:
+        return signed_in(r, c, st);
+    case CLERK_SESSION_HANDSHAKE:
+        st->claims = NULL;
+        return handshake_redirect(r, c, st, d.handshake_reason, suffixed, d.reason);
+    default:
+        return signed_out(r, c, st, d.reason);
+    }
+}
+
+/*
+ * ClerkSignedOutAction handshake: browser sessions as Clerk's SDK runs them
+ * (clerk-semantics §6.6, production instances): the Authorization header
+ * wins; otherwise a handshake result, then the __session/__client_uat pair
+ * chosen by Clerk's suffix rules and its decision table.
+ */
+static int browser_session(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
+{
+    clerk_session_cookies_t ck;
+    const char *token, *session;
+    apr_size_t len;
+    clerk_reason_t reason = CLERK_OK;
+    int suffixed, rv;
+    apr_int64_t uat;
+
+    switch (clerk_bearer_token(apr_table_get(r->headers_in, "Authorization"), &token, &len)) {
+    case CLERK_CARRIER_TOKEN:
+        if (clerk_opaque_token_type(token))
+            return check_opaque(r, c, st, clerk_opaque_token_type(token), "header");
+        if ((rv = verify_jwt(r, c, st, token, "header", &reason)) != OK)
+            return rv;
+        return act(r, c, st, clerk_header_session_decision(reason), 0);
+    case CLERK_CARRIER_MALFORMED:
+        return signed_out(r, c, st, CLERK_TOKEN_INVALID);
+    default:
+        break;
+    }
+    if ((rv = handshake_result(r, c, st)) != DECLINED)
+        return rv;
+
+    st->opts.accept_types &= CLERK_TYPE_SESSION;    /* cookies carry sessions only */
+    ck.session = cookie(r, SESSION_COOKIE);
+    ck.session_suffixed = cookie(r, c->suffixed_session_cookie);
+    ck.client_uat = cookie(r, "__client_uat");
+    ck.client_uat_suffixed = cookie(r, c->suffixed_uat_cookie);
+    suffixed = clerk_use_suffixed_cookies(r->pool, &ck, c->publishable_key->frontend_api,
+                                          c->publishable_key->production);
+    session = suffixed ? ck.session_suffixed : ck.session;
+    uat = clerk_client_uat(suffixed ? ck.client_uat_suffixed : ck.client_uat);
+    if (session && (rv = verify_jwt(r, c, st, session, "cookie", &reason)) != OK)
+        return rv;
+    return act(r, c, st,
+               clerk_cookie_session_decision(session, uat, reason,
+                                             st->claims && st->claims->has_iat,
+                                             st->claims ? st->claims->iat : 0),
+               suffixed);
 }
 
 static int clerk_check_authn(request_rec *r)
 {
     const clerk_dir_conf *c;
     clerk_request_state *st;
-    const clerk_request_state *earlier;
     const char *token = NULL, *carrier = "none";
     apr_size_t len = 0;
-    clerk_verify_result_t res;
     clerk_carrier_t found;
-    const static_keyset *fixed;
-    const clerk_keyset_t *keys = NULL;
-    key_slot *slot;
-    clerk_jwks_cache_t *cache = NULL;
-    clerk_jwks_snapshot_t *snap = NULL;
-    apr_uint64_t generation = 0;
-    clerk_token_cache_t *tokens;
-    clerk_cached_token_t *entry;
-    unsigned char cache_key[CLERK_TOKEN_CACHE_KEY_LEN];
     clerk_token_type_t opaque;
-    apr_time_t now;
+    clerk_reason_t reason;
+    int rv;
 
     if (!is_clerk_request(r))
         return DECLINED;
     c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
     st = apr_pcalloc(r->pool, sizeof(*st));
     ap_set_module_config(r->request_config, &auth_clerk_module, st);
-    if ((fixed = static_keys(c)))
-        keys = fixed->keys;
-    else if ((slot = network_slot(c)))
-        cache = slot_cache(r, slot);
-    st->key_source = keys ? (const void *)keys : (const void *)cache;
     effective_opts(c, &st->opts);
+    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->publishable_key)
+        return browser_session(r, c, st);
 
     found = find_token(r, c, st->opts.accept_types, &token, &len, &carrier);
     if (found == CLERK_CARRIER_NONE) {
@@ -1166,71 +1525,15 @@ static int clerk_check_authn(request_rec *r)
                       "token rejected: token-invalid (malformed or repeated %s)", carrier);
         return signed_out(r, c, st, CLERK_TOKEN_INVALID);
     }
-    st->token = token;
     if (!strcmp(carrier, "cookie"))
         st->opts.accept_types &= CLERK_TYPE_SESSION;   /* a cookie only carries sessions */
-    if ((opaque = clerk_opaque_token_type(token)))
+    if ((opaque = clerk_opaque_token_type(token))) {
+        st->token = token;
         return check_opaque(r, c, st, opaque, carrier);
-
-    /* A subrequest or internal redirect re-uses an identical verification. */
-    earlier = request_state(r->main ? r->main : r->prev);
-    if (earlier && same_verification(earlier, token, st->key_source, &st->opts)) {
-        st->claims = earlier->claims;
-        return signed_in(r, c, st);
     }
-
-    if (!st->key_source) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10607)
-                      "AuthType Clerk without a key source: configure ClerkPublishableKey, "
-                      "ClerkSecretKey, ClerkJWKSURL, ClerkJWKSFile or ClerkJWTKey(File)");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    now = apr_time_now();
-    if (cache) {
-        clerk_keys_state_t state = clerk_jwks_cache_acquire(cache, now, &snap);
-        if (state != CLERK_KEYS_READY) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10612)
-                          "keys unavailable (%s): answering 503",
-                          state == CLERK_KEYS_NEVER_LOADED ? "not loaded yet"
-                                                           : "stale past ClerkJWKSMaxStale");
-            set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
-            apr_table_setn(r->err_headers_out, "Retry-After",
-                           state == CLERK_KEYS_NEVER_LOADED ? "5" : "30");
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
-        keys = clerk_jwks_snapshot_keys(snap);
-        generation = clerk_jwks_snapshot_generation(snap);
-    }
-
-    tokens = ((clerk_server_conf *)ap_get_module_config(r->server->module_config,
-                                                        &auth_clerk_module))->token_cache;
-    if (tokens) {
-        token_cache_key(c, fixed, cache, &st->opts, token, len, cache_key);
-        if ((entry = clerk_token_cache_get(tokens, cache_key, generation, apr_time_sec(now)))) {
-            if (snap)
-                clerk_jwks_cache_release(cache, snap);
-            return signed_in_cached(r, c, st, tokens, entry);
-        }
-    }
-    clerk_verify_token(r->pool, token, len, keys, &st->opts, apr_time_sec(now), &res);
-    if (snap)
-        clerk_jwks_cache_release(cache, snap);  /* claims never point into the keys */
-    if (res.reason == CLERK_JWK_KID_MISMATCH && cache && clerk_jwks_cache_kid_miss(cache, now))
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10613)
-                      "unknown kid %s: asked for a key set refresh", loggable_kid(res.kid));
-    if (res.reason != CLERK_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10608)
-                      "token rejected: %s (%s; kid %s; from %s)", clerk_reason_str(res.reason),
-                      res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
-        return signed_out(r, c, st, res.reason);
-    }
-    if (tokens && (entry = clerk_token_cache_put(tokens, cache_key, generation,
-                                                 res.claims->exp + st->opts.clock_skew,
-                                                 res.claims,
-                                                 clerk_export_vars(r->pool, res.claims))))
-        return signed_in_cached(r, c, st, tokens, entry);
-    st->claims = res.claims;
-    return signed_in(r, c, st);
+    if ((rv = verify_jwt(r, c, st, token, carrier, &reason)) != OK)
+        return rv;
+    return reason == CLERK_OK ? signed_in(r, c, st) : signed_out(r, c, st, reason);
 }
 
 /*

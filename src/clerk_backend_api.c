@@ -1,6 +1,7 @@
 #include "clerk_backend_api.h"
 #include "clerk_json.h"
 
+#include <apr_escape.h>
 #include <apr_strings.h>
 #include <string.h>
 
@@ -160,5 +161,41 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
                                          &res->detail);
     if (res->reason != CLERK_OK)
         res->claims = NULL;
+    return CLERK_BAPI_ANSWERED;
+}
+
+clerk_bapi_outcome_t clerk_backend_handshake_payload(apr_pool_t *p, clerk_http_t *http,
+                                                     const char *api_url, const char *secret,
+                                                     const char *nonce,
+                                                     apr_array_header_t **directives,
+                                                     const char **detail)
+{
+    clerk_http_response_t resp;
+    const char *url = apr_pstrcat(p, api_url, "/v1/clients/handshake_payload?nonce=",
+                                  apr_pescape_urlencoded(p, nonce), NULL);
+    json_t *answer;
+    const char *err;
+
+    if (strlen(nonce) > MAX_OPAQUE_LEN) {
+        *detail = "handshake nonce longer than 512 characters";
+        return CLERK_BAPI_UNAVAILABLE;
+    }
+    if (clerk_http_request(http, p, "GET", url, clerk_backend_api_headers(p, secret), NULL, &resp)
+        != APR_SUCCESS) {
+        *detail = apr_pstrcat(p, "Backend API handshake_payload: ", resp.error, NULL);
+        return CLERK_BAPI_UNAVAILABLE;
+    }
+    if (resp.status == 401 || resp.status == 403) {
+        *detail = "Backend API handshake_payload: the secret key was refused";
+        return CLERK_BAPI_SECRET_REJECTED;
+    }
+    if (resp.status != 200
+        || !(answer = clerk_json_parse_object(p, resp.body, resp.len, &err))) {
+        *detail = apr_psprintf(p, "Backend API handshake_payload: HTTP %d", resp.status);
+        return CLERK_BAPI_UNAVAILABLE;
+    }
+    *directives = clerk_json_string_array(p, json_object_get(answer, "directives"));
+    if (!*directives)
+        *directives = apr_array_make(p, 0, sizeof(const char *));
     return CLERK_BAPI_ANSWERED;
 }

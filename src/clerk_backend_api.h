@@ -47,6 +47,16 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
                                                  const char **detail);
 
 /*
+ * A handshake nonce (__clerk_handshake_nonce) resolved to its Set-Cookie
+ * directives: GET <api>/v1/clients/handshake_payload?nonce=…
+ */
+clerk_bapi_outcome_t clerk_backend_handshake_payload(apr_pool_t *p, clerk_http_t *http,
+                                                     const char *api_url, const char *secret,
+                                                     const char *nonce,
+                                                     apr_array_header_t **directives,
+                                                     const char **detail);
+
+/*
  * The claims model from a Backend API verification answer (exported for the
  * unit tests and the fuzzer).
  */

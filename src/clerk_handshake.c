@@ -1,0 +1,274 @@
+#include "clerk_handshake.h"
+#include "clerk_backend_api.h"
+#include "clerk_export.h"
+#include "clerk_json.h"
+#include "clerk_jws.h"
+#include "clerk_verify.h"
+
+#include <apr_escape.h>
+#include <apr_strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+int clerk_handshake_eligible(const char *method, const char *sec_fetch_dest,
+                             const char *accept)
+{
+    if (!method || strcmp(method, "GET"))
+        return 0;
+    if (sec_fetch_dest)
+        return !strcmp(sec_fetch_dest, "document") || !strcmp(sec_fetch_dest, "iframe");
+    return accept && !strncmp(accept, "text/html", 9);
+}
+
+apr_int64_t clerk_client_uat(const char *value)
+{
+    char *end;
+    apr_int64_t v;
+
+    if (!value || !*value || strlen(value) > 18)
+        return 0;
+    v = apr_strtoi64(value, &end, 10);
+    return (*end || v < 0) ? 0 : v;
+}
+
+/* iss and iat of a token, read without verifying it (cookie selection only). */
+static void peek(apr_pool_t *p, const char *token, const char **iss, apr_int64_t *iat,
+                 apr_int64_t *exp)
+{
+    clerk_jws_t *jws;
+    const char *detail;
+    json_t *payload;
+
+    *iss = NULL;
+    *iat = *exp = 0;
+    if (!token || clerk_jws_parse(p, token, strlen(token), CLERK_TOKEN_MAX_LEN, &jws, &detail)
+                      != CLERK_OK)
+        return;
+    payload = clerk_json_parse_object(p, (const char *)jws->payload, jws->payload_len, &detail);
+    if (!payload)
+        return;
+    *iss = clerk_json_string(payload, "iss");
+    *iat = json_integer_value(json_object_get(payload, "iat"));
+    *exp = json_integer_value(json_object_get(payload, "exp"));
+}
+
+static const char *strip_scheme(const char *url)
+{
+    if (!strncmp(url, "https://", 8))
+        return url + 8;
+    if (!strncmp(url, "http://", 7))
+        return url + 7;
+    return url;
+}
+
+int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
+                               const char *frontend_api, int production)
+{
+    const char *u_iss = NULL, *s_iss;
+    apr_int64_t u_iat = 0, s_iat = 0, u_exp, s_exp;
+    apr_int64_t uat = clerk_client_uat(c->client_uat);
+    apr_int64_t s_uat = clerk_client_uat(c->client_uat_suffixed);
+
+    if (c->session) {
+        peek(p, c->session, &u_iss, &u_iat, &u_exp);
+        if (!u_iss)
+            return 0;                                   /* rule 1 */
+        if (strcmp(strip_scheme(u_iss), frontend_api))
+            return 1;                                   /* 2: another instance's cookie */
+    }
+    if (!c->client_uat_suffixed && !c->session_suffixed)
+        return 0;                                       /* 3 */
+    peek(p, c->session_suffixed, &s_iss, &s_iat, &s_exp);
+    if (uat && s_uat && c->session && u_iat > s_iat)
+        return 0;                                       /* 4 */
+    if (c->client_uat_suffixed && s_uat == 0 && uat != 0)
+        return 0;                                       /* 5 */
+    if (!production && s_uat != 0 && uat == 0 && c->session_suffixed
+        && s_exp <= apr_time_sec(apr_time_now()))
+        return 0;                                       /* 6 */
+    if (c->session_suffixed && !c->client_uat_suffixed)
+        return 0;                                       /* 7 */
+    return 1;                                           /* 8 */
+}
+
+static clerk_session_decision_t decide(clerk_session_state_t state, clerk_reason_t reason,
+                                       const char *handshake_reason)
+{
+    clerk_session_decision_t d = {state, reason, handshake_reason};
+    return d;
+}
+
+/* Clerk refreshes by handshake what time may have made invalid. */
+static const char *time_handshake_reason(clerk_reason_t verified)
+{
+    switch (verified) {
+    case CLERK_TOKEN_EXPIRED:
+        return "session-token-expired-refresh-non-eligible-no-refresh-cookie";
+    case CLERK_TOKEN_NOT_ACTIVE_YET:
+        return "session-token-nbf";
+    case CLERK_TOKEN_IAT_IN_THE_FUTURE:
+        return "session-token-iat-in-the-future";
+    default:
+        return NULL;
+    }
+}
+
+clerk_session_decision_t clerk_header_session_decision(clerk_reason_t verified)
+{
+    const char *why;
+
+    if (verified == CLERK_OK)
+        return decide(CLERK_SESSION_SIGNED_IN, CLERK_OK, NULL);
+    if ((why = time_handshake_reason(verified)))
+        return decide(CLERK_SESSION_HANDSHAKE, verified, why);
+    return decide(CLERK_SESSION_SIGNED_OUT, verified, NULL);
+}
+
+clerk_session_decision_t clerk_cookie_session_decision(const char *session, apr_int64_t uat,
+                                                       clerk_reason_t verified, int has_iat,
+                                                       apr_int64_t iat)
+{
+    if (!session && uat == 0)
+        return decide(CLERK_SESSION_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING, NULL);
+    if (session && uat == 0)
+        return decide(CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
+                      "session-token-but-no-client-uat");
+    if (!session)
+        return decide(CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
+                      "client-uat-but-no-session-token");
+    if (verified == CLERK_OK && has_iat && iat < uat)
+        return decide(CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
+                      "session-token-iat-before-client-uat");
+    return clerk_header_session_decision(verified);
+}
+
+const char *clerk_handshake_location(apr_pool_t *p, const char *base, const char *redirect_url,
+                                     const char *reason, int suffixed_cookies)
+{
+    apr_size_t n = strlen(base);
+    const char *trimmed = n && base[n - 1] == '/' ? apr_pstrndup(p, base, n - 1) : base;
+
+    return apr_pstrcat(p, trimmed, "/v1/client/handshake?redirect_url=",
+                       apr_pescape_urlencoded(p, redirect_url),
+                       "&__clerk_api_version=" CLERK_BACKEND_API_VERSION,
+                       "&suffixed_cookies=", suffixed_cookies ? "true" : "false",
+                       "&__clerk_hs_reason=", apr_pescape_urlencoded(p, reason),
+                       "&format=nonce", NULL);
+}
+
+clerk_reason_t clerk_handshake_token_directives(apr_pool_t *p, const char *token,
+                                                const clerk_keyset_t *keys,
+                                                apr_array_header_t **directives,
+                                                const char **detail)
+{
+    clerk_jws_t *jws;
+    clerk_reason_t r;
+    json_t *payload;
+    const json_t *list;
+    size_t i;
+    json_t *v;
+
+    if ((r = clerk_jws_parse(p, token, strlen(token), CLERK_TOKEN_MAX_LEN, &jws, detail))
+        != CLERK_OK)
+        return r;
+    if (jws->typ && strcmp(jws->typ, "JWT")) {
+        *detail = "handshake token typ is neither absent nor JWT";
+        return CLERK_TOKEN_INVALID;
+    }
+    /* Only session-category tokens may set cookies (JWT templates must not). */
+    if (jws->cat && strcmp(jws->cat, CLERK_CAT_SESSION) && strcmp(jws->cat, CLERK_CAT_IGNORE)) {
+        *detail = "handshake token of a non-session category";
+        return CLERK_TOKEN_INVALID;
+    }
+    if ((r = clerk_jws_verify(jws, keys, detail)) != CLERK_OK)
+        return r;
+    payload = clerk_json_parse_object(p, (const char *)jws->payload, jws->payload_len, detail);
+    list = payload ? json_object_get(payload, "handshake") : NULL;
+    if (!json_is_array(list)) {
+        *detail = "handshake token without a handshake list";
+        return CLERK_TOKEN_INVALID;
+    }
+    *directives = apr_array_make(p, (int)json_array_size(list), sizeof(const char *));
+    json_array_foreach(list, i, v)
+        if (json_is_string(v))
+            APR_ARRAY_PUSH(*directives, const char *) = json_string_value(v);
+    *detail = NULL;
+    return CLERK_OK;
+}
+
+const char *clerk_handshake_session(apr_pool_t *p, apr_array_header_t *directives)
+{
+    const char *session = NULL;
+    int kept = 0;
+
+    for (int i = 0; i < directives->nelts; i++) {
+        const char *d = APR_ARRAY_IDX(directives, i, const char *);
+        const char *eq;
+        if (!clerk_export_header_safe(d))
+            continue;
+        APR_ARRAY_IDX(directives, kept++, const char *) = d;
+        if (!strncmp(d, "__session", 9) && (eq = strchr(d, '='))) {
+            const char *end = strchr(eq, ';');
+            session = apr_pstrndup(p, eq + 1, end ? (apr_size_t)(end - eq - 1) : strlen(eq + 1));
+        }
+    }
+    directives->nelts = kept;
+    return session && *session ? session : NULL;
+}
+
+static int is_handshake_param(const char *param, apr_size_t n)
+{
+    static const char *const names[] = {"__clerk_handshake", "__clerk_handshake_nonce",
+                                        "__clerk_help", "__clerk_db_jwt"};
+    const char *eq = memchr(param, '=', n);
+    apr_size_t name_len = eq ? (apr_size_t)(eq - param) : n;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i]) == name_len && !memcmp(param, names[i], name_len))
+            return 1;
+    return 0;
+}
+
+const char *clerk_handshake_strip_query(apr_pool_t *p, const char *args)
+{
+    char *out, *d;
+    const char *s = args;
+
+    if (!args)
+        return NULL;
+    out = d = apr_palloc(p, strlen(args) + 1);
+    while (*s) {
+        apr_size_t n = strcspn(s, "&");
+        if (n && !is_handshake_param(s, n)) {
+            if (d != out)
+                *d++ = '&';
+            memcpy(d, s, n);
+            d += n;
+        }
+        s += n;
+        if (*s == '&')
+            s++;
+    }
+    *d = '\0';
+    return *out ? out : NULL;
+}
+
+const char *clerk_query_param(apr_pool_t *p, const char *args, const char *name)
+{
+    apr_size_t name_len = strlen(name);
+    const char *s = args;
+
+    while (s && *s) {
+        apr_size_t n = strcspn(s, "&");
+        if (n > name_len && s[name_len] == '=' && !memcmp(s, name, name_len)) {
+            const char *v = apr_punescape_url(p, apr_pstrndup(p, s + name_len + 1,
+                                                              n - name_len - 1),
+                                              NULL, NULL, 1);
+            return v && *v ? v : NULL;
+        }
+        s += n;
+        if (*s == '&')
+            s++;
+    }
+    return NULL;
+}

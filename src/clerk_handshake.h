@@ -1,0 +1,104 @@
+/*
+ * Browser sessions as Clerk's backend SDK runs them (authenticateRequest,
+ * clerk-semantics §6): which session cookie to read, the decision table for
+ * cookie-borne sessions, and the "handshake" round trip through the Frontend
+ * API that refreshes an expired session with one redirect.
+ *
+ * Pure functions over request facts; the module supplies headers, cookies and
+ * verification results and acts on the decision.
+ */
+#ifndef CLERK_HANDSHAKE_H
+#define CLERK_HANDSHAKE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "clerk_key.h"
+#include "clerk_reason.h"
+
+/* At this __clerk_redirect_count no further handshake is attempted. */
+#define CLERK_HANDSHAKE_MAX_REDIRECTS 3
+
+/*
+ * A navigation that may be redirected: GET, and Sec-Fetch-Dest document or
+ * iframe, or no Sec-Fetch-Dest and an Accept starting with text/html.
+ */
+int clerk_handshake_eligible(const char *method, const char *sec_fetch_dest,
+                             const char *accept);
+
+/* The cookies of a request that matter here (NULL when absent). */
+typedef struct clerk_session_cookies {
+    const char *session, *session_suffixed;
+    const char *client_uat, *client_uat_suffixed;
+} clerk_session_cookies_t;
+
+/*
+ * Whether the suffixed cookie pair (__session_<suffix>, __client_uat_<suffix>)
+ * is the one to read, by Clerk's rules (usesSuffixedCookies); frontend_api is
+ * the instance's own host, to recognise another instance's cookies.
+ */
+int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
+                               const char *frontend_api, int production);
+
+/* __client_uat as Clerk reads it: a non-negative integer, missing or bad = 0. */
+apr_int64_t clerk_client_uat(const char *value);
+
+typedef enum {
+    CLERK_SESSION_SIGNED_IN,
+    CLERK_SESSION_SIGNED_OUT,
+    CLERK_SESSION_HANDSHAKE,
+} clerk_session_state_t;
+
+typedef struct clerk_session_decision {
+    clerk_session_state_t state;
+    clerk_reason_t reason;          /* for signed-out */
+    const char *handshake_reason;   /* for a handshake, Clerk's __clerk_hs_reason */
+} clerk_session_decision_t;
+
+/*
+ * The decision for a session token from a cookie (session may be NULL),
+ * given its verification result (reason, and iat when it verified) and the
+ * client's __client_uat.  A "handshake" decision is what Clerk would do for
+ * an eligible request; the caller falls back to signed-out otherwise.
+ */
+clerk_session_decision_t clerk_cookie_session_decision(const char *session, apr_int64_t uat,
+                                                       clerk_reason_t verified, int has_iat,
+                                                       apr_int64_t iat);
+
+/*
+ * The decision for a token from the Authorization header: signed in, a
+ * handshake for the time-related failures Clerk refreshes, else signed out.
+ */
+clerk_session_decision_t clerk_header_session_decision(clerk_reason_t verified);
+
+/*
+ * The 307 Location to the Frontend API handshake (base is
+ * https://<frontend api> or the proxy URL).
+ */
+const char *clerk_handshake_location(apr_pool_t *p, const char *base, const char *redirect_url,
+                                     const char *reason, int suffixed_cookies);
+
+/*
+ * A handshake JWT (the __clerk_handshake value): verified with the instance
+ * keys, signature and category only as Clerk does (no exp/nbf/iat/azp); its
+ * payload {"handshake":[Set-Cookie directives]}.
+ */
+clerk_reason_t clerk_handshake_token_directives(apr_pool_t *p, const char *token,
+                                                const clerk_keyset_t *keys,
+                                                apr_array_header_t **directives,
+                                                const char **detail);
+
+/*
+ * The new session token among Set-Cookie directives: the value of the last
+ * one whose name starts with __session, or NULL.  Directives with control
+ * characters are dropped from the array first (they would split headers).
+ */
+const char *clerk_handshake_session(apr_pool_t *p, apr_array_header_t *directives);
+
+/* The query string without the handshake parameters (NULL when none remain). */
+const char *clerk_handshake_strip_query(apr_pool_t *p, const char *args);
+
+/* A query parameter's decoded value, or NULL. */
+const char *clerk_query_param(apr_pool_t *p, const char *args, const char *name);
+
+#endif
