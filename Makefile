@@ -31,16 +31,19 @@ all: module cli
 module: build/mod_auth_clerk.so
 cli: build/clerk-jwt
 
-# apxs/libtool writes its objects next to the sources; keep them in build/apxs.
+# apxs/libtool writes its objects next to the sources: build in a private
+# directory (concurrent builds must not share one) and install the result by
+# rename, never by overwriting (a running httpd has the old file mapped).
 build/mod_auth_clerk.so: mod_auth_clerk.c $(CORE_SRC) $(CORE_HDR)
-	@mkdir -p build/apxs/src
-	cp mod_auth_clerk.c build/apxs/ && cp $(CORE_SRC) $(CORE_HDR) build/apxs/src/
-	cd build/apxs && $(APXS) -c -o mod_auth_clerk.la \
-	    -Wc,-std=c11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-Isrc \
-	    mod_auth_clerk.c $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
-	    >apxs.log 2>&1 || { cat apxs.log; false; }
-	# rename, never overwrite: a running httpd has the old file mapped
-	cp build/apxs/.libs/mod_auth_clerk.so $@.tmp && mv -f $@.tmp $@
+	@mkdir -p build
+	@set -e; d=$$(mktemp -d build/apxs.XXXXXX); mkdir -p $$d/src; \
+	cp mod_auth_clerk.c $$d/; cp $(CORE_SRC) $(CORE_HDR) $$d/src/; \
+	if ! (cd $$d && $(APXS) -c -o mod_auth_clerk.la \
+	        -Wc,-std=c11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-Isrc \
+	        mod_auth_clerk.c $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
+	        >apxs.log 2>&1); then cat $$d/apxs.log; rm -rf $$d; exit 1; fi; \
+	cp $$d/.libs/mod_auth_clerk.so $@.$$$$ && mv -f $@.$$$$ $@; rm -rf $$d
+	@echo "built $@"
 
 build/obj/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -92,3 +95,6 @@ demo-stop:
 
 -include tests/fuzz/fuzz.mk
 -include tests/unit/tsan.mk
+
+bench: all
+	@./bench/run.sh

@@ -382,38 +382,27 @@ static const char *set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *ar
     return NULL;
 }
 
-static const char *set_keys_pem_file(cmd_parms *cmd, void *dconf, const char *arg)
+/* ClerkJWTKeyFile (PEM) and ClerkJWKSFile (cmd->info set): a key set from a file. */
+static const char *set_keys_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    const char *err = NULL, *path = ap_server_root_relative(cmd->pool, arg);
-
-    if (!path)
-        return apr_pstrcat(cmd->pool, "ClerkJWTKeyFile: invalid path ", arg, NULL);
+    const char *name = cmd->cmd->name, *err = NULL;
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    int jwks = cmd->info != NULL;
     clerk_keyset_t *keys;
 
-    if (clerk_keyset_from_pem_file(cmd->pool, path, &keys, &err) != APR_SUCCESS)
-        return apr_pstrcat(cmd->pool, "ClerkJWTKeyFile: ", err, NULL);
-    c->pem_keys = make_static(cmd->pool, keys);
-    c->keys_set = 1;
-    return NULL;
-}
-
-static const char *set_keys_jwks_file(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    clerk_dir_conf *c = dconf;
-    const char *err = NULL, *path = ap_server_root_relative(cmd->pool, arg);
-
     if (!path)
-        return apr_pstrcat(cmd->pool, "ClerkJWKSFile: invalid path ", arg, NULL);
-    clerk_keyset_t *keys;
-
-    if (clerk_keyset_from_jwks_file(cmd->pool, path, &keys, &err) != APR_SUCCESS)
-        return apr_pstrcat(cmd->pool, "ClerkJWKSFile: ", err, NULL);
+        return apr_pstrcat(cmd->pool, name, ": invalid path ", arg, NULL);
+    if ((jwks ? clerk_keyset_from_jwks_file(cmd->pool, path, &keys, &err)
+              : clerk_keyset_from_pem_file(cmd->pool, path, &keys, &err)) != APR_SUCCESS)
+        return apr_pstrcat(cmd->pool, name, ": ", err, NULL);
     for (int i = 0; i < keys->skipped->nelts; i++)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10601)
-                     "ClerkJWKSFile %s: %s", path,
-                     APR_ARRAY_IDX(keys->skipped, i, const char *));
-    c->jwks_keys = make_static(cmd->pool, keys);
+                     "%s %s: %s", name, path, APR_ARRAY_IDX(keys->skipped, i, const char *));
+    if (jwks)
+        c->jwks_keys = make_static(cmd->pool, keys);
+    else
+        c->pem_keys = make_static(cmd->pool, keys);
     c->keys_set = 1;
     return NULL;
 }
@@ -801,9 +790,9 @@ static const command_rec clerk_cmds[] = {
                   "pk_test_… or pk_live_…: the Clerk instance (issuer, cookie names)"),
     AP_INIT_RAW_ARGS("ClerkJWTKey", set_keys_pem_text, NULL, DIR_CMD,
                      "the instance's PEM public key, or its base64 body"),
-    AP_INIT_TAKE1("ClerkJWTKeyFile", set_keys_pem_file, NULL, DIR_CMD,
+    AP_INIT_TAKE1("ClerkJWTKeyFile", set_keys_file, NULL, DIR_CMD,
                   "file holding the instance's PEM public key"),
-    AP_INIT_TAKE1("ClerkJWKSFile", set_keys_jwks_file, NULL, DIR_CMD,
+    AP_INIT_TAKE1("ClerkJWKSFile", set_keys_file, (void *)1, DIR_CMD,
                   "file holding the instance's JWKS"),
     AP_INIT_TAKE1("ClerkJWKSURL", set_jwks_url, NULL, DIR_CMD,
                   "URL of the instance's JWKS, fetched and cached per process"),
@@ -1113,10 +1102,23 @@ static void use_cached(request_rec *r, clerk_request_state *st, clerk_token_cach
  * their type is accepted here, verified by the Backend API (answers reused
  * for ClerkMachineTokenCacheTTL seconds when that is set).
  */
+static int same_strings(const apr_array_header_t *x, const apr_array_header_t *y)
+{
+    int nx = x ? x->nelts : 0, ny = y ? y->nelts : 0;
+
+    if (nx != ny)
+        return 0;
+    for (int k = 0; k < nx; k++)
+        if (strcmp(APR_ARRAY_IDX(x, k, const char *), APR_ARRAY_IDX(y, k, const char *)))
+            return 0;
+    return 1;
+}
+
 static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
                         clerk_token_type_t type, const char *carrier)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const clerk_request_state *earlier = request_state(r->main ? r->main : r->prev);
     const char *secret = type == CLERK_TYPE_M2M && c->machine_secret
         ? c->machine_secret : (c->backend_api ? c->backend_api->secret : NULL);
     int ttl = c->machine_cache_ttl == UNSET ? 0 : c->machine_cache_ttl;
@@ -1138,6 +1140,19 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
                       clerk_token_type_name(type),
                       type == CLERK_TYPE_M2M ? " or ClerkMachineSecretKey" : "");
         return signed_out(r, c, st, CLERK_TOKEN_INVALID);
+    }
+    /*
+     * A subrequest or internal redirect into another section re-uses the
+     * answer the Backend API gave for the same token, secret and audiences.
+     * (For an opaque token, key_source is the secret it was verified with.)
+     */
+    st->key_source = secret;
+    if (earlier && earlier->claims && earlier->claims->type == type && earlier->key_source
+        && !strcmp(earlier->token, st->token) && !strcmp(earlier->key_source, secret)
+        && same_strings(earlier->opts.audiences, st->opts.audiences)) {
+        st->claims = earlier->claims;
+        st->vars = earlier->vars;
+        return signed_in(r, c, st);
     }
     if (ttl && sc->token_cache) {
         /* The context: the secret (hashed), the type, the audiences, the TTL. */
