@@ -176,7 +176,8 @@ apr_status_t clerk_keyset_from_pem(apr_pool_t *p, const char *text, apr_size_t l
     }
     *out = keyset_new(p);
     (*out)->ignore_kid = 1;
-    APR_ARRAY_PUSH((*out)->keys, clerk_key_t *) = key_wrap(p, pkey, bits, NULL, NULL);
+    /* Clerk's SDK binds a PEM key to RS256 (loadClerkJwkFromPem); so do we. */
+    APR_ARRAY_PUSH((*out)->keys, clerk_key_t *) = key_wrap(p, pkey, bits, NULL, "RS256");
     return APR_SUCCESS;
 }
 

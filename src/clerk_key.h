@@ -41,7 +41,8 @@ typedef struct clerk_keyset {
 
 /*
  * A PEM "PUBLIC KEY" (SPKI) or "RSA PUBLIC KEY" block, or the bare base64
- * body the Clerk dashboard shows.  Returns a one-key set with ignore_kid.
+ * body the Clerk dashboard shows.  Returns a one-key set with ignore_kid,
+ * bound to RS256 as in Clerk's SDK.
  */
 apr_status_t clerk_keyset_from_pem(apr_pool_t *p, const char *text, apr_size_t len,
                                    clerk_keyset_t **out, const char **err);
