@@ -153,6 +153,7 @@ typedef struct {
     clerk_verify_opts_t opts;
     const apr_array_header_t *vars;         /* what to export (from the token cache) */
     int exported;
+    const char *handshake_session;          /* the __session a handshake result set */
 } clerk_request_state;
 
 /* ------------------------------------------------------------------------ */
@@ -1097,11 +1098,7 @@ static void use_cached(request_rec *r, clerk_request_state *st, clerk_token_cach
     st->vars = clerk_cached_token_vars(entry);
 }
 
-/*
- * Opaque mt_/oat_/ak_ tokens: only from the Authorization header, only when
- * their type is accepted here, verified by the Backend API (answers reused
- * for ClerkMachineTokenCacheTTL seconds when that is set).
- */
+/* Two string lists with the same values in the same order (NULL: empty). */
 static int same_strings(const apr_array_header_t *x, const apr_array_header_t *y)
 {
     int nx = x ? x->nelts : 0, ny = y ? y->nelts : 0;
@@ -1114,6 +1111,11 @@ static int same_strings(const apr_array_header_t *x, const apr_array_header_t *y
     return 1;
 }
 
+/*
+ * Opaque mt_/oat_/ak_ tokens: only from the Authorization header, only when
+ * their type is accepted here, verified by the Backend API (answers reused
+ * for ClerkMachineTokenCacheTTL seconds when that is set).
+ */
 static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
                         clerk_token_type_t type, const char *carrier)
 {
@@ -1326,23 +1328,55 @@ static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
     return OK;
 }
 
-/* The URL the client asked for, as the client sees it. */
+/* The first element of a comma-separated header value, trimmed (NULL stays NULL). */
+static const char *first_value(apr_pool_t *p, const char *v)
+{
+    apr_size_t n;
+
+    if (!v)
+        return NULL;
+    v += strspn(v, " \t");
+    n = strcspn(v, ",");
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    return apr_pstrndup(p, v, n);
+}
+
+/*
+ * The URL the client asked for, as the client sees it: that of the initial
+ * request, also in a subrequest or after an internal redirect (DirectoryIndex,
+ * ErrorDocument, mod_rewrite).  With ClerkTrustForwardedHeaders On, the first
+ * X-Forwarded-Proto and X-Forwarded-Host values replace the scheme and the
+ * host, each on its own (Clerk's SDK falls back to Host).
+ */
 static const char *public_url(request_rec *r, const clerk_dir_conf *c)
 {
-    if (c->trust_forwarded == 1) {
-        const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
-        const char *host = apr_table_get(r->headers_in, "X-Forwarded-Host");
-        if (proto && host) {
-            proto = apr_pstrndup(r->pool, proto, strcspn(proto, ", "));
-            host = apr_pstrndup(r->pool, host, strcspn(host, ", "));
-            /* Only plain host[:port] values: no header can inject a path. */
-            if ((!strcasecmp(proto, "https") || !strcasecmp(proto, "http")) && *host
-                && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                "0123456789.-:[]") == strlen(host))
-                return apr_pstrcat(r->pool, proto, "://", host, r->unparsed_uri, NULL);
-        }
+    const char *url, *proto, *host;
+    int proto_ok, host_ok;
+
+    while (r->main || r->prev)
+        r = r->main ? r->main : r->prev;
+    url = ap_construct_url(r->pool, r->unparsed_uri, r);
+    if (c->trust_forwarded != 1)
+        return url;
+    proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+    host = apr_table_get(r->headers_in, "X-Forwarded-Host");
+    proto = first_value(r->pool, proto);
+    host = first_value(r->pool, host);
+    proto_ok = proto && (!strcasecmp(proto, "https") || !strcasecmp(proto, "http"));
+    /* Only plain host[:port] values: no header can inject a path. */
+    host_ok = host && *host
+              && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789.-:[]") == strlen(host);
+    if (!proto_ok && !host_ok)
+        return url;
+    if (!host_ok) {
+        const char *own = strstr(url, "://") + 3;   /* scheme://host[:port]/path */
+        host = apr_pstrndup(r->pool, own, strcspn(own, "/"));
     }
-    return ap_construct_url(r->pool, r->unparsed_uri, r);
+    return apr_pstrcat(r->pool,
+                       !proto_ok ? ap_http_scheme(r) : strcasecmp(proto, "https") ? "http" : "https",
+                       "://", host, r->unparsed_uri, NULL);
 }
 
 static int navigation(const request_rec *r)
@@ -1399,14 +1433,32 @@ static int handshake_redirect(request_rec *r, const clerk_dir_conf *c, clerk_req
 static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const clerk_request_state *earlier = request_state(r->main ? r->main : r->prev);
     const char *nonce = clerk_query_param(r->pool, r->args, "__clerk_handshake_nonce");
-    const char *hs = clerk_query_param(r->pool, r->args, "__clerk_handshake");
+    const char *hs = NULL;
     apr_array_header_t *directives = NULL;
     const char *detail = NULL, *session;
     clerk_reason_t reason;
     int rv;
 
-    if (!nonce && !hs && !(nonce = cookie(r, "__clerk_handshake_nonce"))
+    if (earlier && earlier->handshake_session) {
+        /*
+         * A subrequest or internal redirect (DirectoryIndex index.php,
+         * ErrorDocument) of a request that resolved a handshake: the browser
+         * still sent its old cookies; the session is the one just set.
+         */
+        if ((rv = verify_jwt(r, c, st, earlier->handshake_session, "handshake", &reason)) != OK)
+            return rv;
+        if (reason == CLERK_OK) {
+            st->handshake_session = earlier->handshake_session;
+            return signed_in(r, c, st);
+        }
+        /* not valid here (another instance's section): the ordinary flow decides */
+    }
+    /* As Clerk's SDK: a nonce (query, then cookie) before a handshake token. */
+    if (!nonce)
+        nonce = cookie(r, "__clerk_handshake_nonce");
+    if (!nonce && !(hs = clerk_query_param(r->pool, r->args, "__clerk_handshake"))
         && !(hs = cookie(r, "__clerk_handshake")))
         return DECLINED;
     if (hs) {
@@ -1441,6 +1493,7 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
                       "handshake set no session: signed out");
         return signed_out(r, c, st, CLERK_SESSION_TOKEN_MISSING);
     }
+    st->handshake_session = session;
     if ((rv = verify_jwt(r, c, st, session, "handshake", &reason)) != OK)
         return rv;
     return reason == CLERK_OK ? signed_in(r, c, st) : signed_out(r, c, st, reason);
@@ -1461,6 +1514,17 @@ static int act(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
     }
 }
 
+/* The session cookies of the request; whether Clerk reads the suffixed pair. */
+static int session_cookies(request_rec *r, const clerk_dir_conf *c, clerk_session_cookies_t *ck)
+{
+    ck->session = cookie(r, SESSION_COOKIE);
+    ck->session_suffixed = cookie(r, c->suffixed_session_cookie);
+    ck->client_uat = cookie(r, "__client_uat");
+    ck->client_uat_suffixed = cookie(r, c->suffixed_uat_cookie);
+    return clerk_use_suffixed_cookies(r->pool, ck, c->publishable_key->frontend_api,
+                                      c->publishable_key->production);
+}
+
 /*
  * ClerkSignedOutAction handshake: browser sessions as Clerk's SDK runs them
  * (clerk-semantics §6.6, production instances): the Authorization header
@@ -1470,6 +1534,7 @@ static int act(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
 static int browser_session(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
 {
     clerk_session_cookies_t ck;
+    clerk_session_decision_t d;
     const char *token, *session;
     apr_size_t len;
     clerk_reason_t reason = CLERK_OK;
@@ -1482,7 +1547,10 @@ static int browser_session(request_rec *r, const clerk_dir_conf *c, clerk_reques
             return check_opaque(r, c, st, clerk_opaque_token_type(token), "header");
         if ((rv = verify_jwt(r, c, st, token, "header", &reason)) != OK)
             return rv;
-        return act(r, c, st, clerk_header_session_decision(reason), 0);
+        d = clerk_header_session_decision(reason);
+        /* the handshake reports the cookie pair in use, as Clerk's SDK does */
+        return act(r, c, st, d,
+                   d.state == CLERK_SESSION_HANDSHAKE && session_cookies(r, c, &ck));
     case CLERK_CARRIER_MALFORMED:
         return signed_out(r, c, st, CLERK_TOKEN_INVALID);
     default:
@@ -1492,12 +1560,7 @@ static int browser_session(request_rec *r, const clerk_dir_conf *c, clerk_reques
         return rv;
 
     st->opts.accept_types &= CLERK_TYPE_SESSION;    /* cookies carry sessions only */
-    ck.session = cookie(r, SESSION_COOKIE);
-    ck.session_suffixed = cookie(r, c->suffixed_session_cookie);
-    ck.client_uat = cookie(r, "__client_uat");
-    ck.client_uat_suffixed = cookie(r, c->suffixed_uat_cookie);
-    suffixed = clerk_use_suffixed_cookies(r->pool, &ck, c->publishable_key->frontend_api,
-                                          c->publishable_key->production);
+    suffixed = session_cookies(r, c, &ck);
     session = suffixed ? ck.session_suffixed : ck.session;
     uat = clerk_client_uat(suffixed ? ck.client_uat_suffixed : ck.client_uat);
     if (session && (rv = verify_jwt(r, c, st, session, "cookie", &reason)) != OK)
@@ -1699,6 +1762,7 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     static int curl_ready;
     int warm = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG
         && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL;
+    apr_hash_t *fetched = apr_hash_make(ptemp);     /* caches fetched at start-up */
 
     if (!curl_ready) {
         clerk_http_global_init();
@@ -1713,11 +1777,18 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     }
     for (int i = 0; i < registry.slots->nelts; i++) {
         key_slot *slot = APR_ARRAY_IDX(registry.slots, i, key_slot *);
-        int known = registry.cache_list->nelts;
         slot->cache = cache_for_slot(slot, slot->server, ptemp, pconf, 0);
-        /* Fetch each in-force source once, here, so children start warm. */
-        if (warm && registry.cache_list->nelts > known && slot_in_force(slot)
-            && clerk_jwks_cache_fetch_now(slot->cache, ptemp) != APR_SUCCESS)
+        /*
+         * Fetch each in-force source once, here, so children start warm.  A
+         * cache shared by several slots is fetched for the first slot that
+         * is in force, which need not be the one that made it.
+         */
+        if (!warm || !slot_in_force(slot)
+            || apr_hash_get(fetched, &slot->cache, sizeof(slot->cache)))
+            continue;
+        apr_hash_set(fetched, apr_pmemdup(ptemp, &slot->cache, sizeof(slot->cache)),
+                     sizeof(slot->cache), slot);
+        if (clerk_jwks_cache_fetch_now(slot->cache, ptemp) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10614)
                          "key set not loaded at start-up; requests get 503 until a refresh "
                          "succeeds");

@@ -36,9 +36,12 @@ clerk_token_type_t clerk_token_classify(const char *typ, const char *cat, const 
 {
     const char *sub = payload ? clerk_json_string(payload, "sub") : NULL;
 
+    /* getMachineTokenType's order: a machine subject first, then RFC 9068. */
+    if (sub && !strncmp(sub, "mch_", 4))
+        return CLERK_TYPE_M2M;
     if (typ && (!strcmp(typ, "at+jwt") || !strcmp(typ, "application/at+jwt")))
         return CLERK_TYPE_OAUTH;
-    if ((sub && !strncmp(sub, "mch_", 4)) || (cat && !strcmp(cat, CLERK_CAT_M2M)))
+    if (cat && !strcmp(cat, CLERK_CAT_M2M))
         return CLERK_TYPE_M2M;
     return CLERK_TYPE_SESSION;
 }

@@ -42,8 +42,8 @@ typedef struct clerk_verify_opts {
 
 /*
  * The type of a JWT from its header typ/cat and payload, as Clerk's SDK
- * classifies it: RFC 9068 typ -> OAuth; a machine subject (mch_) or the M2M
- * category -> M2M; anything else a session token.
+ * classifies it (getMachineTokenType): a machine subject (mch_) -> M2M; then
+ * an RFC 9068 typ -> OAuth; then the M2M category -> M2M; else a session token.
  */
 clerk_token_type_t clerk_token_classify(const char *typ, const char *cat, const json_t *payload);
 
