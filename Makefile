@@ -23,6 +23,8 @@ UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN     := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 UNIT_SAN_BIN := $(patsubst tests/unit/%.c,build/unit-san/%,$(UNIT_SRC))
 
+.SECONDARY:
+
 .PHONY: all module cli install test unit unit-san cli-test integration fuzz fuzz-smoke \
         demo demo-stop bench clean
 

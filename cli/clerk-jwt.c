@@ -1217,7 +1217,7 @@ static void lint_header(apr_pool_t *p, const token_view_t *v, apr_array_header_t
                     "the module accepts only canonical unpadded base64url (token-invalid)");
     if (v->len > CLERK_TOKEN_MAX_LEN)
         add_finding(p, f, SEV_ERROR, "too-large",
-                    "the token is %zu bytes; the module refuses tokens over %u bytes (token-invalid)",
+                    "the token is %" APR_SIZE_T_FMT " bytes; the module refuses tokens over %u bytes (token-invalid)",
                     (size_t)v->len, CLERK_TOKEN_MAX_LEN);
 
     if (!json_is_string(alg))

@@ -584,6 +584,8 @@ static void test_m2m(void **state)
         {"{\"alg\":\"RS256\",\"cat\":\"" CLERK_CAT_TEMPLATE "\"}", M2M_PAYLOAD, CLERK_TOKEN_INVALID},
         {"{\"alg\":\"RS256\",\"cat\":\"" CLERK_CAT_IGNORE "\"}", M2M_PAYLOAD, CLERK_TOKEN_INVALID},
         {"{\"alg\":\"RS256\",\"typ\":\"JOSE\"}", M2M_PAYLOAD, CLERK_TOKEN_INVALID},
+        /* a machine subject makes an M2M token even with typ at+jwt; its typ must then be JWT */
+        {"{\"alg\":\"RS256\",\"typ\":\"at+jwt\"}", M2M_PAYLOAD, CLERK_TOKEN_INVALID},
         {M2M_HDR, "{\"sub\":\"mch_1\",\"exp\":1}", CLERK_TOKEN_EXPIRED},
         {M2M_HDR, "{\"sub\":\"mch_1\"}", CLERK_TOKEN_VERIFICATION_FAILED},
         {M2M_HDR, "{\"exp\":1700000060}", CLERK_TOKEN_VERIFICATION_FAILED},  /* M2M by cat, no sub */
