@@ -6,7 +6,7 @@ set -e
 PACKAGES="build-essential pkg-config apache2 apache2-dev libapr1-dev libaprutil1-dev
 libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest python3-jwt python3-cryptography python3-requests
-php-cgi curl wrk libapache2-mod-auth-openidc"
+php-cgi curl wrk libapache2-mod-auth-openidc chromium"
 
 missing=""
 for p in $PACKAGES; do

@@ -15,7 +15,7 @@ int clerk_handshake_eligible(const char *method, const char *sec_fetch_dest,
 {
     if (!method || strcmp(method, "GET"))
         return 0;
-    if (sec_fetch_dest)
+    if (sec_fetch_dest && *sec_fetch_dest)     /* an empty header counts as absent */
         return !strcmp(sec_fetch_dest, "document") || !strcmp(sec_fetch_dest, "iframe");
     return accept && !strncmp(accept, "text/html", 9);
 }
@@ -31,9 +31,12 @@ apr_int64_t clerk_client_uat(const char *value)
     return (*end || v < 0) ? 0 : v;
 }
 
-/* iss and iat of a token, read without verifying it (cookie selection only). */
-static void peek(apr_pool_t *p, const char *token, const char **iss, apr_int64_t *iat,
-                 apr_int64_t *exp)
+/*
+ * iss, iat and exp of a token, read without verifying it (cookie selection
+ * only); 0 when the token cannot be decoded (missing claims read as 0).
+ */
+static int peek(apr_pool_t *p, const char *token, const char **iss, apr_int64_t *iat,
+                apr_int64_t *exp)
 {
     clerk_jws_t *jws;
     const char *detail;
@@ -43,13 +46,20 @@ static void peek(apr_pool_t *p, const char *token, const char **iss, apr_int64_t
     *iat = *exp = 0;
     if (!token || clerk_jws_parse(p, token, strlen(token), CLERK_TOKEN_MAX_LEN, &jws, &detail)
                       != CLERK_OK)
-        return;
+        return 0;
     payload = clerk_json_parse_object(p, (const char *)jws->payload, jws->payload_len, &detail);
     if (!payload)
-        return;
+        return 0;
     *iss = clerk_json_string(payload, "iss");
     *iat = json_integer_value(json_object_get(payload, "iat"));
     *exp = json_integer_value(json_object_get(payload, "exp"));
+    return 1;
+}
+
+/* Clerk compares the __client_uat cookies as text: only "0" is signed out, absent is not. */
+static int is_zero(const char *uat)
+{
+    return uat && !strcmp(uat, "0");
 }
 
 static const char *strip_scheme(const char *url)
@@ -66,25 +76,24 @@ int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
 {
     const char *u_iss = NULL, *s_iss;
     apr_int64_t u_iat = 0, s_iat = 0, u_exp, s_exp;
-    apr_int64_t uat = clerk_client_uat(c->client_uat);
-    apr_int64_t s_uat = clerk_client_uat(c->client_uat_suffixed);
+    int s_decoded;
 
     if (c->session) {
         peek(p, c->session, &u_iss, &u_iat, &u_exp);
-        if (!u_iss)
+        if (!u_iss || !*u_iss)
             return 0;                                   /* rule 1 */
         if (strcmp(strip_scheme(u_iss), frontend_api))
             return 1;                                   /* 2: another instance's cookie */
     }
     if (!c->client_uat_suffixed && !c->session_suffixed)
         return 0;                                       /* 3 */
-    peek(p, c->session_suffixed, &s_iss, &s_iat, &s_exp);
-    if (uat && s_uat && c->session && u_iat > s_iat)
+    s_decoded = peek(p, c->session_suffixed, &s_iss, &s_iat, &s_exp);
+    if (!is_zero(c->client_uat_suffixed) && !is_zero(c->client_uat) && u_iat > s_iat)
         return 0;                                       /* 4 */
-    if (c->client_uat_suffixed && s_uat == 0 && uat != 0)
+    if (is_zero(c->client_uat_suffixed) && !is_zero(c->client_uat))
         return 0;                                       /* 5 */
-    if (!production && s_uat != 0 && uat == 0 && c->session_suffixed
-        && s_exp <= apr_time_sec(apr_time_now()))
+    if (!production && !is_zero(c->client_uat_suffixed) && is_zero(c->client_uat) && s_decoded
+        && s_exp && s_exp <= apr_time_sec(apr_time_now()))
         return 0;                                       /* 6 */
     if (c->session_suffixed && !c->client_uat_suffixed)
         return 0;                                       /* 7 */

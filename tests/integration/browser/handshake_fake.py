@@ -1,0 +1,246 @@
+"""A fake Clerk for the browser-session tests: Frontend API handshake and
+Backend API handshake payload, on one threaded stdlib HTTP server (127.0.0.1).
+
+Frontend API (what the browser is sent to; ClerkProxyURL points here):
+  GET /v1/client/handshake?redirect_url=...&__clerk_hs_reason=...
+      307 back to redirect_url with a handshake result appended, by mode:
+        "nonce"      (default) &__clerk_handshake_nonce=<nonce>; the nonce
+                     resolves (Backend API) to a fresh __session + __client_uat
+        "token"      &__clerk_handshake=<handshake JWT signed with the fixture
+                     key, payload {"handshake": [the same directives]}>
+        "token-badkey"  the same JWT signed with another key (kid unchanged)
+        "token-template" the JWT with a JWT-template category (cl_B7d4PD222AAA)
+        "unknown-nonce"  a nonce the Backend API does not know
+        "loop"       straight back to redirect_url, nothing appended (a FAPI
+                     that cannot sign the user in: the redirect-loop case)
+  GET /seed?next=<url>&<cookie>=<value>...
+      sets each cookie (Path=/; SameSite=Lax; no Secure: the tests run on
+      http) and 302s to next: the first hop of the Chromium test.
+
+Backend API (ClerkAPIURL points here):
+  GET /v1/clients/handshake_payload?nonce=<nonce>
+      needs "Authorization: Bearer <SECRET>" (else 401);
+      {"directives": [...]} for a known nonce, {"directives": []} otherwise;
+      bapi_mode "down": 503 for everything.
+
+Every request is recorded (path, query, headers) and counted by path.
+"""
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import clerk_tokens as T
+
+SECRET = "sk_test_browserFlowFakeSecret0123456789abcdef"
+PK_LIVE = "pk_live_Y2xlcmsuYWNjZXB0YW5jZS50ZXN0JA"    # clerk.acceptance.test
+PK_TEST = "pk_test_Y2xlcmsuYWNjZXB0YW5jZS50ZXN0JA"
+FAPI = "clerk.acceptance.test"
+ISS = "https://" + FAPI
+SUFFIX = "t4uUWLLE"                                     # getCookieSuffix(PK_LIVE)
+USER = "user_2browserFlowSignedInViaHandshake"
+SID = "sess_2browserFlowSessionFromHandshake"
+
+HANDSHAKE = "/v1/client/handshake"
+PAYLOAD = "/v1/clients/handshake_payload"
+SEED = "/seed"
+
+
+def session_token(user=USER, key="ins", header=None, **over):
+    """A session token of this instance (iss https://clerk.acceptance.test)."""
+    claims = T.session_claims(iss=ISS, sub=user, sid=SID)
+    claims.update(over)
+    return T.mint(claims, key=key, header=header)
+
+
+class Seen:
+    """One request the fake received."""
+
+    def __init__(self, method, path, query, headers):
+        self.method = method
+        self.path = path
+        self.query = query              # {name: first value}
+        self.headers = headers          # {lower-case name: value}
+
+    def __repr__(self):
+        return "<%s %s %s>" % (self.method, self.path, self.query)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeClerk/1"
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        self.server.fake._handle(self)
+
+    do_POST = do_GET
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+
+class FakeClerk:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._httpd = None
+        self._nonces = {}           # nonce -> directives
+        self._seen = []
+        self.reset()
+
+    # ---------------------------------------------------------------- life
+    def start(self):
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.fake = self
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        return self
+
+    def stop(self):
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self._httpd.server_address[1]
+
+    def reset(self):
+        with self._lock:
+            self.mode = "nonce"
+            self.bapi_mode = "ok"
+            self.user = USER
+            self._seen = []
+
+    # ---------------------------------------------------------------- records
+    def requests(self, path=None):
+        with self._lock:
+            return [r for r in self._seen if path is None or r.path == path]
+
+    def calls(self, path):
+        return len(self.requests(path))
+
+    # ---------------------------------------------------------------- state
+    def directives(self, suffixed=False):
+        """What Clerk's FAPI would set after a successful handshake."""
+        tok = session_token(self.user)
+        uat = str(T.now())
+        d = ["__session=%s; Path=/; SameSite=Lax" % tok, "__client_uat=%s; Path=/" % uat]
+        if suffixed:
+            d += ["__session_%s=%s; Path=/; SameSite=Lax" % (SUFFIX, tok),
+                  "__client_uat_%s=%s; Path=/" % (SUFFIX, uat)]
+        return d
+
+    def new_nonce(self, directives=None):
+        nonce = "nonce_" + secrets.token_urlsafe(18)
+        with self._lock:
+            self._nonces[nonce] = list(directives) if directives is not None else self.directives()
+        return nonce
+
+    def handshake_token(self, directives=None, key="ins", header=None):
+        """A handshake JWT as FAPI signs it: {"handshake": [directives]}."""
+        payload = {"handshake": directives if directives is not None else self.directives()}
+        hdr = {"alg": "RS256", "kid": T.INS_KID, "typ": "JWT"}
+        hdr.update(header or {})
+        return T.raw_token(hdr, payload, key=key)
+
+    # ---------------------------------------------------------------- serving
+    def _handle(self, h):
+        parsed = urllib.parse.urlsplit(h.path)
+        query = {}
+        for k, v in urllib.parse.parse_qsl(parsed.query, keep_blank_values=True):
+            query.setdefault(k, v)
+        seen = Seen(h.command, parsed.path, query, {k.lower(): v for k, v in h.headers.items()})
+        with self._lock:
+            self._seen.append(seen)
+        try:
+            if parsed.path == HANDSHAKE and h.command == "GET":
+                return self._handshake(h, query)
+            if parsed.path == PAYLOAD and h.command == "GET":
+                return self._payload(h, query, seen.headers)
+            if parsed.path == SEED and h.command == "GET":
+                return self._seed(h, parse_qsl_all(parsed.query))
+            self._send(h, 404, b'{"errors":[{"code":"resource_not_found"}]}')
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _handshake(self, h, query):
+        back = query.get("redirect_url")
+        if not back:
+            return self._send(h, 400, b'{"errors":[{"code":"form_param_missing"}]}')
+        suffixed = query.get("suffixed_cookies") == "true"
+        mode = self.mode
+        if mode == "loop":
+            extra = None
+        elif mode == "nonce":
+            extra = ("__clerk_handshake_nonce", self.new_nonce(self.directives(suffixed)))
+        elif mode == "unknown-nonce":
+            extra = ("__clerk_handshake_nonce", "nonce_nobodyKnowsThisOne")
+        elif mode == "token":
+            extra = ("__clerk_handshake", self.handshake_token(self.directives(suffixed)))
+        elif mode == "token-badkey":
+            extra = ("__clerk_handshake", self.handshake_token(self.directives(suffixed), key="a"))
+        elif mode == "token-template":
+            extra = ("__clerk_handshake",
+                     self.handshake_token(self.directives(suffixed), header={"cat": T.CAT_TEMPLATE}))
+        else:
+            raise ValueError(mode)
+        location = back
+        if extra:
+            location += ("&" if "?" in back else "?") + urllib.parse.urlencode([extra])
+        h.send_response(307)
+        h.send_header("Location", location)
+        h.send_header("Cache-Control", "no-store")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    def _payload(self, h, query, headers):
+        if self.bapi_mode == "down":
+            return self._send(h, 503, b'{"errors":[{"code":"service_unavailable"}]}')
+        if headers.get("authorization") != "Bearer " + SECRET:
+            return self._send(h, 401, b'{"errors":[{"code":"authentication_invalid"}]}')
+        with self._lock:
+            directives = self._nonces.get(query.get("nonce", ""), [])
+        self._send(h, 200, json.dumps({"directives": directives}).encode())
+
+    def _seed(self, h, pairs):
+        nxt = None
+        h.send_response(302)
+        for k, v in pairs:
+            if k == "next":
+                nxt = v
+            else:
+                h.send_header("Set-Cookie", "%s=%s; Path=/; SameSite=Lax" % (k, v))
+        h.send_header("Location", nxt or "/")
+        h.send_header("Cache-Control", "no-store")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    @staticmethod
+    def _send(h, status, body):
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+
+def parse_qsl_all(q):
+    return urllib.parse.parse_qsl(q, keep_blank_values=True)
+
+
+def wait_until(pred, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
