@@ -58,11 +58,11 @@ build/obj-san/%.o: src/%.c $(CORE_HDR)
 build/clerk-jwt: cli/clerk-jwt.c $(CORE_OBJ)
 	$(CC) $(CORE_CFLAGS) $< $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS)
 
-build/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_OBJ)
+build/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/test_server.h $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -Itests/unit $< $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS) -lcmocka
 
-build/unit-san/%: tests/unit/%.c tests/unit/unit.h $(CORE_SAN_OBJ)
+build/unit-san/%: tests/unit/%.c tests/unit/unit.h tests/unit/test_server.h $(CORE_SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(CORE_SAN_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS) -lcmocka
 
@@ -81,7 +81,7 @@ unit-san: $(UNIT_SAN_BIN)
 integration: all
 	$(PYTHON) -m pytest -q tests/integration
 
-test: unit unit-san cli-test integration fuzz-smoke
+test: unit unit-san unit-tsan cli-test integration fuzz-smoke
 
 clean:
 	rm -rf build

@@ -60,15 +60,18 @@ clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_sour
 
 /*
  * Fetch synchronously now (the parent at start-up, so children begin warm).
- * Returns APR_SUCCESS when usable keys were installed.
+ * Returns APR_SUCCESS when usable keys were installed.  Not while this
+ * process's refresher runs: it reads the current snapshot without the lock.
  */
 apr_status_t clerk_jwks_cache_fetch_now(clerk_jwks_cache_t *c, apr_pool_t *ptemp);
 
 /*
  * In each process that serves requests, after fork: create the lock.  The
- * refresher thread starts with the first acquire (so a source no request
- * uses never causes traffic) and is stopped and joined when pchild is
- * cleared.  Its HTTP handles are made here too, never inherited across fork.
+ * refresher thread ("clerk-jwks", asynchronous signals blocked) starts with
+ * the first acquire (so a source no request uses never causes traffic) and
+ * is stopped and joined when pchild is cleared; a fetch in progress is
+ * abandoned within about a second.  Its HTTP handles are made here too,
+ * never inherited across fork.
  */
 apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchild);
 
