@@ -93,7 +93,9 @@ def test_categories_are_named(cat, key, text):
 @pytest.mark.parametrize("header,claims,expected", [
     ({}, {}, "session_token"),
     ({"typ": "at+jwt"}, {}, "oauth_token"),
-    ({"typ": "application/at+jwt"}, {"sub": "mch_1"}, "oauth_token"),   # typ first, as the core
+    ({"typ": "application/at+jwt"}, {"sub": "user_1"}, "oauth_token"),
+    ({"typ": "application/at+jwt"}, {"sub": "mch_1"}, "m2m_token"),     # mch_ first, as Clerk
+    ({"typ": "at+jwt", "cat": "cl_B7d4PD333AAA"}, {"sub": "user_1"}, "oauth_token"),
     ({}, {"sub": "mch_2abc"}, "m2m_token"),
     ({"cat": "cl_B7d4PD333AAA"}, {"sub": "user_1"}, "m2m_token"),
     ({"cat": "cl_B7d4PD222AAA"}, {}, "session_token"),
