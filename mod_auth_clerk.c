@@ -106,6 +106,28 @@ typedef struct key_slot {
  * Per-directory configuration.  Every field has an "unset" value so that a
  * child section overrides exactly what it sets (see merge_dir_conf).
  */
+/*
+ * The explicit key source: ClerkJWTKey/ClerkJWTKeyFile, ClerkJWKSFile and
+ * ClerkJWKSURL form one unit, so a child section that names any key replaces
+ * the parent's choice as a whole.  Within a section the PEM key wins
+ * (CONTRACT §7 source order).
+ */
+typedef struct {
+    int set;
+    static_keyset *pem;
+    static_keyset *jwks;
+    key_slot *url;
+} key_choice;
+
+/* What ClerkPublishableKey names, and what is derived from it once. */
+typedef struct {
+    clerk_publishable_key_t *key;
+    key_slot *jwks;                     /* the Frontend API key set */
+    string_list *issuer;                /* [https://<frontend api>] */
+    const char *session_cookie;         /* __session_<suffix> */
+    const char *uat_cookie;             /* __client_uat_<suffix> */
+} instance_identity;
+
 typedef struct clerk_dir_conf {
     /*
      * The explicit key source: ClerkJWTKey/ClerkJWTKeyFile and ClerkJWKSFile
@@ -113,21 +135,12 @@ typedef struct clerk_dir_conf {
      * parent's keys as a whole.  Within a section the PEM key wins (CONTRACT
      * §7 source order).
      */
-    int keys_set;
-    static_keyset *pem_keys;
-    static_keyset *jwks_keys;
-    key_slot *jwks_url;             /* ClerkJWKSURL: part of the same unit */
-
+    key_choice keys;
     key_slot *backend_api;          /* ClerkSecretKey: Backend API /v1/jwks */
     const char *machine_secret;     /* ClerkMachineSecretKey: opaque M2M tokens */
     int machine_cache_ttl;          /* ClerkMachineTokenCacheTTL seconds */
-    key_slot *frontend_api;         /* from ClerkPublishableKey */
 
-    clerk_publishable_key_t *publishable_key;
-    /* derived once from the publishable key: [https://<fapi>], __session_<suffix> */
-    string_list *publishable_key_issuer;
-    const char *suffixed_session_cookie;
-    const char *suffixed_uat_cookie;
+    instance_identity instance;             /* ClerkPublishableKey */
     string_list *issuers;                   /* NULL: unset; no values after "off" */
     string_list *authorized_parties;        /* NULL: unset */
     string_list *audiences;                 /* NULL: unset */
@@ -178,35 +191,11 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     const clerk_dir_conf *base = basev, *add = addv;
     clerk_dir_conf *c = apr_pcalloc(p, sizeof(*c));
 
-    if (add->keys_set) {
-        c->keys_set = 1;
-        c->pem_keys = add->pem_keys;
-        c->jwks_keys = add->jwks_keys;
-        c->jwks_url = add->jwks_url;
-    }
-    else {
-        c->keys_set = base->keys_set;
-        c->pem_keys = base->pem_keys;
-        c->jwks_keys = base->jwks_keys;
-        c->jwks_url = base->jwks_url;
-    }
+    c->keys = add->keys.set ? add->keys : base->keys;
     c->backend_api = MERGE_PTR(backend_api);
     c->machine_secret = MERGE_PTR(machine_secret);
     c->machine_cache_ttl = MERGE_INT(machine_cache_ttl);
-    if (add->publishable_key) {
-        c->frontend_api = add->frontend_api;
-        c->publishable_key = add->publishable_key;
-        c->publishable_key_issuer = add->publishable_key_issuer;
-        c->suffixed_session_cookie = add->suffixed_session_cookie;
-        c->suffixed_uat_cookie = add->suffixed_uat_cookie;
-    }
-    else {
-        c->frontend_api = base->frontend_api;
-        c->publishable_key = base->publishable_key;
-        c->publishable_key_issuer = base->publishable_key_issuer;
-        c->suffixed_session_cookie = base->suffixed_session_cookie;
-        c->suffixed_uat_cookie = base->suffixed_uat_cookie;
-    }
+    c->instance = add->instance.key ? add->instance : base->instance;
     c->issuers = MERGE_PTR(issuers);
     c->authorized_parties = MERGE_PTR(authorized_parties);
     c->audiences = MERGE_PTR(audiences);
@@ -245,7 +234,7 @@ static struct {
 
 static const static_keyset *static_keys(const clerk_dir_conf *c)
 {
-    return c->pem_keys ? c->pem_keys : c->jwks_keys;
+    return c->keys.pem ? c->keys.pem : c->keys.jwks;
 }
 
 static string_list *make_list(apr_pool_t *p, int argc, char *const argv[])
@@ -269,9 +258,9 @@ static static_keyset *make_static(apr_pool_t *p, clerk_keyset_t *keys)
 /* The network slot in force (CONTRACT §7 order), when no static key is. */
 static key_slot *network_slot(const clerk_dir_conf *c)
 {
-    if (c->keys_set)
-        return c->jwks_url;
-    return c->backend_api ? c->backend_api : c->frontend_api;
+    if (c->keys.set)
+        return c->keys.url;
+    return c->backend_api ? c->backend_api : c->instance.jwks;
 }
 
 static key_slot *new_slot(cmd_parms *cmd, const clerk_dir_conf *owner)
@@ -341,10 +330,16 @@ static clerk_jwks_cache_t *slot_cache(request_rec *r, key_slot *slot)
     return cache;
 }
 
+/* ClerkIssuer, else the issuer the publishable key implies, else none. */
+static const string_list *effective_issuers(const clerk_dir_conf *c)
+{
+    return c->issuers ? c->issuers : c->instance.issuer;
+}
+
 /* The verification options in force for a section, defaults applied. */
 static void effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o)
 {
-    const string_list *issuers = c->issuers ? c->issuers : c->publishable_key_issuer;
+    const string_list *issuers = effective_issuers(c);
 
     clerk_verify_opts_init(o);
     o->issuers = issuers ? issuers->values : NULL;
@@ -378,8 +373,8 @@ static const char *set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *ar
 
     if (clerk_keyset_from_pem(cmd->pool, text, strlen(text), &keys, &err) != APR_SUCCESS)
         return apr_pstrcat(cmd->pool, "ClerkJWTKey: ", err, NULL);
-    c->pem_keys = make_static(cmd->pool, keys);
-    c->keys_set = 1;
+    c->keys.pem = make_static(cmd->pool, keys);
+    c->keys.set = 1;
     return NULL;
 }
 
@@ -401,10 +396,10 @@ static const char *set_keys_file(cmd_parms *cmd, void *dconf, const char *arg)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10601)
                      "%s %s: %s", name, path, APR_ARRAY_IDX(keys->skipped, i, const char *));
     if (jwks)
-        c->jwks_keys = make_static(cmd->pool, keys);
+        c->keys.jwks = make_static(cmd->pool, keys);
     else
-        c->pem_keys = make_static(cmd->pool, keys);
-    c->keys_set = 1;
+        c->keys.pem = make_static(cmd->pool, keys);
+    c->keys.set = 1;
     return NULL;
 }
 
@@ -415,9 +410,9 @@ static const char *set_jwks_url(cmd_parms *cmd, void *dconf, const char *arg)
 
     if (err)
         return apr_pstrcat(cmd->pool, "ClerkJWKSURL: ", err, NULL);
-    c->jwks_url = new_slot(cmd, c);
-    c->jwks_url->url = arg;
-    c->keys_set = 1;
+    c->keys.url = new_slot(cmd, c);
+    c->keys.url->url = arg;
+    c->keys.set = 1;
     return NULL;
 }
 
@@ -490,8 +485,8 @@ static const char *set_machine_cache_ttl(cmd_parms *cmd, void *dconf, const char
 /* Development instances need Clerk's dev-browser protocol, which is not implemented. */
 static void warn_dev_handshake(cmd_parms *cmd, const clerk_dir_conf *c)
 {
-    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->publishable_key
-        && !c->publishable_key->production)
+    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->instance.key
+        && !c->instance.key->production)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10623)
                      "ClerkSignedOutAction handshake with a development instance (pk_test_): "
                      "the development browser flow is not supported; requests that would "
@@ -503,19 +498,19 @@ static const char *set_publishable_key(cmd_parms *cmd, void *dconf, const char *
     clerk_dir_conf *c = dconf;
     const char *err = NULL;
 
-    if (clerk_publishable_key_parse(cmd->pool, arg, &c->publishable_key, &err) != APR_SUCCESS)
+    if (clerk_publishable_key_parse(cmd->pool, arg, &c->instance.key, &err) != APR_SUCCESS)
         return apr_pstrcat(cmd->pool, "ClerkPublishableKey: ", err, NULL);
-    c->frontend_api = new_slot(cmd, c);
-    c->frontend_api->url = c->publishable_key->jwks_url;
-    c->frontend_api->from_publishable_key = 1;
+    c->instance.jwks = new_slot(cmd, c);
+    c->instance.jwks->url = c->instance.key->jwks_url;
+    c->instance.jwks->from_publishable_key = 1;
     {
-        char *issuer = (char *)c->publishable_key->issuer;
-        c->publishable_key_issuer = make_list(cmd->pool, 1, &issuer);
+        char *issuer = (char *)c->instance.key->issuer;
+        c->instance.issuer = make_list(cmd->pool, 1, &issuer);
     }
-    c->suffixed_session_cookie = apr_pstrcat(cmd->pool, SESSION_COOKIE "_",
-                                             c->publishable_key->cookie_suffix, NULL);
-    c->suffixed_uat_cookie = apr_pstrcat(cmd->pool, "__client_uat_",
-                                         c->publishable_key->cookie_suffix, NULL);
+    c->instance.session_cookie = apr_pstrcat(cmd->pool, SESSION_COOKIE "_",
+                                             c->instance.key->cookie_suffix, NULL);
+    c->instance.uat_cookie = apr_pstrcat(cmd->pool, "__client_uat_",
+                                         c->instance.key->cookie_suffix, NULL);
     warn_dev_handshake(cmd, c);
     return NULL;
 }
@@ -999,8 +994,8 @@ static clerk_carrier_t find_token(request_rec *r, const clerk_dir_conf *c, unsig
     if (!(sources & SOURCE_COOKIE) || !(cookies = apr_table_get(r->headers_in, "Cookie")))
         return CLERK_CARRIER_NONE;
     *carrier = "cookie";
-    if (c->suffixed_session_cookie) {
-        found = clerk_cookie_value(r->pool, cookies, c->suffixed_session_cookie, token, len);
+    if (c->instance.session_cookie) {
+        found = clerk_cookie_value(r->pool, cookies, c->instance.session_cookie, token, len);
         if (found != CLERK_CARRIER_NONE)
             return found;
     }
@@ -1071,7 +1066,7 @@ static void token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
         unsigned types;
         int allow_pending;
     } ctx;
-    const string_list *issuers = c->issuers ? c->issuers : c->publishable_key_issuer;
+    const string_list *issuers = effective_issuers(c);
 
     memset(&ctx, 0, sizeof(ctx));
     if (fixed)
@@ -1399,14 +1394,14 @@ static int handshake_redirect(request_rec *r, const clerk_dir_conf *c, clerk_req
 {
     apr_int64_t count = clerk_client_uat(cookie(r, "__clerk_redirect_count"));
     const char *base = c->proxy_url
-        ? c->proxy_url : apr_pstrcat(r->pool, "https://", c->publishable_key->frontend_api, NULL);
+        ? c->proxy_url : apr_pstrcat(r->pool, "https://", c->instance.key->frontend_api, NULL);
 
-    if (!navigation(r) || !c->publishable_key->production
+    if (!navigation(r) || !c->instance.key->production
         || count >= CLERK_HANDSHAKE_MAX_REDIRECTS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10625)
                       "no handshake (%s): %s", why,
                       !navigation(r) ? "not a navigation request"
-                      : !c->publishable_key->production ? "development instance"
+                      : !c->instance.key->production ? "development instance"
                                                         : "redirect loop guard");
         return signed_out(r, c, st, fallback);
     }
@@ -1518,11 +1513,11 @@ static int act(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
 static int session_cookies(request_rec *r, const clerk_dir_conf *c, clerk_session_cookies_t *ck)
 {
     ck->session = cookie(r, SESSION_COOKIE);
-    ck->session_suffixed = cookie(r, c->suffixed_session_cookie);
+    ck->session_suffixed = cookie(r, c->instance.session_cookie);
     ck->client_uat = cookie(r, "__client_uat");
-    ck->client_uat_suffixed = cookie(r, c->suffixed_uat_cookie);
-    return clerk_use_suffixed_cookies(r->pool, ck, c->publishable_key->frontend_api,
-                                      c->publishable_key->production);
+    ck->client_uat_suffixed = cookie(r, c->instance.uat_cookie);
+    return clerk_use_suffixed_cookies(r->pool, ck, c->instance.key->frontend_api,
+                                      c->instance.key->production);
 }
 
 /*
@@ -1589,7 +1584,7 @@ static int clerk_check_authn(request_rec *r)
     st = apr_pcalloc(r->pool, sizeof(*st));
     ap_set_module_config(r->request_config, &auth_clerk_module, st);
     effective_opts(c, &st->opts);
-    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->publishable_key)
+    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->instance.key)
         return browser_session(r, c, st);
 
     found = find_token(r, c, st->opts.accept_types, &token, &len, &carrier);
@@ -1750,10 +1745,10 @@ static int slot_in_force(const key_slot *slot)
 {
     const clerk_dir_conf *o = slot->owner;
     if (slot->from_publishable_key)
-        return !o->keys_set && !o->backend_api;
+        return !o->keys.set && !o->backend_api;
     if (slot->secret)
-        return !o->keys_set;
-    return !o->pem_keys && !o->jwks_keys;
+        return !o->keys.set;
+    return !o->keys.pem && !o->keys.jwks;
 }
 
 static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
