@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""`./bench/run.sh --callgrind`: instructions per request, under callgrind.
+
+Unlike req/s, instruction counts do not depend on what else the machine is
+doing, so this is the load-independent half of `make bench`.  Each server
+runs as one process (apache2 -X) under valgrind --tool=callgrind, counting
+only inside ap_run_process_connection; N requests are sent one after another
+on one keep-alive connection, one valgrind run per server and phase.  Reported: user-space
+instructions (Ir) per request, and for mod_auth_clerk the inclusive
+instructions of its main functions.  Kernel time (the network stack) is not
+counted, and valgrind's CPU model keeps OpenSSL off its AVX-512 code, so
+these are instruction shares, not times.
+
+Environment: BENCH_CG_REQUESTS (default 500).
+"""
+import http.client
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import bench  # noqa: E402
+import mint  # noqa: E402
+
+N = int(os.environ.get("BENCH_CG_REQUESTS", "500"))
+CG = bench.OUT / "callgrind"
+
+FUNCS = [
+    ("clerk_check_authn", "check_authn hook, all of it"),
+    ("clerk_verify_token", "full verification"),
+    ("clerk_rsa_verify", "RSA verify + SHA-256 of the signing input"),
+    ("EVP_DigestVerifyInit_ex", "  of which: per-request EVP context setup"),
+    ("EVP_DigestVerifyFinal", "  of which: digest + RSA public operation"),
+    ("clerk_jws_parse", "JWS split, base64url, header JSON"),
+    ("clerk_json_parse_object", "hardened JSON parsing (header + payload)"),
+    ("clerk_claims_build", "claims model"),
+    ("clerk_token_cache_key", "cache key (SHA-256, EVP_MD_CTX_new/free)"),
+    ("clerk_bearer_token", "Authorization header parsing (has_separator)"),
+    ("clerk_json_compact", "CLERK_CLAIMS: payload re-serialized (json_dumps)"),
+    ("SHA256_Update", "SHA-256 compression (all callers)"),
+    ("BN_mod_exp_mont", "RSA public exponentiation"),
+    ("EVP_PKEY_CTX_new_from_pkey", "  per-request EVP_PKEY_CTX creation"),
+    ("EVP_MD_fetch", "OpenSSL 3 algorithm fetches (all callers)"),
+    ("clerk_token_cache_get", "cache lookup"),
+    ("clerk_token_cache_put", "cache insert/evict"),
+    ("clerk_export_vars", "variables to export"),
+    ("export_claims", "CLERK_* into subprocess_env"),
+    ("EVP_MD_CTX_new", "EVP_MD_CTX_new (all callers)"),
+    ("EVP_MD_CTX_free", "EVP_MD_CTX_free (all callers)"),
+    ("EVP_DigestInit_ex", "EVP_DigestInit_ex (all callers)"),
+    ("json_loadb", "jansson json_loadb"),
+    ("malloc", "malloc (all callers)"),
+    ("free", "free (all callers)"),
+]
+
+
+def send(port, tokens):
+    """Send the requests on one keep-alive connection; count non-200s."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    bad = 0
+    for t in tokens:
+        c.request("GET", bench.PATH, headers={"Authorization": "Bearer " + t} if t else {})
+        r = c.getresponse()
+        r.read()
+        bad += r.status != 200
+    c.close()
+    return bad
+
+
+def annotate(path):
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100",
+                          str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True).stdout
+    total = 0
+    m = re.search(r"^([\d,]+)\s+(?:\(100\.0%\)\s+)?PROGRAM TOTALS", out, re.M)
+    if m:
+        total = int(m.group(1).replace(",", ""))
+    incl = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?\S*?:([A-Za-z_][\w.]*)", line)
+        if m:
+            # export_claims.isra.0 -> export_claims
+            incl.setdefault(m.group(2).split(".")[0], int(m.group(1).replace(",", "")))
+    return total, incl, out
+
+
+def profile(name, label, tokens):
+    """Ir per request and inclusive Ir per request of each function.
+
+    One valgrind run per phase; only ap_run_process_connection (reading,
+    processing and answering a request) is counted, so start-up and idle
+    time are not.  The first request of a run (cold caches) is included:
+    with N = 1000 it moves the average by well under 1%.
+    """
+    out = CG / ("%s-%s.out" % (name, label))
+    # valgrind creates the file as root at start and rewrites it at exit,
+    # after httpd has become www-data: give the file to www-data up front.
+    out.write_bytes(b"")
+    if bench.IS_ROOT:
+        bench.shutil.chown(out, "www-data", "www-data")
+    srv = bench.Httpd(name, wrapper=["valgrind", "--tool=callgrind", "--quiet",
+                                     "--collect-atstart=no",
+                                     "--toggle-collect=ap_run_process_connection",
+                                     "--callgrind-out-file=%s" % out])
+    srv.start()     # one probe request without a token, counted too
+    try:
+        t0 = time.time()
+        bad = send(srv.port, tokens)
+        secs = time.time() - t0
+    finally:
+        srv.stop()
+    total, incl, text = annotate(out)
+    (CG / ("%s-%s.txt" % (name, label))).write_text(text)
+    n = len(tokens) + 1
+    bench.log("callgrind %-14s %-9s %5d requests (%d not 200) in %4.1f s: %8.0f Ir/request"
+              % (name, label, len(tokens), bad, secs, total / n))
+    return total / n, {k: v / n for k, v in incl.items()}
+
+
+def run(token, tokens_file):
+    """Profile every server; returns the report lines."""
+    CG.mkdir(parents=True, exist_ok=True)
+    if bench.IS_ROOT:
+        # httpd -X drops to www-data, and callgrind writes its output at exit.
+        bench.shutil.chown(CG, "www-data", "www-data")
+    with open(tokens_file) as f:
+        distinct = [next(f).strip() for _ in range(N)]
+    same = [token] * N
+    r = {}
+    for name, label, tokens in (("noauth", "same", same), ("clerk", "same", same),
+                                ("clerk", "distinct", distinct),
+                                ("clerk-nocache", "same", same), ("openidc", "same", same)):
+        r.setdefault(name, {})[label] = profile(name, label, tokens)
+    base = r["noauth"]["same"][0]
+    lines = ["User-space instructions per request under callgrind (load-independent; %d "
+             "requests per row on one" % N,
+             "keep-alive connection; counted inside ap_run_process_connection; no kernel "
+             "time; valgrind hides SHA-NI/AVX-512):",
+             "  %-34s %11s %12s %9s" % ("server / phase", "Ir/request", "over noauth",
+                                        "x noauth")]
+    for name, label, what in (("noauth", "same", "noauth"),
+                              ("clerk", "same", "clerk, same token (cache hit)"),
+                              ("clerk", "distinct", "clerk, distinct tokens (miss)"),
+                              ("clerk-nocache", "same", "clerk, ClerkTokenCache 0"),
+                              ("openidc", "same", "openidc, same token")):
+        ir = r[name][label][0]
+        lines.append("  %-34s %11.0f %12.0f %9.2f" % (what, ir, ir - base, ir / base))
+    for name, label, what in (("clerk", "distinct", "cache miss (distinct tokens)"),
+                              ("clerk", "same", "cache hit (same token)")):
+        incl = r[name][label][1]
+        lines.append("  mod_auth_clerk, %s: inclusive Ir per request" % what)
+        for fn, desc in FUNCS:
+            if fn in incl and incl[fn] >= 300:
+                lines.append("    %9.0f  %-26s %s" % (incl[fn], fn, desc))
+    lines.append("  annotations: %s" % CG)
+    return lines
+
+
+def main():
+    bench.prepare()
+    if not bench.shutil.which("valgrind"):
+        bench.die("valgrind is not installed (Debian: apt-get install valgrind)")
+    token = mint.mint_one(str(bench.PRIVATE), bench.KID, 999999999, bench.TOKEN_TTL)
+    tokens_file = mint.distinct_tokens(bench.OUT / "tokens", str(bench.PRIVATE), bench.KID,
+                                       bench.N_TOKENS, bench.TOKEN_TTL, 3600, bench.log)
+    print()
+    for line in run(token, tokens_file):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
