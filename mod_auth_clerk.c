@@ -463,6 +463,20 @@ static const char *set_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* A whole number within [min, max] into *out, or the directive's error message.
+ * apr_strtoi64 saturates on overflow, and the saturated values are out of range. */
+static const char *parse_bounded(cmd_parms *cmd, const char *arg, apr_int64_t min,
+                                 apr_int64_t max, const char *unit, apr_int64_t *out)
+{
+    char *end;
+
+    *out = apr_strtoi64(arg, &end, 10);
+    if (!*arg || *end || *out < min || *out > max)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of %s from %" APR_INT64_T_FMT
+                            " to %" APR_INT64_T_FMT, cmd->cmd->name, arg, unit, min, max);
+    return NULL;
+}
+
 static const char *set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
@@ -472,14 +486,12 @@ static const char *set_machine_secret_key(cmd_parms *cmd, void *dconf, const cha
 static const char *set_machine_cache_ttl(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_int64_t v;
+    const char *err = parse_bounded(cmd, arg, 0, 3600, "seconds", &v);
 
-    if (!*arg || *end || v < 0 || v > 3600)
-        return apr_psprintf(cmd->pool, "ClerkMachineTokenCacheTTL: '%s' is not a number of "
-                            "seconds from 0 to 3600", arg);
-    c->machine_cache_ttl = (int)v;
-    return NULL;
+    if (!err)
+        c->machine_cache_ttl = (int)v;
+    return err;
 }
 
 /* Development instances need Clerk's dev-browser protocol, which is not implemented. */
@@ -562,14 +574,12 @@ static const char *set_audience(cmd_parms *cmd, void *dconf, int argc, char *con
 static const char *set_clock_skew(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_int64_t v;
+    const char *err = parse_bounded(cmd, arg, 0, CLERK_MAX_CLOCK_SKEW, "seconds", &v);
 
-    if (!*arg || *end || v < 0 || v > CLERK_MAX_CLOCK_SKEW)
-        return apr_psprintf(cmd->pool, "ClerkClockSkew: '%s' is not a number of seconds "
-                            "from 0 to %d", arg, CLERK_MAX_CLOCK_SKEW);
-    c->clock_skew = (int)v;
-    return NULL;
+    if (!err)
+        c->clock_skew = (int)v;
+    return err;
 }
 
 static const char *set_accept_token(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
@@ -716,18 +726,17 @@ static const char *set_api_url(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* A number of seconds within [min, max] into *field (in microseconds or ms). */
+/* The key-fetch durations: ClerkHTTPTimeout up to 300 s, the others up to a week. */
 static const char *set_seconds(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
     const char *name = cmd->cmd->name;
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
-    apr_int64_t min = !strcasecmp(name, "ClerkJWKSMaxStale") ? 0 : 1;
+    apr_int64_t v;
+    const char *err = parse_bounded(cmd, arg, !strcasecmp(name, "ClerkJWKSMaxStale") ? 0 : 1,
+                                    7 * 86400, "seconds", &v);
 
-    if (!*arg || *end || v < min || v > 7 * 86400)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from %" APR_INT64_T_FMT
-                            " to 604800", name, arg, min);
+    if (err)
+        return err;
     if (!strcasecmp(name, "ClerkJWKSCacheTTL"))
         sc->jwks_ttl = apr_time_from_sec(v);
     else if (!strcasecmp(name, "ClerkJWKSRefreshMin"))
@@ -755,14 +764,12 @@ static const char *set_server_path(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
-    char *end;
-    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    apr_int64_t v;
+    const char *err = parse_bounded(cmd, arg, 0, 1000000, "entries (0: off)", &v);
 
-    if (!*arg || *end || v < 0 || v > 1000000)
-        return apr_psprintf(cmd->pool, "ClerkTokenCache: '%s' is not a number of entries from "
-                            "0 (off) to 1000000", arg);
-    sc->token_cache_entries = (int)v;
-    return NULL;
+    if (!err)
+        sc->token_cache_entries = (int)v;
+    return err;
 }
 
 static const char *set_proxy(cmd_parms *cmd, void *dconf, const char *arg)
