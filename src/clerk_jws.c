@@ -5,19 +5,6 @@
 #include <apr_strings.h>
 #include <string.h>
 
-static const char *digest_for_alg(const char *alg)
-{
-    if (!alg)
-        return NULL;
-    if (!strcmp(alg, "RS256"))
-        return "SHA256";
-    if (!strcmp(alg, "RS384"))
-        return "SHA384";
-    if (!strcmp(alg, "RS512"))
-        return "SHA512";
-    return NULL;
-}
-
 static clerk_reason_t fail(const char **detail, const char *why, clerk_reason_t r)
 {
     *detail = why;
@@ -69,7 +56,7 @@ clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
 
     /* alg first, as Clerk does: "none", HS*, ES*, PS* all end here. */
     jws->alg = clerk_json_string(jws->header, "alg");
-    if (!digest_for_alg(jws->alg))
+    if (clerk_rs_alg_from_name(jws->alg) < 0)
         return fail(detail, "alg is not RS256, RS384 or RS512", CLERK_TOKEN_INVALID_ALGORITHM);
 
     /*
@@ -104,18 +91,11 @@ int clerk_rsa_verify(const clerk_key_t *key, const char *alg,
                      const unsigned char *msg, apr_size_t msg_len,
                      const unsigned char *sig, apr_size_t sig_len)
 {
-    const char *md = digest_for_alg(alg);
-    EVP_MD_CTX *ctx;
-    int ok = 0;
+    int i = clerk_rs_alg_from_name(alg);
 
-    if (!md || sig_len != (apr_size_t)EVP_PKEY_get_size(key->pkey))
+    if (i < 0 || !key->verifiers[i] || sig_len != (apr_size_t)EVP_PKEY_get_size(key->pkey))
         return 0;
-    if (!(ctx = EVP_MD_CTX_new()))
-        return 0;
-    if (EVP_DigestVerifyInit_ex(ctx, NULL, md, NULL, NULL, key->pkey, NULL) == 1)
-        ok = EVP_DigestVerify(ctx, sig, sig_len, msg, msg_len) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok;
+    return clerk_rsa_verifier_check(key->verifiers[i], msg, msg_len, sig, sig_len);
 }
 
 clerk_reason_t clerk_jws_verify(const clerk_jws_t *jws, const clerk_keyset_t *ks,
@@ -140,20 +120,20 @@ clerk_reason_t clerk_jws_verify(const clerk_jws_t *jws, const clerk_keyset_t *ks
 char *clerk_jws_sign(apr_pool_t *p, EVP_PKEY *priv, const char *alg,
                      const char *header_json, const char *payload_json)
 {
-    const char *md = digest_for_alg(alg);
+    int i = clerk_rs_alg_from_name(alg);
     char *input, *out = NULL;
     unsigned char *sig;
     size_t sig_len = 0;
     EVP_MD_CTX *ctx;
 
-    if (!md)
+    if (i < 0)
         return NULL;
     input = apr_pstrcat(p,
         clerk_b64url_encode(p, (const unsigned char *)header_json, strlen(header_json)), ".",
         clerk_b64url_encode(p, (const unsigned char *)payload_json, strlen(payload_json)), NULL);
     if (!(ctx = EVP_MD_CTX_new()))
         return NULL;
-    if (EVP_DigestSignInit_ex(ctx, NULL, md, NULL, NULL, priv, NULL) == 1
+    if (EVP_DigestSignInit_ex(ctx, NULL, clerk_rs_alg_digest(i), NULL, NULL, priv, NULL) == 1
         && EVP_DigestSign(ctx, NULL, &sig_len, (unsigned char *)input, strlen(input)) == 1) {
         sig = apr_palloc(p, sig_len);
         if (EVP_DigestSign(ctx, sig, &sig_len, (unsigned char *)input, strlen(input)) == 1)

@@ -99,6 +99,12 @@ static clerk_key_t *key_wrap(apr_pool_t *p, EVP_PKEY *pkey, int bits,
     k->bits = bits;
     k->kid = kid;
     k->alg = alg;
+    /*
+     * Made after the key's cleanup is registered, so theirs run first.  Which
+     * alg a token may use with this key (k->alg) is clerk_jws_verify's rule.
+     */
+    for (int i = 0; i < CLERK_RS_COUNT; i++)
+        k->verifiers[i] = clerk_rsa_verifier_make(p, pkey, i);
     return k;
 }
 

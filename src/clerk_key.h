@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "clerk_reason.h"
+#include "clerk_rsa_verifier.h"
 
 #define CLERK_KEY_MIN_BITS 2048
 #define CLERK_KEY_MAX_BITS 16384
@@ -25,6 +26,8 @@ typedef struct clerk_key {
     const char *alg;        /* JWK "alg" when given: the only alg it verifies */
     EVP_PKEY *pkey;         /* freed when the owning pool is cleared */
     int bits;
+    /* one per RS* alg, freed with the pool; NULL if OpenSSL could not make it */
+    clerk_rsa_verifier_t *verifiers[CLERK_RS_COUNT];
 } clerk_key_t;
 
 typedef struct clerk_keyset {

@@ -1,5 +1,5 @@
-# ThreadSanitizer run of the unit tests that use threads (the JWKS cache and
-# the HTTP client):   make unit-tsan
+# ThreadSanitizer run of the unit tests that use threads (the JWKS cache, the
+# HTTP client and the shared RSA verifiers):   make unit-tsan
 #
 # Included by the top Makefile (-include tests/unit/tsan.mk), which defines
 # CORE_SRC, CORE_HDR, APR_CFLAGS, APR_LIBS, DEP_LIBS and WARN.  The core is
@@ -15,7 +15,7 @@
 
 TSAN_CC    ?= clang
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer -g -O1
-TSAN_TESTS := test_jwks_cache test_http
+TSAN_TESTS := test_jwks_cache test_http test_rsa_verifier
 TSAN_BIN   := $(patsubst %,build/unit-tsan/%,$(TSAN_TESTS))
 TSAN_SUPP  := tests/unit/tsan.supp
 TSAN_EXTRA ?=
