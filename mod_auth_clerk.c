@@ -243,7 +243,9 @@ static string_list *make_list(apr_pool_t *p, int argc, char *const argv[])
     l->values = apr_array_make(p, argc, sizeof(const char *));
     for (int i = 0; i < argc; i++)
         APR_ARRAY_PUSH(l->values, const char *) = argv[i];
-    clerk_digest_list(p, l->values, l->digest);
+    /* only an allocation failure makes SHA-256 fail; equal digests must mean equal lists */
+    if (!clerk_digest_list(p, l->values, l->digest))
+        ap_abort_on_oom();
     return l;
 }
 
@@ -1059,7 +1061,7 @@ static int signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
  * The token cache key: the token under everything that decides its
  * verification (key source, issuers, parties, audiences, skew, types).
  */
-static void token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
+static int token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
                             const clerk_jwks_cache_t *cache, const clerk_verify_opts_t *o,
                             const char *token, apr_size_t len, unsigned char *key)
 {
@@ -1088,7 +1090,7 @@ static void token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
     ctx.skew = o->clock_skew;
     ctx.types = o->accept_types;
     ctx.allow_pending = o->allow_pending;
-    clerk_token_cache_key(token, len, &ctx, sizeof(ctx), key);
+    return clerk_token_cache_key(token, len, &ctx, sizeof(ctx), key);
 }
 
 /* Take claims and variables from a token cache entry, held until the request ends. */
@@ -1126,6 +1128,7 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
     const char *secret = type == CLERK_TYPE_M2M && c->machine_secret
         ? c->machine_secret : (c->backend_api ? c->backend_api->secret : NULL);
     int ttl = c->machine_cache_ttl == UNSET ? 0 : c->machine_cache_ttl;
+    clerk_token_cache_t *cache = ttl ? sc->token_cache : NULL;
     apr_int64_t now = apr_time_sec(apr_time_now());
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
     clerk_cached_token_t *entry;
@@ -1158,7 +1161,7 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
         st->vars = earlier->vars;
         return signed_in(r, c, st);
     }
-    if (ttl && sc->token_cache) {
+    if (cache) {
         /* The context: the secret (hashed), the type, the audiences, the TTL. */
         struct {
             unsigned char secret[CLERK_TOKEN_CACHE_KEY_LEN];
@@ -1167,14 +1170,15 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
             int ttl;
         } ctx;
         memset(&ctx, 0, sizeof(ctx));
-        clerk_digest(secret, strlen(secret), ctx.secret);
         if (c->audiences)
             memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
         ctx.type = type;
         ctx.ttl = ttl;
-        clerk_token_cache_key(st->token, strlen(st->token), &ctx, sizeof(ctx), key);
-        if ((entry = clerk_token_cache_get(sc->token_cache, key, 0, now))) {
-            use_cached(r, st, sc->token_cache, entry);
+        if (!clerk_digest(secret, strlen(secret), ctx.secret)
+            || !clerk_token_cache_key(st->token, strlen(st->token), &ctx, sizeof(ctx), key))
+            cache = NULL;
+        else if ((entry = clerk_token_cache_get(cache, key, 0, now))) {
+            use_cached(r, st, cache, entry);
             return signed_in(r, c, st);
         }
     }
@@ -1200,13 +1204,13 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
                       res.detail ? res.detail : "-", clerk_token_type_name(type), carrier);
         return signed_out(r, c, st, res.reason);
     }
-    if (ttl && sc->token_cache) {
+    if (cache) {
         apr_int64_t until = now + ttl;
         if (res.claims->exp && res.claims->exp < until)
             until = res.claims->exp;
-        if ((entry = clerk_token_cache_put(sc->token_cache, key, 0, until, res.claims,
+        if ((entry = clerk_token_cache_put(cache, key, 0, until, res.claims,
                                            clerk_export_vars(r->pool, res.claims)))) {
-            use_cached(r, st, sc->token_cache, entry);
+            use_cached(r, st, cache, entry);
             return signed_in(r, c, st);
         }
     }
@@ -1276,6 +1280,7 @@ static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
     apr_size_t len = strlen(token);
+    clerk_token_cache_t *cache = sc->token_cache;
     apr_time_t now = apr_time_now();
     const clerk_request_state *earlier = request_state(r->main ? r->main : r->prev);
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
@@ -1298,15 +1303,13 @@ static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
         *reason = CLERK_OK;
         return OK;
     }
-    if (sc->token_cache) {
-        token_cache_key(c, k.fixed, k.cache, &st->opts, token, len, key);
-        if ((entry = clerk_token_cache_get(sc->token_cache, key, k.generation,
-                                           apr_time_sec(now)))) {
-            release_keys(&k);
-            use_cached(r, st, sc->token_cache, entry);
-            *reason = CLERK_OK;
-            return OK;
-        }
+    if (cache && !token_cache_key(c, k.fixed, k.cache, &st->opts, token, len, key))
+        cache = NULL;       /* out of memory: verify without the cache */
+    if (cache && (entry = clerk_token_cache_get(cache, key, k.generation, apr_time_sec(now)))) {
+        release_keys(&k);
+        use_cached(r, st, cache, entry);
+        *reason = CLERK_OK;
+        return OK;
     }
     clerk_verify_token(r->pool, token, len, k.keys, &st->opts, apr_time_sec(now), &res);
     release_keys(&k);
@@ -1320,11 +1323,11 @@ static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
                       res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
         return OK;
     }
-    if (sc->token_cache
-        && (entry = clerk_token_cache_put(sc->token_cache, key, k.generation,
+    if (cache
+        && (entry = clerk_token_cache_put(cache, key, k.generation,
                                           res.claims->exp + st->opts.clock_skew, res.claims,
                                           clerk_export_vars(r->pool, res.claims))))
-        use_cached(r, st, sc->token_cache, entry);
+        use_cached(r, st, cache, entry);
     else
         st->claims = res.claims;
     return OK;

@@ -190,32 +190,37 @@ apr_status_t clerk_token_cache_child_init(clerk_token_cache_t *c, apr_pool_t *pc
     return APR_SUCCESS;
 }
 
-void clerk_digest(const void *data, apr_size_t len, unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN])
+int clerk_digest(const void *data, apr_size_t len, unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN])
 {
-    EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
+    if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) == 1)
+        return 1;
+    memset(out, 0, CLERK_TOKEN_CACHE_KEY_LEN);
+    return 0;
 }
 
-void clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
-                       unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN])
+int clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
+                      unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN])
 {
     const char *joined;
     if (!list) {
         memset(out, 0, CLERK_TOKEN_CACHE_KEY_LEN);
-        return;
+        return 1;
     }
     joined = apr_array_pstrcat(p, list, '\n');
-    clerk_digest(joined, strlen(joined), out);
+    return clerk_digest(joined, strlen(joined), out);
 }
 
-void clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
-                           apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN])
+int clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
+                          apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, context, context_len);
-    EVP_DigestUpdate(ctx, token, len);
-    EVP_DigestFinal_ex(ctx, key, NULL);
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
+             && EVP_DigestUpdate(ctx, context, context_len) == 1
+             && EVP_DigestUpdate(ctx, token, len) == 1
+             && EVP_DigestFinal_ex(ctx, key, NULL) == 1;
+
     EVP_MD_CTX_free(ctx);
+    return ok;
 }
 
 static void lock(shard_t *sh)

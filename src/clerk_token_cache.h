@@ -30,14 +30,21 @@ clerk_token_cache_t *clerk_token_cache_create(apr_pool_t *p, unsigned capacity);
 /* After fork, in each process that serves requests: create the locks. */
 apr_status_t clerk_token_cache_child_init(clerk_token_cache_t *c, apr_pool_t *pchild);
 
-/* SHA-256 of data, and of a string list joined with '\n' (NULL: all zero). */
-void clerk_digest(const void *data, apr_size_t len, unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN]);
-void clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
-                       unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN]);
+/*
+ * SHA-256 of data, and of a string list joined with '\n' (NULL: all zero).
+ * 0 when OpenSSL failed (out of memory): out is then all zero and must not
+ * be used to tell things apart.
+ */
+int clerk_digest(const void *data, apr_size_t len, unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN]);
+int clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
+                      unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN]);
 
-/* The key for token under a verification context (opaque bytes). */
-void clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
-                           apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN]);
+/*
+ * The key for token under a verification context (opaque bytes); 0 when it
+ * could not be computed, and then the cache must not be consulted.
+ */
+int clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
+                          apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN]);
 
 /*
  * A live entry for key verified under key-set generation, not expired at
