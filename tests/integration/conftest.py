@@ -7,7 +7,6 @@
 
 Set CLERK_IT_KEEP=1 to keep the generated ServerRoots for inspection.
 """
-import os
 import sys
 from pathlib import Path
 
@@ -15,18 +14,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import Client  # noqa: E402
-from httpd_harness import APACHE, MODULE, Httpd  # noqa: E402
+from httpd_harness import Httpd  # noqa: E402
 import locations  # noqa: E402
+from server_fixtures import client_of, require_prereqs, running_httpd  # noqa: E402
 
 MPMS = ["event", "prefork"]
-
-
-def _require_prereqs():
-    if not os.path.exists(APACHE):
-        pytest.fail("apache2 not found at %s" % APACHE)
-    if not MODULE.exists():
-        pytest.fail("%s is not built: run `make module` first" % MODULE)
 
 
 @pytest.fixture(scope="session", params=MPMS)
@@ -36,29 +28,18 @@ def mpm(request):
 
 @pytest.fixture(scope="session")
 def server(mpm):
-    _require_prereqs()
-    h = Httpd(mpm)
-    h.write_config(locations.main_config(h))
-    try:
-        h.start()
-    except Exception:
-        h.cleanup()
-        raise
-    yield h
-    h.cleanup()
+    yield from running_httpd(mpm, locations.main_config)
 
 
 @pytest.fixture(scope="session")
 def client(server):
-    c = Client(server)
-    yield c
-    c.s.close()
+    yield from client_of(server)
 
 
 @pytest.fixture
 def httpd_factory(mpm):
     """Httpd objects for configtests or extra servers; cleaned up after the test."""
-    _require_prereqs()
+    require_prereqs()
     made = []
 
     def make(name="extra"):
@@ -74,7 +55,7 @@ def httpd_factory(mpm):
 @pytest.fixture(scope="session")
 def configtester(mpm):
     """One ServerRoot reused for every `apache2 -t` of this MPM."""
-    _require_prereqs()
+    require_prereqs()
     h = Httpd(mpm, name="configtest")
     yield h
     h.cleanup()

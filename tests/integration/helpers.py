@@ -193,6 +193,16 @@ def assert_forbidden(r):
     assert r.status_code == 403, describe(r)
 
 
+# Error-log lines that mean a child crashed or a sanitizer spoke up.
+CRASH = re.compile(r"exit signal|Segmentation fault|AddressSanitizer|runtime error:|"
+                   r"double free|stack smashing|Aborted|AH00051|AH00052")
+
+
+def assert_no_crashed_child(httpd):
+    bad = [l for l in httpd.error_log().splitlines() if CRASH.search(l)]
+    assert not bad, "\n".join(bad[:20])
+
+
 def clerk_vars(env):
     return {k: v for k, v in env.items() if k.startswith("CLERK_")}
 

@@ -89,6 +89,17 @@ def clerk(h, path, *body, key="pem", realm=REALM):
     return "\n".join(lines)
 
 
+def cgi_directory(doc, options="+ExecCGI -Indexes"):
+    """The <Directory> of a small server's docroot: *.py (printenv.py) runs as
+    CGI, everything else is served as is."""
+    return f"""<Directory "{doc}">
+    Options {options}
+    AllowOverride None
+    Require all granted
+    AddHandler cgi-script .py
+</Directory>"""
+
+
 def main_config(h):
     """Write the htdocs tree and return the config body for server h."""
     doc = h.docroot

@@ -6,8 +6,8 @@ import pytest
 
 import clerk_tokens as T
 import locations
-from helpers import Client, assert_invalid, assert_ok
-from httpd_harness import Httpd
+from helpers import assert_invalid, assert_ok
+from server_fixtures import client_of, running_httpd
 
 URL = "/t/edge/env"
 
@@ -17,32 +17,19 @@ def _edge_config(h):
     h.install_www("cgi/printenv.py", "printenv.py")
     doc = h.docroot
     return f"""
-<Directory "{doc}">
-    Options +ExecCGI
-    AllowOverride None
-    Require all granted
-    AddHandler cgi-script .py
-</Directory>
+{locations.cgi_directory(doc, options="+ExecCGI")}
 AliasMatch "^/t/(.+)/env$" "{doc}/cgi/printenv.py"
 """ + locations.clerk(h, "/t/edge", "Require valid-user", key="edge") + "\n"
 
 
 @pytest.fixture(scope="module")
 def edge(mpm):
-    h = Httpd(mpm, name="edge")
-    try:
-        h.write_config(_edge_config(h))
-        h.start()
-        yield h
-    finally:
-        h.cleanup()
+    yield from running_httpd(mpm, _edge_config, name="edge")
 
 
 @pytest.fixture(scope="module")
 def eclient(edge):
-    c = Client(edge)
-    yield c
-    c.s.close()
+    yield from client_of(edge)
 
 
 def test_edge_set_passes_configtest(configtester):

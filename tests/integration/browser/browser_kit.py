@@ -16,7 +16,7 @@ import requests
 
 import clerk_tokens as T
 import handshake_fake as F
-from locations import REALM, clerk
+from locations import REALM, cgi_directory, clerk
 
 SIGN_IN = "https://accounts.example.test/sign-in"
 
@@ -78,12 +78,7 @@ def config(h, fake):
     s = [f"""
 ClerkAPIURL {fake.url}
 ClerkHTTPTimeout 2
-<Directory "{doc}">
-    Options +ExecCGI -Indexes
-    AllowOverride None
-    Require all granted
-    AddHandler cgi-script .py
-</Directory>
+{cgi_directory(doc)}
 AliasMatch "^/b/([^/]+)/env$" "{doc}/cgi/printenv.py"
 # as Debian's php8.x.conf: the script files get a section of their own, so the
 # DirectoryIndex subrequest has another per-directory configuration

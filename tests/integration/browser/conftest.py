@@ -15,36 +15,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from browser_kit import Browser, config  # noqa: E402
 from handshake_fake import FakeClerk  # noqa: E402
-from httpd_harness import APACHE, MODULE, Httpd  # noqa: E402
+from server_fixtures import reset_around, running_httpd, started  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def fake_clerk():
-    f = FakeClerk().start()
-    yield f
-    f.stop()
+    yield from started(FakeClerk())
 
 
 @pytest.fixture
 def fake(fake_clerk):
-    fake_clerk.reset()
-    yield fake_clerk
-    fake_clerk.reset()
+    yield from reset_around(fake_clerk)
 
 
 @pytest.fixture(scope="session")
 def bserver(mpm, fake_clerk):
-    if not Path(APACHE).exists() or not MODULE.exists():
-        pytest.fail("apache2 or %s missing: run `make module` first" % MODULE)
-    h = Httpd(mpm, name="browser")
-    h.write_config(config(h, fake_clerk))
-    try:
-        h.start()
-    except Exception:
-        h.cleanup()
-        raise
-    yield h
-    h.cleanup()
+    yield from running_httpd(mpm, lambda h: config(h, fake_clerk), name="browser")
 
 
 @pytest.fixture

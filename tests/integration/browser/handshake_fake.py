@@ -30,9 +30,9 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import clerk_tokens as T
+from fake_http import FakeHandler, FakeService
 
 SECRET = "sk_test_browserFlowFakeSecret0123456789abcdef"
 PK_LIVE = "pk_live_Y2xlcmsuYWNjZXB0YW5jZS50ZXN0JA"    # clerk.acceptance.test
@@ -68,50 +68,24 @@ class Seen:
         return "<%s %s %s>" % (self.method, self.path, self.query)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server_version = "FakeClerk/1"
-    protocol_version = "HTTP/1.0"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def do_GET(self):
-        self.server.fake._handle(self)
-
-    do_POST = do_GET
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
+class FakeClerk(FakeService):
+    handler_class = _Handler
 
-
-class FakeClerk:
     def __init__(self):
         self._lock = threading.Lock()
-        self._httpd = None
         self._nonces = {}           # nonce -> directives
         self._seen = []
         self.reset()
 
     # ---------------------------------------------------------------- life
-    def start(self):
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        return self
-
-    def stop(self):
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
+    # start() and stop(): FakeService
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self._httpd.server_address[1]
+        return "http://127.0.0.1:%d" % self.port
 
     def reset(self):
         with self._lock:

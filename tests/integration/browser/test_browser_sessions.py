@@ -12,6 +12,7 @@ import clerk_tokens as T
 import handshake_fake as F
 from browser_kit import CURL_HTML, FETCH, NAV, SIGN_IN, Browser, handshake_query
 from helpers import Client, assert_invalid, assert_no_token, describe
+from locations import cgi_directory
 
 EXPIRED_REASON = "session-token-expired-refresh-non-eligible-no-refresh-cookie"
 S_SUFFIXED = "__session_" + F.SUFFIX
@@ -578,12 +579,7 @@ def test_development_instance_alone(httpd_factory, fake):
     h = httpd_factory("browser-dev")
     h.install_www("cgi/printenv.py", "printenv.py")
     h.write_config(f"""
-<Directory "{h.docroot}">
-    Options +ExecCGI
-    AllowOverride None
-    Require all granted
-    AddHandler cgi-script .py
-</Directory>
+{cgi_directory(h.docroot, options="+ExecCGI")}
 <Location /cgi>
     AuthType Clerk
     ClerkPublishableKey {F.PK_TEST}

@@ -14,13 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_clerk import FakeClerk  # noqa: E402
 from keyenv import KeyServer  # noqa: E402
+from server_fixtures import started  # noqa: E402
 
 
 @pytest.fixture
 def fake():
-    f = FakeClerk().start()
-    yield f
-    f.stop()
+    yield from started(FakeClerk())
 
 
 @pytest.fixture

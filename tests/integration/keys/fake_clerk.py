@@ -42,9 +42,9 @@ import socket
 import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import clerk_tokens as T
+from fake_http import FakeHandler, FakeHTTPServer, FakeService, RecordedRequest
 
 DEFAULT_SECRET = "sk_test_fake"
 TEN_MB = 10 * 1024 * 1024
@@ -75,19 +75,7 @@ def _unusable_keys():
     ]
 
 
-class Request:
-    """One request the fake received."""
-
-    def __init__(self, method, path, headers, at):
-        self.method = method
-        self.path = path
-        self.headers = headers          # {lower-case name: value}
-        self.at = at
-
-    @property
-    def authorization(self):
-        return self.headers.get("authorization")
-
+class Request(RecordedRequest):
     @property
     def api_version(self):
         return self.headers.get("clerk-api-version")
@@ -96,12 +84,8 @@ class Request:
         return "<%s %s at %.3f>" % (self.method, self.path, self.at)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server_version = "FakeClerk/1"
-    protocol_version = "HTTP/1.0"   # one request per connection: simple and countable
-
-    def log_message(self, fmt, *args):     # quiet
-        pass
 
     def setup(self):
         if isinstance(self.request, ssl.SSLSocket):
@@ -110,22 +94,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.do_handshake()
         super().setup()
 
-    def do_GET(self):
-        self.server.fake._handle(self)
 
-    do_POST = do_GET
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
+class _Server(FakeHTTPServer):
     def handle_error(self, request, client_address):
         pass    # refused TLS handshakes, clients that hung up: expected here
 
 
-class FakeClerk:
+class FakeClerk(FakeService):
+    handler_class = _Handler
+    server_class = _Server
+
     def __init__(self, port=0, secret=DEFAULT_SECRET, jwks=None, tls=None):
         """tls: (cert_path, key_path) to serve HTTPS (see tls_fake.py)."""
         self.secret = secret
@@ -137,30 +115,22 @@ class FakeClerk:
         self._modes = {}            # path or None -> (mode, opts)
         self._requests = []
         self._release = threading.Event()
-        self._httpd = None
-        self._thread = None
 
     # ---------------------------------------------------------------- life
     def start(self):
-        self._httpd = _Server(("127.0.0.1", self._port), _Handler)
-        self._httpd.fake = self
+        httpd = self._listen(self._port)
         if self.tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(*[str(x) for x in self.tls])
-            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True,
-                                                 do_handshake_on_connect=False)
-        self._port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
+                                           do_handshake_on_connect=False)
+        self._port = httpd.server_address[1]
+        self._serve_in_background()
         return self
 
     def stop(self):
         self._release_hung()
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        super().stop()
 
     @property
     def running(self):
@@ -168,7 +138,7 @@ class FakeClerk:
 
     @property
     def port(self):
-        return self._port
+        return self._port           # also after stop(): a test restarts the fake on it
 
     @property
     def base_url(self):

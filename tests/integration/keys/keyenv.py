@@ -74,12 +74,7 @@ class KeyServer:
         if loglevel:
             parts.append("LogLevel " + loglevel)
         parts.append(f"""
-<Directory "{doc}">
-    Options +ExecCGI -Indexes
-    AllowOverride None
-    Require all granted
-    AddHandler cgi-script .py
-</Directory>
+{locations.cgi_directory(doc)}
 AliasMatch "^/k/(.+)/env$" "{doc}/cgi/printenv.py"
 AliasMatch "^/k/(.+)/static\\.txt$" "{doc}/static/hello.txt"
 """)

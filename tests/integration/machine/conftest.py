@@ -16,44 +16,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_bapi import FakeBAPI  # noqa: E402
 from helpers import Client  # noqa: E402
-from httpd_harness import APACHE, MODULE, Httpd  # noqa: E402
 import machine_conf  # noqa: E402
+from server_fixtures import client_of, reset_around, running_httpd, started  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def fake_module():
-    f = FakeBAPI().start()
-    yield f
-    f.stop()
+    yield from started(FakeBAPI())
 
 
 @pytest.fixture
 def fake(fake_module):
-    fake_module.set_mode(None)
-    yield fake_module
-    fake_module.set_mode(None)
+    yield from reset_around(fake_module)
 
 
 @pytest.fixture(scope="session")
 def mserver(mpm, fake_module):
-    if not Path(APACHE).exists() or not MODULE.exists():
-        pytest.fail("apache2 or %s missing: run `make module` first" % MODULE)
-    h = Httpd(mpm, name="machine")
-    h.write_config(machine_conf.config(h, fake_module))
-    try:
-        h.start()
-    except Exception:
-        h.cleanup()
-        raise
-    yield h
-    h.cleanup()
+    yield from running_httpd(mpm, lambda h: machine_conf.config(h, fake_module), name="machine")
 
 
 @pytest.fixture(scope="session")
 def mclient(mserver):
-    c = Client(mserver)
-    yield c
-    c.s.close()
+    yield from client_of(mserver)
 
 
 @pytest.fixture

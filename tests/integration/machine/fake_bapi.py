@@ -37,9 +37,9 @@ import secrets
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import clerk_tokens as T
+from fake_http import FakeHandler, FakeService, RecordedRequest
 
 INSTANCE_SECRET = "sk_test_fakeInstanceSecretKey0123456789"
 MACHINE_SECRET = "ak_fakeMachineSecretKey0123456789abcdef"
@@ -78,6 +78,13 @@ def answer_for(token, mode="valid", **fields):
     if mode in ("expired", "expired-ms"):
         expiration = ms(t - 600)
     ident = token.split("_", 1)[0] + "_" + "id%06d" % next(_serial) + secrets.token_hex(4)
+
+    def status(revocation_reason):
+        """The revocation and expiry fields every kind has, in Clerk's order."""
+        return {"revoked": revoked, "revocation_reason": revocation_reason if revoked else None,
+                "expired": expired, "expiration": expiration}
+
+    timestamps = {"created_at": ms(t - 60), "updated_at": ms(t - 60)}
     if token.startswith("mt_"):
         a = {
             "object": "machine_to_machine_token",
@@ -85,12 +92,8 @@ def answer_for(token, mode="valid", **fields):
             "subject": MACHINE,
             "scopes": ["mch_a", "mch_b"],
             "claims": {"team": "billing"},
-            "revoked": revoked,
-            "revocation_reason": "rotated" if revoked else None,
-            "expired": expired,
-            "expiration": expiration,
-            "created_at": ms(t - 60),
-            "updated_at": ms(t - 60),
+            **status("rotated"),
+            **timestamps,
         }
     elif token.startswith("oat_"):
         a = {
@@ -100,12 +103,8 @@ def answer_for(token, mode="valid", **fields):
             "type": "oauth:access_token",
             "subject": OAUTH_USER,
             "scopes": ["read", "write"],
-            "revoked": revoked,
-            "revocation_reason": "user_revoked" if revoked else None,
-            "expired": expired,
-            "expiration": expiration,
-            "created_at": ms(t - 60),
-            "updated_at": ms(t - 60),
+            **status("user_revoked"),
+            **timestamps,
         }
     elif token.startswith("ak_"):
         a = {
@@ -116,14 +115,10 @@ def answer_for(token, mode="valid", **fields):
             "subject": API_KEY_USER,
             "scopes": ["deploy", "read"],
             "claims": None,
-            "revoked": revoked,
-            "revocation_reason": "leaked" if revoked else None,
-            "expired": expired,
-            "expiration": expiration,
+            **status("leaked"),
             "created_by": API_KEY_USER,
             "last_used_at": None,
-            "created_at": ms(t - 60),
-            "updated_at": ms(t - 60),
+            **timestamps,
         }
     else:
         raise ValueError("not an opaque Clerk token: %r" % token[:8])
@@ -131,15 +126,10 @@ def answer_for(token, mode="valid", **fields):
     return {k: v for k, v in a.items() if v is not T.DROP}
 
 
-class Request:
-    """One request the fake received."""
-
+class Request(RecordedRequest):
     def __init__(self, method, path, headers, body, at):
-        self.method = method
-        self.path = path
-        self.headers = headers              # {lower-case name: value}
+        super().__init__(method, path, headers, at)
         self.body = body                    # raw bytes
-        self.at = at
         try:
             self.json = json.loads(body.decode("utf-8")) if body else None
         except ValueError:
@@ -156,35 +146,17 @@ class Request:
             return None
         return self.json.get(ENDPOINTS.get(self.path, ""))
 
-    @property
-    def authorization(self):
-        return self.headers.get("authorization")
-
     def __repr__(self):
         return "<%s %s %s>" % (self.method, self.path, self.fields)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server_version = "FakeBAPI/1"
-    protocol_version = "HTTP/1.0"       # one request per connection: countable
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def do_POST(self):
-        self.server.fake._handle(self)
-
-    do_GET = do_POST
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-
-class FakeBAPI:
+class FakeBAPI(FakeService):
     M2M, OAUTH, API_KEY = M2M, OAUTH, API_KEY
+    handler_class = _Handler
 
     def __init__(self, secrets=(INSTANCE_SECRET, MACHINE_SECRET), hang_seconds=5.0):
         self.secrets = set(secrets)
@@ -194,26 +166,15 @@ class FakeBAPI:
         self._mode = None           # overrides every token when set
         self._requests = []
         self._release = threading.Event()
-        self._httpd = None
 
     # ---------------------------------------------------------------- life
-    def start(self):
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        return self
-
     def stop(self):
-        self._release.set()
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        self._release.set()         # hung requests end now, not after hang_seconds
+        super().stop()
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self._httpd.server_address[1]
+        return "http://127.0.0.1:%d" % self.port
 
     # ---------------------------------------------------------------- tokens
     def token(self, kind, mode="valid", **fields):
@@ -239,6 +200,10 @@ class FakeBAPI:
             self._mode = mode
             old, self._release = self._release, threading.Event()
         old.set()
+
+    def reset(self):
+        """Every token back to its own mode: the state each test starts from."""
+        self.set_mode(None)
 
     # ---------------------------------------------------------------- records
     def requests(self, path=None, token=None):

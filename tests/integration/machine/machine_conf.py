@@ -7,7 +7,7 @@ ClerkAPIURL: the fake Backend API (opaque tokens); ClerkHTTPTimeout 1.
 """
 import clerk_tokens as T
 import fake_bapi as F
-from locations import REALM, clerk
+from locations import REALM, cgi_directory, clerk
 
 AUD = "api.example.com"
 
@@ -79,12 +79,7 @@ def config(h, fake, single_process=False):
     s = [SINGLE_PROCESS[h.mpm] if single_process else "", f"""
 ClerkAPIURL {fake.url}
 ClerkHTTPTimeout 1
-<Directory "{doc}">
-    Options +ExecCGI -Indexes
-    AllowOverride None
-    Require all granted
-    AddHandler cgi-script .py
-</Directory>
+{cgi_directory(doc)}
 AliasMatch "^/m/(.+)/env$" "{doc}/cgi/printenv.py"
 AliasMatch "^/m/(.+)/static\\.txt$" "{doc}/static/hello.txt"
 """]

@@ -23,19 +23,27 @@ def only_call(fake, path, token):
     return r
 
 
+def accepted_env(mclient, fake, path, tok, token_type):
+    """GET path with an opaque token that must be accepted and check what every
+    accepted token sets: its type, its id, and CLERK_CLAIMS = the Backend API's
+    object as it came.  Returns (env, CLERK_ variables)."""
+    ans = fake.answer(tok)
+    env = mclient.env(path, token=tok)
+    v = clerk_vars(env)
+    assert v["CLERK_TOKEN_TYPE"] == token_type
+    assert v["CLERK_TOKEN_ID"] == ans["id"]
+    assert json.loads(v["CLERK_CLAIMS"]) == ans
+    return env, v
+
+
 # ------------------------------------------------------------ accepted
 
 def test_m2m_opaque_variables_and_request(mclient, fake):
     tok = fake.token("mt")
-    ans = fake.answer(tok)
-    env = mclient.env("/m/m2m/env", token=tok)
-    v = clerk_vars(env)
-    assert v["CLERK_TOKEN_TYPE"] == "m2m_token"
+    env, v = accepted_env(mclient, fake, "/m/m2m/env", tok, "m2m_token")
     assert v["CLERK_MACHINE_ID"] == F.MACHINE
     assert v["CLERK_SCOPES"] == "mch_a mch_b"
-    assert v["CLERK_TOKEN_ID"] == ans["id"]
-    assert v["CLERK_EXPIRES_AT"] == str(ans["expiration"] // 1000)
-    assert json.loads(v["CLERK_CLAIMS"]) == ans
+    assert v["CLERK_EXPIRES_AT"] == str(fake.answer(tok)["expiration"] // 1000)
     assert env["REMOTE_USER"] == F.MACHINE
     assert env["AUTH_TYPE"] == "Clerk"
     for absent in ("CLERK_USER_ID", "CLERK_ORG_ID", "CLERK_SESSION_ID"):
@@ -48,14 +56,9 @@ def test_m2m_opaque_variables_and_request(mclient, fake):
 
 def test_oauth_opaque_variables_and_request(mclient, fake):
     tok = fake.token("oat")
-    ans = fake.answer(tok)
-    env = mclient.env("/m/oauth/env", token=tok)
-    v = clerk_vars(env)
-    assert v["CLERK_TOKEN_TYPE"] == "oauth_token"
+    env, v = accepted_env(mclient, fake, "/m/oauth/env", tok, "oauth_token")
     assert v["CLERK_USER_ID"] == F.OAUTH_USER
     assert v["CLERK_SCOPES"] == "read write"
-    assert v["CLERK_TOKEN_ID"] == ans["id"]
-    assert json.loads(v["CLERK_CLAIMS"]) == ans
     assert env["REMOTE_USER"] == F.OAUTH_USER
     for absent in ("CLERK_MACHINE_ID", "CLERK_ORG_ID"):
         assert absent not in v, v
@@ -67,14 +70,9 @@ def test_oauth_opaque_variables_and_request(mclient, fake):
 
 def test_api_key_of_a_user(mclient, fake):
     tok = fake.token("ak", expiration=None)
-    ans = fake.answer(tok)
-    env = mclient.env("/m/apikey/env", token=tok)
-    v = clerk_vars(env)
-    assert v["CLERK_TOKEN_TYPE"] == "api_key"
+    env, v = accepted_env(mclient, fake, "/m/apikey/env", tok, "api_key")
     assert v["CLERK_USER_ID"] == F.API_KEY_USER
     assert v["CLERK_SCOPES"] == "deploy read"
-    assert v["CLERK_TOKEN_ID"] == ans["id"]
-    assert json.loads(v["CLERK_CLAIMS"]) == ans
     assert env["REMOTE_USER"] == F.API_KEY_USER
     for absent in ("CLERK_ORG_ID", "CLERK_MACHINE_ID", "CLERK_EXPIRES_AT"):
         assert absent not in v, v       # "expiration": null: never expires
