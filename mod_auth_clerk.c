@@ -1178,6 +1178,7 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
             || !clerk_token_cache_key(st->token, strlen(st->token), &ctx, sizeof(ctx), key))
             cache = NULL;
         else if ((entry = clerk_token_cache_get(cache, key, 0, now))) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the cache");
             use_cached(r, st, cache, entry);
             return signed_in(r, c, st);
         }
@@ -1307,6 +1308,7 @@ static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
         cache = NULL;       /* out of memory: verify without the cache */
     if (cache && (entry = clerk_token_cache_get(cache, key, k.generation, apr_time_sec(now)))) {
         release_keys(&k);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "verified token found in the cache");
         use_cached(r, st, cache, entry);
         *reason = CLERK_OK;
         return OK;
@@ -1323,7 +1325,7 @@ static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
                       res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
         return OK;
     }
-    if (cache
+    if (cache && clerk_token_cache_admit(cache, key)
         && (entry = clerk_token_cache_put(cache, key, k.generation,
                                           res.claims->exp + st->opts.clock_skew, res.claims,
                                           clerk_export_vars(r->pool, res.claims))))

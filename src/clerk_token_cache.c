@@ -1,4 +1,5 @@
 #include "clerk_token_cache.h"
+#include "clerk_doorkeeper.h"
 #include "clerk_export.h"
 
 #include <apr_atomic.h>
@@ -31,6 +32,7 @@ typedef struct {
 
 struct clerk_token_cache {
     shard_t shards[SHARDS];
+    clerk_doorkeeper_t *doorkeeper;
 };
 
 /* ---- freezing a claims model into one block ----------------------------- */
@@ -164,6 +166,7 @@ clerk_token_cache_t *clerk_token_cache_create(apr_pool_t *p, unsigned capacity)
             sh->index[i] = -1;
         sh->index_mask = isize - 1;
     }
+    c->doorkeeper = clerk_doorkeeper_create(p, capacity);
     return c;
 }
 
@@ -365,6 +368,11 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
         if (dead[k])
             entry_free(dead[k]);
     return e;
+}
+
+int clerk_token_cache_admit(clerk_token_cache_t *c, const unsigned char *key)
+{
+    return clerk_doorkeeper_admit(c->doorkeeper, key);
 }
 
 const clerk_claims_t *clerk_cached_token_claims(const clerk_cached_token_t *e)

@@ -9,7 +9,8 @@
  * exported variables, so a hit costs no parsing and no formatting.  Entries
  * expire at exp + clock skew and are ignored once the key set they were
  * verified against has been replaced (a new generation).  Entries are
- * refcounted: eviction never frees one a request still uses.
+ * refcounted: eviction never frees one a request still uses.  A JWT enters
+ * the cache on its second verification (clerk_token_cache_admit).
  */
 #ifndef CLERK_TOKEN_CACHE_H
 #define CLERK_TOKEN_CACHE_H
@@ -63,6 +64,14 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
                                             apr_uint64_t generation, apr_int64_t expires_at,
                                             const clerk_claims_t *claims,
                                             const apr_array_header_t *vars);
+
+/*
+ * Whether a verified token's key should be put in the cache now: 0 the first
+ * time the key is seen (it is remembered), 1 the next time (clerk_doorkeeper.h).
+ * Worth it where a miss is cheap next to an insert, as for a JWT; an answer
+ * of the Backend API is put at once.
+ */
+int clerk_token_cache_admit(clerk_token_cache_t *c, const unsigned char *key);
 
 const clerk_claims_t *clerk_cached_token_claims(const clerk_cached_token_t *e);
 /* clerk_var_t entries (clerk_export.h) */

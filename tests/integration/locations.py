@@ -175,6 +175,8 @@ RewriteRule ^/t/lau/env$ - [E=LAU_USER:%1,NS]
     L("/t/aud", "ClerkAudience https://api.example.com urn:two", "Require valid-user")
     L("/t/skew0", "ClerkClockSkew 0", "Require valid-user")
     L("/t/skew60", "ClerkClockSkew 60", "Require valid-user")
+    # the same rules as /t/basic, with the cache's trace lines in the error log
+    L("/t/cache-trace", "LogLevel auth_clerk:trace1", "Require valid-user")
     L("/t/pending", "ClerkAllowPendingSessions On", "Require valid-user")
     L("/t/pending-off", "ClerkAllowPendingSessions Off", "Require valid-user")
     L("/t/src-header", "ClerkTokenSource header", "Require valid-user")

@@ -1,17 +1,43 @@
 """The per-process token cache (ClerkTokenCache, default on) must never
 change a decision: entries expire at exp, and a token verified under one
-configuration is judged afresh under another."""
+configuration is judged afresh under another.
+
+A JWT enters the cache on its second verification (the doorkeeper), so the
+tests below send a token twice where it must be in the cache."""
 import time
 
 import clerk_tokens as T
 from helpers import assert_invalid, assert_ok
 
+HIT = "verified token found in the cache"
+
+
+def cached(client, path, tok):
+    """Two accepted requests: the token is in the cache afterwards."""
+    for _ in range(2):
+        assert_ok(client.get(path, token=tok))
+
+
+def test_token_is_cached_on_its_second_verification(server, client):
+    tok = T.mint()
+    before = server.error_log().count(HIT)
+    assert_ok(client.get("/t/cache-trace/static.txt", token=tok))      # verified, remembered
+    assert_ok(client.get("/t/cache-trace/static.txt", token=tok))      # verified, cached
+    assert server.error_log().count(HIT) == before
+    for i in range(1, 4):
+        assert_ok(client.get("/t/cache-trace/static.txt", token=tok))
+        assert server.error_log().count(HIT) == before + i
+    # a rejected token is never cached, however often it comes
+    bad = T.mint(exp=T.now() - 999)
+    for _ in range(3):
+        assert_invalid(client.get("/t/cache-trace/static.txt", token=bad), "token-expired")
+    assert server.error_log().count(HIT) == before + 3
+
 
 def test_cached_token_still_expires(client):
     n = T.now()
     tok = T.mint(exp=n + 3)
-    assert_ok(client.get("/t/skew0/static.txt", token=tok))
-    assert_ok(client.get("/t/skew0/static.txt", token=tok))
+    cached(client, "/t/skew0/static.txt", tok)
     time.sleep(max(0.0, n + 3 - time.time()) + 1.1)
     assert_invalid(client.get("/t/skew0/static.txt", token=tok), "token-expired")
 
@@ -19,11 +45,11 @@ def test_cached_token_still_expires(client):
 def test_cache_does_not_cross_configurations(client):
     n = T.now()
     tok = T.mint(azp=T.DROP, iss="https://elsewhere.example", exp=n - 30)
-    assert_ok(client.get("/t/skew60/static.txt", token=tok))
+    cached(client, "/t/skew60/static.txt", tok)
     for _ in range(2):
         assert_invalid(client.get("/t/skew0/static.txt", token=tok), "token-expired")
     tok = T.mint(azp=T.DROP, iss="https://elsewhere.example")
-    assert_ok(client.get("/t/basic/static.txt", token=tok))
+    cached(client, "/t/basic/static.txt", tok)
     assert_invalid(client.get("/t/wrongkey/static.txt", token=tok), "token-invalid-signature")
     assert_invalid(client.get("/t/azp/static.txt", token=tok), "token-invalid-authorized-parties")
     assert_invalid(client.get("/t/issuer/static.txt", token=tok), "token-invalid-issuer")
@@ -33,15 +59,15 @@ def test_cache_does_not_cross_configurations(client):
 
 def test_cache_and_token_types(client):
     m2m = T.mint_m2m()
-    assert_ok(client.get("/t/accept-any/static.txt", token=m2m))
+    cached(client, "/t/accept-any/static.txt", m2m)
     assert_invalid(client.get("/t/basic/static.txt", token=m2m), "token-type-mismatch")
     pending = T.mint(sts="pending")
-    assert_ok(client.get("/t/pending/static.txt", token=pending))
+    cached(client, "/t/pending/static.txt", pending)
     assert_invalid(client.get("/t/basic/static.txt", token=pending), "session-pending")
 
 
 def test_rejection_is_not_cached_across_configurations(client):
     tok = T.mint(iss="https://elsewhere.example")
     assert_invalid(client.get("/t/issuer/static.txt", token=tok), "token-invalid-issuer")
-    assert_ok(client.get("/t/basic/static.txt", token=tok))
+    cached(client, "/t/basic/static.txt", tok)
     assert_invalid(client.get("/t/issuer/static.txt", token=tok), "token-invalid-issuer")

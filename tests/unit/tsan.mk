@@ -1,5 +1,6 @@
 # ThreadSanitizer run of the unit tests that use threads (the JWKS cache, the
-# HTTP client and the shared RSA verifiers):   make unit-tsan
+# HTTP client, the shared RSA verifiers, the token cache and its doorkeeper):
+#   make unit-tsan
 #
 # Included by the top Makefile (-include tests/unit/tsan.mk), which defines
 # CORE_SRC, CORE_HDR, APR_CFLAGS, APR_LIBS, DEP_LIBS and WARN.  The core is
@@ -15,7 +16,7 @@
 
 TSAN_CC    ?= clang
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer -g -O1
-TSAN_TESTS := test_jwks_cache test_http test_rsa_verifier
+TSAN_TESTS := test_jwks_cache test_http test_rsa_verifier test_token_cache test_doorkeeper
 TSAN_BIN   := $(patsubst %,build/unit-tsan/%,$(TSAN_TESTS))
 TSAN_SUPP  := tests/unit/tsan.supp
 TSAN_EXTRA ?=
