@@ -89,11 +89,13 @@ apr_array_header_t *clerk_json_string_array(apr_pool_t *p, const json_t *a)
 char *clerk_json_compact(apr_pool_t *p, const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_free_t release;
     char *copy;
 
     if (!s)
         return NULL;
     copy = apr_pstrdup(p, s);
-    free(s);
+    json_get_alloc_funcs(NULL, &release);   /* jansson's allocator, whichever is set */
+    release(s);
     return copy;
 }

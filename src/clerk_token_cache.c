@@ -18,7 +18,7 @@ struct clerk_cached_token {
     unsigned refs;                  /* guarded by the shard lock; 1 for the table */
     int referenced;                 /* CLOCK bit */
     int shard;
-    json_t *payload;                /* one reference, dropped with the entry */
+    json_t *payload;                /* the entry's own copy: no other thread's pool holds it */
     clerk_claims_t claims;          /* strings and arrays point into this block */
     apr_array_header_t *vars;
 };
@@ -32,6 +32,7 @@ typedef struct {
 
 struct clerk_token_cache {
     shard_t shards[SHARDS];
+    unsigned nshards;               /* SHARDS, or fewer for a smaller cache */
     clerk_doorkeeper_t *doorkeeper;
 };
 
@@ -148,14 +149,15 @@ static apr_uint64_t key_hash(const unsigned char *key)
 clerk_token_cache_t *clerk_token_cache_create(apr_pool_t *p, unsigned capacity)
 {
     clerk_token_cache_t *c;
-    unsigned per_shard;
 
     if (capacity == 0)
         return NULL;
-    per_shard = (capacity + SHARDS - 1) / SHARDS;
     c = apr_pcalloc(p, sizeof(*c));
-    for (int s = 0; s < SHARDS; s++) {
+    /* every shard gets a slot, so every token can be cached, and exactly capacity in all */
+    c->nshards = capacity < SHARDS ? capacity : SHARDS;
+    for (unsigned s = 0; s < c->nshards; s++) {
         shard_t *sh = &c->shards[s];
+        unsigned per_shard = capacity / c->nshards + (s < capacity % c->nshards);
         unsigned isize = 4;
         while (isize < per_shard * 2)
             isize <<= 1;
@@ -170,19 +172,33 @@ clerk_token_cache_t *clerk_token_cache_create(apr_pool_t *p, unsigned capacity)
     return c;
 }
 
+/*
+ * The process is ending: drop the table's references and leave the shards
+ * empty and unlocked (the mutexes are destroyed next), so that an entry a
+ * request still holds is freed by its last release and nothing else is
+ * touched.
+ */
 static apr_status_t free_all(void *data)
 {
     clerk_token_cache_t *c = data;
-    for (int s = 0; s < SHARDS; s++)
-        for (unsigned i = 0; i < c->shards[s].cap; i++)
-            if (c->shards[s].ring[i] && --c->shards[s].ring[i]->refs == 0)
-                entry_free(c->shards[s].ring[i]);
+    for (unsigned s = 0; s < c->nshards; s++) {
+        shard_t *sh = &c->shards[s];
+        for (unsigned i = 0; i < sh->cap; i++) {
+            if (sh->ring[i] && --sh->ring[i]->refs == 0)
+                entry_free(sh->ring[i]);
+            sh->ring[i] = NULL;
+        }
+        for (unsigned i = 0; i <= sh->index_mask; i++)
+            sh->index[i] = -1;
+        sh->used = 0;
+        sh->lock = NULL;
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t clerk_token_cache_child_init(clerk_token_cache_t *c, apr_pool_t *pchild)
 {
-    for (int s = 0; s < SHARDS; s++) {
+    for (unsigned s = 0; s < c->nshards; s++) {
         apr_status_t rv = apr_thread_mutex_create(&c->shards[s].lock,
                                                   APR_THREAD_MUTEX_DEFAULT, pchild);
         if (rv != APR_SUCCESS)
@@ -217,7 +233,9 @@ int clerk_token_cache_key(const char *token, apr_size_t len, const void *context
                           apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    apr_uint64_t n = context_len;       /* where the context ends and the token begins */
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
+             && EVP_DigestUpdate(ctx, &n, sizeof(n)) == 1
              && EVP_DigestUpdate(ctx, context, context_len) == 1
              && EVP_DigestUpdate(ctx, token, len) == 1
              && EVP_DigestFinal_ex(ctx, key, NULL) == 1;
@@ -287,7 +305,7 @@ static clerk_cached_token_t *unlink_at(shard_t *sh, unsigned i)
 clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c, const unsigned char *key,
                                             apr_uint64_t generation, apr_int64_t now)
 {
-    shard_t *sh = &c->shards[key[0] % SHARDS];
+    shard_t *sh = &c->shards[key[0] % c->nshards];
     clerk_cached_token_t *e = NULL, *dead = NULL;
     int found;
     unsigned i;
@@ -296,10 +314,12 @@ clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c, const unsign
     i = find(sh, key, &found);
     if (found) {
         e = sh->ring[sh->index[i]];
-        if (e->generation != generation || now >= e->expires_at) {
+        if (now >= e->expires_at || e->generation < generation) {
             dead = unlink_at(sh, i);
             e = NULL;
         }
+        else if (e->generation != generation)
+            e = NULL;   /* verified under a newer key set than this request's: keep it */
         else {
             e->referenced = 1;
             e->refs++;
@@ -316,7 +336,7 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
                                             const clerk_claims_t *claims,
                                             const apr_array_header_t *vars)
 {
-    shard_t *sh = &c->shards[key[0] % SHARDS];
+    shard_t *sh = &c->shards[key[0] % c->nshards];
     bump_t sizing = {NULL, 0}, fill;
     clerk_cached_token_t *e, *dead[2] = {NULL, NULL};
     apr_size_t head = (sizeof(*e) + 7) & ~(apr_size_t)7;
@@ -333,8 +353,16 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
     memcpy(e->key, key, CLERK_TOKEN_CACHE_KEY_LEN);
     e->generation = generation;
     e->expires_at = expires_at;
-    e->shard = key[0] % SHARDS;
-    e->payload = json_incref(claims->payload);
+    e->shard = key[0] % c->nshards;
+    /*
+     * A deep copy, not a reference: the request's pool drops its reference
+     * to claims->payload in its own thread while another thread may free
+     * the entry, and jansson's refcounting does not order those two.
+     */
+    if (claims->payload && !(e->payload = json_deep_copy(claims->payload))) {
+        free(e);
+        return NULL;
+    }
     e->claims.payload = e->payload;
     e->refs = 2;                        /* the table and the caller */
     e->referenced = 1;
@@ -418,10 +446,13 @@ void clerk_token_cache_release_on(apr_pool_t *p, clerk_token_cache_t *c,
     apr_pool_cleanup_register(p, r, release_cleanup, apr_pool_cleanup_null);
 }
 
-unsigned clerk_token_cache_size(const clerk_token_cache_t *c)
+unsigned clerk_token_cache_size(clerk_token_cache_t *c)
 {
     unsigned n = 0;
-    for (int s = 0; s < SHARDS; s++)
+    for (unsigned s = 0; s < c->nshards; s++) {
+        lock(&c->shards[s]);
         n += c->shards[s].used;
+        unlock(&c->shards[s]);
+    }
     return n;
 }

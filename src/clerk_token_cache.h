@@ -25,7 +25,10 @@
 typedef struct clerk_token_cache clerk_token_cache_t;
 typedef struct clerk_cached_token clerk_cached_token_t;
 
-/* A cache of at most capacity entries, in p; NULL when capacity is 0. */
+/*
+ * A cache of exactly capacity entries at most (every token can be cached,
+ * whatever the capacity), in p; NULL when capacity is 0.
+ */
 clerk_token_cache_t *clerk_token_cache_create(apr_pool_t *p, unsigned capacity);
 
 /* After fork, in each process that serves requests: create the locks. */
@@ -49,8 +52,11 @@ int clerk_token_cache_key(const char *token, apr_size_t len, const void *context
 
 /*
  * A live entry for key verified under key-set generation, not expired at
- * now (Unix seconds); NULL otherwise.  Release it with
- * clerk_token_cache_release (clerk_token_cache_release_on registers that).
+ * now (Unix seconds); NULL otherwise.  An expired entry, or one verified
+ * under an older generation, is dropped; one verified under a newer
+ * generation (this request still holds the previous key set) is kept.
+ * Release the entry with clerk_token_cache_release
+ * (clerk_token_cache_release_on registers that).
  */
 clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c, const unsigned char *key,
                                             apr_uint64_t generation, apr_int64_t now);
@@ -83,6 +89,6 @@ void clerk_token_cache_release_on(apr_pool_t *p, clerk_token_cache_t *c,
                                   clerk_cached_token_t *e);
 
 /* Entries currently held (for tests). */
-unsigned clerk_token_cache_size(const clerk_token_cache_t *c);
+unsigned clerk_token_cache_size(clerk_token_cache_t *c);
 
 #endif

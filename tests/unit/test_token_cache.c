@@ -2,13 +2,16 @@
  * src/clerk_token_cache.c: the per-process cache of verified tokens.  The
  * digests and keys, frozen entries that outlive the request that stored
  * them, generation and expiry (at the boundary clerk_verify_token uses),
- * CLOCK eviction with its second chance, refcounts (a held entry survives
- * eviction; release and release_on free it), replacing a key, and a thread
- * stress test on overlapping keys with a small capacity.
+ * CLOCK eviction with its second chance, the exact capacity, refcounts (a
+ * held entry survives eviction; release and release_on free it), replacing
+ * a key, and a thread stress test on overlapping keys with a small capacity.
  *
  * Where an entry's lifetime must be seen without a sanitizer, it is seen
- * through the payload reference it holds ("one reference, dropped with the
- * entry", clerk_token_cache.c): json_t.refcount is public in jansson.h.
+ * through the payload copy it owns: put stores a json_deep_copy of the
+ * payload, freed with the entry.  main() installs counting allocation
+ * functions for jansson, so live_json() is the number of jansson blocks
+ * alive; a test measures how many one copy takes (copy_blocks) and expects
+ * the count to move by exactly that when an entry is stored or freed.
  * Under make unit-san a use-after-free or a leaked entry shows directly.
  *
  * Also built with -fsanitize=thread by tests/unit/tsan.mk (make unit-tsan).
@@ -27,12 +30,54 @@
 #define KEY_LEN CLERK_TOKEN_CACHE_KEY_LEN
 
 /*
- * The implementation splits the cache into 16 shards picked by key[0] % 16,
- * each with ceil(capacity / 16) entries and its own CLOCK.  The eviction
- * tests put all their keys in one shard (same key[0]) so that they compete
- * for its slots; capacity SHARD_CAP * 16 gives that shard SHARD_CAP slots.
+ * The implementation splits the cache into n = min(16, capacity) shards
+ * picked by key[0] % n, each with its own CLOCK.  Shard s gets capacity / n
+ * slots, plus one when s < capacity % n: the capacity is exact, and every
+ * shard has a slot.  The eviction tests put all their keys in one shard
+ * (same key[0]) so that they compete for its slots; capacity SHARD_CAP * 16
+ * gives every shard SHARD_CAP slots.
  */
 #define SHARDS 16
+
+static unsigned shards_of(unsigned capacity)
+{
+    return capacity < SHARDS ? capacity : SHARDS;
+}
+
+/* The slots of shard s in a cache of capacity entries (see above). */
+static unsigned shard_slots(unsigned capacity, unsigned s)
+{
+    return capacity / shards_of(capacity) + (s < capacity % shards_of(capacity));
+}
+
+/*
+ * Live jansson blocks, counted by the allocation functions main() installs.
+ * Atomic: the stress threads allocate too.  A block jansson hands out that
+ * the caller frees with plain free() (clerk_json_compact frees json_dumps'
+ * string so) stays counted: the tests compare counts only around cache
+ * calls, which make no such block.
+ */
+static size_t json_blocks;
+
+static void *counting_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p)
+        __atomic_add_fetch(&json_blocks, 1, __ATOMIC_RELAXED);
+    return p;
+}
+
+static void counting_free(void *p)
+{
+    if (p)
+        __atomic_sub_fetch(&json_blocks, 1, __ATOMIC_RELAXED);
+    free(p);
+}
+
+static size_t live_json(void)
+{
+    return __atomic_load_n(&json_blocks, __ATOMIC_RELAXED);
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -129,6 +174,43 @@ static size_t refs_of(const json_t *j)
     return __atomic_load_n(&j->refcount, __ATOMIC_ACQUIRE);
 }
 
+/* The jansson blocks one copy of j takes: what an entry holds of a payload like j. */
+static size_t copy_blocks(const json_t *j)
+{
+    size_t before = live_json(), n;
+    json_t *copy = json_deep_copy(j);
+
+    assert_non_null(copy);
+    n = live_json() - before;
+    json_decref(copy);
+    assert_int_equal(live_json(), before);
+    assert_true(n > 0);
+    return n;
+}
+
+/*
+ * copy is a deep copy of orig: equal, and no value of it (at any depth) is
+ * one of orig's, so no refcount is shared with the request that owns orig.
+ */
+static void assert_json_copied(json_t *copy, json_t *orig)
+{
+    assert_non_null(copy);
+    assert_true(json_equal(copy, orig));
+    if (json_is_true(orig) || json_is_false(orig) || json_is_null(orig))
+        return;                                         /* jansson's shared singletons */
+    assert_ptr_not_equal(copy, orig);
+    if (json_is_object(orig)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(orig, k, v)
+            assert_json_copied(json_object_get(copy, k), v);
+    }
+    else if (json_is_array(orig)) {
+        for (size_t i = 0; i < json_array_size(orig); i++)
+            assert_json_copied(json_array_get(copy, i), json_array_get(orig, i));
+    }
+}
+
 static const char *sub_of(const clerk_cached_token_t *e)
 {
     return clerk_cached_token_claims(e)->sub;
@@ -214,6 +296,7 @@ static void assert_claims_copied(const clerk_claims_t *got, const clerk_claims_t
     assert_copied_str(got->features, orig->features);
     assert_copied_str(got->plans, orig->plans);
     assert_copied_str(got->machine_id, orig->machine_id);
+    assert_json_copied(got->payload, orig->payload);
     if (orig->org.permissions) {
         assert_ptr_not_equal(got->org.permissions, orig->org.permissions);
         for (int i = 0; i < orig->org.permissions->nelts; i++)
@@ -249,7 +332,7 @@ static void test_create_and_child_init(void **state)
     apr_pool_t *pchild;
     clerk_token_cache_t *c;
     clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
-    size_t base = refs_of(cl->payload);
+    size_t per = copy_blocks(cl->payload), base = live_json();
     unsigned char key[KEY_LEN];
 
     /* ClerkTokenCache 0 means off: no cache at all */
@@ -260,13 +343,13 @@ static void test_create_and_child_init(void **state)
     shard_key(key, 3, 1);
     put_release(c, key, cl);
     assert_int_equal(clerk_token_cache_size(c), 1);
-    assert_int_equal(refs_of(cl->payload), base + 1);     /* the table's entry */
+    assert_int_equal(live_json(), base + per);          /* the table's entry and its copy */
     /*
      * child_init made the locks and tied the table's entries to pchild: when
      * the child exits (pchild destroyed) they are freed, not leaked.
      */
     apr_pool_destroy(pchild);
-    assert_int_equal(refs_of(cl->payload), base);
+    assert_int_equal(live_json(), base);
 }
 
 static void hex32(const unsigned char d[KEY_LEN], char out[2 * KEY_LEN + 1])
@@ -343,6 +426,33 @@ static void test_cache_key(void **state)
     }
 }
 
+/*
+ * The key hashes the context's length before the context and the token, so
+ * where the context ends counts: the same bytes split differently between
+ * context and token are other keys (a context that ends in bytes a token
+ * could start with must not let one token pass for another).
+ */
+static void test_cache_key_context_boundary(void **state)
+{
+    unsigned char k1[KEY_LEN], k2[KEY_LEN], k3[KEY_LEN], k4[KEY_LEN];
+
+    assert_int_equal(clerk_token_cache_key("c", 1, "ab", 2, k1), 1);
+    assert_int_equal(clerk_token_cache_key("bc", 2, "a", 1, k2), 1);
+    assert_memory_not_equal(k1, k2, KEY_LEN);           /* "ab"+"c" is not "a"+"bc" */
+    assert_int_equal(clerk_token_cache_key("abc", 3, "", 0, k3), 1);
+    assert_int_equal(clerk_token_cache_key("", 0, "abc", 3, k4), 1);
+    assert_memory_not_equal(k3, k4, KEY_LEN);           /* all token vs all context */
+    assert_memory_not_equal(k1, k3, KEY_LEN);
+    assert_memory_not_equal(k1, k4, KEY_LEN);
+    assert_memory_not_equal(k2, k3, KEY_LEN);
+    assert_memory_not_equal(k2, k4, KEY_LEN);
+    /* ... while each split still gives its own key every time */
+    assert_int_equal(clerk_token_cache_key("c", 1, "ab", 2, k3), 1);
+    assert_memory_equal(k1, k3, KEY_LEN);
+    assert_int_equal(clerk_token_cache_key("bc", 2, "a", 1, k3), 1);
+    assert_memory_equal(k2, k3, KEY_LEN);
+}
+
 /* ------------------------------------------------------------ entries */
 
 /* Every kind of claim the model has: a v2 session with an org, features and an actor. */
@@ -381,7 +491,7 @@ static void test_put_get_frozen_copy(void **state)
 
     assert_non_null(put = clerk_token_cache_put(c, key, 1, want->exp + SKEW, orig, orig_vars));
     assert_claims_equal(clerk_cached_token_claims(put), want);
-    assert_claims_copied(clerk_cached_token_claims(put), orig);
+    assert_claims_copied(clerk_cached_token_claims(put), orig);     /* payload: a deep copy */
     assert_vars_equal(clerk_cached_token_vars(put), want_vars);
     for (int i = 0; i < orig_vars->nelts; i++)
         assert_ptr_not_equal(APR_ARRAY_IDX(clerk_cached_token_vars(put), i, clerk_var_t).value,
@@ -423,6 +533,50 @@ static void test_put_m2m_scopes(void **state)
     clerk_token_cache_release(c, e);
 }
 
+/*
+ * The entry's payload is its own deep copy: not the request's json_t, equal
+ * to it, no reference taken on it, and still whole after the request's pool
+ * (which owns the original, as clerk_json_parse_object makes it) is gone.
+ * The original is then really freed: the entry does not keep it alive.
+ */
+static void test_payload_is_a_copy(void **state)
+{
+    apr_pool_t *rp = private_pool(UNIT_POOL), *pchild;
+    clerk_claims_t *want = user_claims(UNIT_POOL, "user_1");
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 16, &pchild);
+    size_t before = live_json(), per, refs;
+    clerk_claims_t *orig = user_claims(rp, "user_1");  /* the request's: rp owns its payload */
+    clerk_cached_token_t *e, *got;
+    json_t *copy;
+    unsigned char key[KEY_LEN];
+
+    per = copy_blocks(orig->payload);
+    refs = refs_of(orig->payload);
+    shard_key(key, 7, 1);
+    assert_non_null(e = clerk_token_cache_put(c, key, 1, NOW + 60, orig, NULL));
+    copy = clerk_cached_token_claims(e)->payload;
+    assert_ptr_not_equal(copy, orig->payload);
+    assert_json_copied(copy, orig->payload);
+    assert_int_equal(refs_of(orig->payload), refs);     /* no reference on the request's */
+    assert_int_equal(refs_of(copy), 1);                 /* the entry's alone */
+
+    /* the request ends: its payload is freed, only the entry's copy is left */
+    apr_pool_destroy(rp);
+    assert_int_equal(live_json(), before + per);
+    assert_true(json_equal(copy, want->payload));       /* ASan: no read of a freed block */
+    unit_assert_str(clerk_json_string(copy, "sub"), "user_1");
+    clerk_token_cache_release(c, e);
+
+    /* a later request gets the same copy, still whole */
+    assert_non_null(got = clerk_token_cache_get(c, key, 1, NOW));
+    assert_ptr_equal(clerk_cached_token_claims(got)->payload, copy);
+    assert_true(json_equal(clerk_cached_token_claims(got)->payload, want->payload));
+    clerk_token_cache_release(c, got);
+    assert_int_equal(live_json(), before + per);        /* released, still cached */
+    apr_pool_destroy(pchild);
+    assert_int_equal(live_json(), before);              /* the copy went with the entry */
+}
+
 /* ------------------------------------------------------------ generation, expiry */
 
 /*
@@ -434,17 +588,22 @@ static void test_generation(void **state)
 {
     clerk_token_cache_t *c = new_cache(UNIT_POOL, 16, NULL);
     clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
-    size_t base = refs_of(cl->payload);
+    size_t per = copy_blocks(cl->payload), base = live_json();
     clerk_cached_token_t *e;
     unsigned char key[KEY_LEN];
 
     shard_key(key, 1, 1);
     assert_non_null(e = clerk_token_cache_put(c, key, 7, NOW + 60, cl, NULL));
     clerk_token_cache_release(c, e);
-    assert_null(clerk_token_cache_get(c, key, 8, NOW));
+    assert_int_equal(live_json(), base + per);
+    /* a request still on an older key set misses, and leaves the newer entry alone */
     assert_null(clerk_token_cache_get(c, key, 6, NOW));
-    assert_int_equal(clerk_token_cache_size(c), 0);     /* dropped on the first miss */
-    assert_int_equal(refs_of(cl->payload), base);       /* ... and freed */
+    assert_int_equal(clerk_token_cache_size(c), 1);
+    assert_int_equal(live_json(), base + per);
+    /* a newer key set: the entry is stale, dropped on the first miss */
+    assert_null(clerk_token_cache_get(c, key, 8, NOW));
+    assert_int_equal(clerk_token_cache_size(c), 0);
+    assert_int_equal(live_json(), base);                /* ... and freed */
     assert_null(clerk_token_cache_get(c, key, 7, NOW));
 
     assert_non_null(e = clerk_token_cache_put(c, key, 7, NOW + 60, cl, NULL));
@@ -495,13 +654,17 @@ static void test_expiry_boundary(void **state)
 
 /* ------------------------------------------------------------ eviction */
 
-/* Many distinct tokens through a small cache: the size stays within the capacity. */
+/*
+ * Many distinct tokens through a small cache: the size stays within the
+ * capacity.  50 is no multiple of 16: a per-shard capacity rounded up
+ * (4 each, 64 in all) would show here.
+ */
 static void test_size_bounded(void **state)
 {
-    const unsigned capacity = 4 * SHARDS;
+    const unsigned capacity = 50;
     clerk_token_cache_t *c = new_cache(UNIT_POOL, capacity, NULL);
     clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
-    size_t base = refs_of(cl->payload);
+    size_t per = copy_blocks(cl->payload), base = live_json();
     unsigned hits = 0;
 
     for (unsigned i = 0; i < 2000; i++) {
@@ -511,9 +674,10 @@ static void test_size_bounded(void **state)
         put_release(c, key, cl);
         assert_true(clerk_token_cache_size(c) <= capacity);
     }
-    /* the table holds exactly its size in entries (one payload reference each) */
-    assert_int_equal(refs_of(cl->payload), base + clerk_token_cache_size(c));
-    assert_true(clerk_token_cache_size(c) > capacity / 2);     /* and is used */
+    /* the table holds exactly its size in entries (one payload copy each) */
+    assert_int_equal(live_json(), base + per * clerk_token_cache_size(c));
+    /* 2000 keys fill every slot of every shard: used to the last entry */
+    assert_int_equal(clerk_token_cache_size(c), capacity);
     for (unsigned i = 0; i < 2000; i++) {
         unsigned char key[KEY_LEN];
         char *token = apr_psprintf(UNIT_POOL, "token-%u", i);
@@ -604,7 +768,90 @@ static void test_eviction_stays_in_its_shard(void **state)
     assert_true(present(c, other));
 }
 
+/*
+ * The capacity is exact, also when it is no multiple of the shard count or
+ * smaller than it: with keys in every shard (key[0] and key[0] + 16 pick
+ * the same one), the cache never holds more than capacity entries, each
+ * shard keeps as many as it has slots, and a put into a shard without
+ * slots stores nothing (NULL, no copy made or left behind).
+ */
+static void test_capacity_exact(void **state)
+{
+    static const unsigned capacities[] = {1, 4, 20, 33};
+    clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
+    size_t per = copy_blocks(cl->payload);
+
+    for (size_t ci = 0; ci < sizeof(capacities) / sizeof(capacities[0]); ci++) {
+        const unsigned capacity = capacities[ci];
+        apr_pool_t *pchild;
+        clerk_token_cache_t *c = new_cache(UNIT_POOL, capacity, &pchild);
+        size_t base = live_json();
+        unsigned char key[KEY_LEN];
+        unsigned total = 0, kept[SHARDS] = {0}, n_shards = shards_of(capacity);
+
+        for (unsigned s = 0; s < n_shards; s++) {
+            assert_true(shard_slots(capacity, s) >= 1);   /* every token can be cached */
+            total += shard_slots(capacity, s);
+        }
+        assert_int_equal(total, capacity);              /* the rule itself adds up */
+
+        for (unsigned n = 0; n < 6; n++)
+            for (unsigned b = 0; b < 2 * SHARDS; b++) {
+                clerk_cached_token_t *e;
+                shard_key(key, (unsigned char)b, n);
+                e = clerk_token_cache_put(c, key, 1, NOW + 60, cl, NULL);
+                if (!e)
+                    fail_msg("capacity %u: a put into shard %u failed", capacity, b % n_shards);
+                clerk_token_cache_release(c, e);
+                if (clerk_token_cache_size(c) > capacity)
+                    fail_msg("capacity %u: %u entries", capacity, clerk_token_cache_size(c));
+            }
+        /* at least 12 keys per shard: every slot is taken, and no more */
+        assert_int_equal(clerk_token_cache_size(c), capacity);
+        assert_int_equal(live_json(), base + per * capacity);
+        for (unsigned n = 0; n < 6; n++)
+            for (unsigned b = 0; b < 2 * SHARDS; b++) {
+                shard_key(key, (unsigned char)b, n);
+                kept[b % n_shards] += (unsigned)present(c, key);
+            }
+        for (unsigned s = 0; s < n_shards; s++)
+            if (kept[s] != shard_slots(capacity, s))
+                fail_msg("capacity %u: shard %u keeps %u entries, has %u slots", capacity, s,
+                         kept[s], shard_slots(capacity, s));
+        apr_pool_destroy(pchild);
+        assert_int_equal(live_json(), base);
+    }
+}
+
 /* ------------------------------------------------------------ refcounts */
+
+/*
+ * The process ends (pchild destroyed) while a request still holds an entry:
+ * the cached ones are freed at once, the held one by its last release, and
+ * the emptied cache answers misses without touching freed memory (ASan).
+ */
+static void test_entry_held_across_child_exit(void **state)
+{
+    apr_pool_t *pchild;
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 32, &pchild);
+    clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
+    size_t per = copy_blocks(cl->payload), base = live_json();
+    clerk_cached_token_t *held, *other;
+    unsigned char k1[KEY_LEN], k2[KEY_LEN];
+
+    shard_key(k1, 1, 1);
+    shard_key(k2, 2, 2);
+    assert_non_null(held = clerk_token_cache_put(c, k1, 1, NOW + 60, cl, NULL));
+    assert_non_null(other = clerk_token_cache_put(c, k2, 1, NOW + 60, cl, NULL));
+    clerk_token_cache_release(c, other);
+    apr_pool_destroy(pchild);
+    assert_int_equal(live_json(), base + per);          /* only the held entry is left */
+    assert_int_equal(clerk_token_cache_size(c), 0);
+    assert_null(clerk_token_cache_get(c, k1, 1, NOW));
+    unit_assert_str(sub_of(held), "user_1");
+    clerk_token_cache_release(c, held);
+    assert_int_equal(live_json(), base);
+}
 
 /* An entry a request holds outlives its eviction; the last release frees it. */
 static void test_held_entry_survives_eviction(void **state)
@@ -612,15 +859,17 @@ static void test_held_entry_survives_eviction(void **state)
     clerk_token_cache_t *c = new_cache(UNIT_POOL, SHARDS, NULL);     /* 1 slot per shard */
     clerk_claims_t *a = user_claims(UNIT_POOL, "user_a");
     clerk_claims_t *b = user_claims(UNIT_POOL, "user_b");
-    size_t base = refs_of(a->payload);
+    size_t per = copy_blocks(a->payload), base = live_json();
     clerk_cached_token_t *held, *got;
     unsigned char ka[KEY_LEN], kb[KEY_LEN];
 
+    assert_int_equal(copy_blocks(b->payload), per);
     shard_key(ka, 4, 1);
     shard_key(kb, 4, 2);
     assert_non_null(held = clerk_token_cache_put(c, ka, 1, NOW + 60, a, NULL));
     assert_non_null(got = clerk_token_cache_get(c, ka, 1, NOW));    /* a second holder */
-    assert_int_equal(refs_of(a->payload), base + 1);
+    assert_ptr_equal(got, held);
+    assert_int_equal(live_json(), base + per);          /* one entry, one copy */
     put_release(c, kb, b);                              /* evicts A: its only slot */
     assert_false(present(c, ka));
     assert_int_equal(clerk_token_cache_size(c), 1);
@@ -628,12 +877,13 @@ static void test_held_entry_survives_eviction(void **state)
     /* evicted but held: still whole (ASan would see a freed block) */
     unit_assert_str(sub_of(held), "user_a");
     unit_assert_str(clerk_cached_token_claims(got)->sid, "sess_x");
-    assert_int_equal(refs_of(a->payload), base + 1);
+    assert_int_equal(live_json(), base + 2 * per);      /* A (held) and B (cached) */
     clerk_token_cache_release(c, got);
     unit_assert_str(sub_of(held), "user_a");
-    assert_int_equal(refs_of(a->payload), base + 1);   /* one holder left */
+    unit_assert_str(clerk_json_string(clerk_cached_token_claims(held)->payload, "sub"), "user_a");
+    assert_int_equal(live_json(), base + 2 * per);      /* one holder left */
     clerk_token_cache_release(c, held);
-    assert_int_equal(refs_of(a->payload), base);       /* the last one freed it */
+    assert_int_equal(live_json(), base + per);          /* the last one freed A; B stays */
 }
 
 /* Releasing an entry the table still has keeps it cached. */
@@ -641,7 +891,7 @@ static void test_release_keeps_cached_entry(void **state)
 {
     clerk_token_cache_t *c = new_cache(UNIT_POOL, SHARDS, NULL);
     clerk_claims_t *a = user_claims(UNIT_POOL, "user_a");
-    size_t base = refs_of(a->payload);
+    size_t per = copy_blocks(a->payload), base = live_json();
     unsigned char ka[KEY_LEN];
 
     shard_key(ka, 4, 1);
@@ -652,7 +902,7 @@ static void test_release_keeps_cached_entry(void **state)
         unit_assert_str(sub_of(e), "user_a");
         clerk_token_cache_release(c, e);
     }
-    assert_int_equal(refs_of(a->payload), base + 1);
+    assert_int_equal(live_json(), base + per);          /* the entry and its copy live on */
     assert_int_equal(clerk_token_cache_size(c), 1);
 }
 
@@ -662,12 +912,13 @@ static void test_release_on_pool_clear(void **state)
     clerk_token_cache_t *c = new_cache(UNIT_POOL, SHARDS, NULL);
     clerk_claims_t *a = user_claims(UNIT_POOL, "user_a");
     clerk_claims_t *b = user_claims(UNIT_POOL, "user_b");
-    size_t base = refs_of(a->payload);
+    size_t per = copy_blocks(a->payload), base = live_json();
     clerk_cached_token_t *e;
     unsigned char ka[KEY_LEN], kb[KEY_LEN];
     apr_pool_t *rp;
 
     assert_int_equal(apr_pool_create(&rp, UNIT_POOL), APR_SUCCESS);
+    assert_int_equal(copy_blocks(b->payload), per);
     shard_key(ka, 6, 1);
     shard_key(kb, 6, 2);
 
@@ -677,16 +928,16 @@ static void test_release_on_pool_clear(void **state)
     put_release(c, kb, b);                              /* evicts A */
     assert_false(present(c, ka));
     unit_assert_str(sub_of(e), "user_a");
-    assert_int_equal(refs_of(a->payload), base + 1);
+    assert_int_equal(live_json(), base + 2 * per);      /* A (held by the request) and B */
     apr_pool_clear(rp);
-    assert_int_equal(refs_of(a->payload), base);
+    assert_int_equal(live_json(), base + per);          /* A freed with the request */
 
     /* held by a request while cached: the request's end leaves the table's reference */
     assert_non_null(e = clerk_token_cache_get(c, kb, 1, NOW));
     clerk_token_cache_release_on(rp, c, e);
     apr_pool_clear(rp);
     assert_true(present(c, kb));
-    assert_int_equal(refs_of(b->payload), base + 1);
+    assert_int_equal(live_json(), base + per);          /* B not freed */
     apr_pool_destroy(rp);
 }
 
@@ -703,10 +954,12 @@ static void test_put_same_key_replaces(void **state)
     clerk_claims_t *one = user_claims(UNIT_POOL, "user_one");
     clerk_claims_t *two = user_claims(UNIT_POOL, "user_two");
     clerk_claims_t *other = user_claims(UNIT_POOL, "user_other");
-    size_t base = refs_of(one->payload);
+    size_t per = copy_blocks(one->payload), base = live_json();
     clerk_cached_token_t *first, *second, *e;
     unsigned char k[KEY_LEN], ko[KEY_LEN];
 
+    assert_int_equal(copy_blocks(two->payload), per);
+    assert_int_equal(copy_blocks(other->payload), per);
     shard_key(k, 8, 1);
     shard_key(ko, 8, 2);
     put_release(c, ko, other);                          /* the shard is now full with k */
@@ -714,6 +967,7 @@ static void test_put_same_key_replaces(void **state)
     assert_int_equal(clerk_token_cache_size(c), 2);
     assert_non_null(second = clerk_token_cache_put(c, k, 1, NOW + 60, two, NULL));
     assert_ptr_not_equal(first, second);
+    assert_int_equal(live_json(), base + 3 * per);      /* other, first (held), second */
     /* replaced in place: the full shard did not evict the other key for it */
     assert_int_equal(clerk_token_cache_size(c), 2);
     assert_true(present(c, ko));
@@ -724,16 +978,16 @@ static void test_put_same_key_replaces(void **state)
     clerk_token_cache_release(c, e);
 
     unit_assert_str(sub_of(first), "user_one");         /* the old one, still held */
-    assert_int_equal(refs_of(one->payload), base + 1);
+    assert_int_equal(live_json(), base + 3 * per);
     clerk_token_cache_release(c, first);
-    assert_int_equal(refs_of(one->payload), base);      /* out of the table: freed */
+    assert_int_equal(live_json(), base + 2 * per);      /* out of the table: freed */
     clerk_token_cache_release(c, second);
-    assert_int_equal(refs_of(two->payload), base + 1);  /* still cached */
+    assert_int_equal(live_json(), base + 2 * per);      /* still cached */
 
-    /* a later put under a new generation replaces too */
+    /* a later put under a new generation replaces too: second is freed, its successor kept */
     assert_non_null(e = clerk_token_cache_put(c, k, 2, NOW + 60, one, NULL));
     clerk_token_cache_release(c, e);
-    assert_int_equal(refs_of(two->payload), base);
+    assert_int_equal(live_json(), base + 2 * per);
     assert_int_equal(clerk_token_cache_size(c), 2);
     assert_non_null(e = clerk_token_cache_get(c, k, 2, NOW));
     unit_assert_str(sub_of(e), "user_one");
@@ -743,33 +997,15 @@ static void test_put_same_key_replaces(void **state)
 /* ------------------------------------------------------------ threads */
 
 #define STRESS_THREADS 8
-#define STRESS_KEYS 96              /* three times the capacity: constant eviction */
-#define STRESS_CAPACITY (2 * SHARDS)
+#define STRESS_KEYS 96              /* over twice the capacity: constant eviction */
+#define STRESS_CAPACITY (2 * SHARDS + 5)    /* uneven: shards 0-4 have 3 slots, the others 2 */
 #define STRESS_ROUNDS 4000
 
 /*
- * PAYLOAD_RACE.  The stress test does not store payloads the way the module
- * does, because that way ThreadSanitizer reports a data race:
- *
- * mod_auth_clerk.c puts res.claims, whose payload the request pool owns
- * (clerk_json_parse_object -> clerk_json_pool_own), and the entry takes a
- * second reference (json_incref in clerk_token_cache_put).  When the request
- * ends, use_cached's release_on cleanup (registered last, so run first)
- * releases the entry, and then json_cleanup (clerk_json.c:8) drops the
- * pool's reference.  Meanwhile another thread may evict or drop the entry
- * and free it: entry_free -> json_decref (clerk_token_cache.c, entry_free).
- * Nothing orders the two json_decref calls, and jansson 2.14's inline
- * json_incref/json_decref (jansson.h:123, :132) read refcount with a plain
- * load before the atomic update, and decrement with __ATOMIC_RELEASE only
- * (no acquire before json_delete).  TSan: "data race jansson.h:132 in
- * json_decref", read by entry_free vs atomic write by json_cleanup.  Benign
- * on x86-64, formally a data race in the worker/event MPMs.  Fix (src/, not
- * done here): give each entry a payload no other pool references (e.g.
- * json_deep_copy in clerk_token_cache_put), or drop the request's reference
- * before the entry is released.
- *
- * So here the thread owns the payload outright (json_loads, not pool-owned)
- * and drops its reference while it still holds the entry.
+ * Payloads are stored as the module stores them: owned by the request pool
+ * (clerk_json_parse_object) and dropped when it is cleared, after the entry
+ * is released.  The entry owns a deep copy, so the request's reference and
+ * the entry's never meet.
  */
 typedef struct {
     clerk_token_cache_t *c;
@@ -853,33 +1089,32 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
         if ((e = clerk_token_cache_get(s->c, s->keys[k], gen, now)))
             s->hits++;
         else {
-            /* a miss: "verify" (build the model and its variables) and store */
-            const char *json = stress_payload(rp, k), *detail;
-            json_t *payload = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+            /* a miss: "verify" (parse into rp, build the model and its variables) and store */
+            const char *json = stress_payload(rp, k), *err, *detail;
+            json_t *payload = clerk_json_parse_object(rp, json, strlen(json), &err);
             clerk_claims_t *cl = NULL;
             if (!payload || clerk_claims_build(rp, payload, CLERK_TYPE_SESSION, &cl, &detail)
                                 != CLERK_OK) {
-                json_decref(payload);
                 s->bad++;
                 break;
             }
             e = clerk_token_cache_put(s->c, s->keys[k], gen, NOW + 60, cl,
                                       clerk_export_vars(rp, cl));
-            /*
-             * Our payload reference goes while we still hold the entry (see
-             * PAYLOAD_RACE above): the last json_decref is then the entry's,
-             * ordered after ours by the shard lock.
-             */
-            json_decref(payload);
             if (!e) {
                 s->bad++;
                 break;
             }
+            if (clerk_cached_token_claims(e)->payload == payload)
+                s->bad++;                   /* the request's own json_t, not a copy */
             s->puts++;
         }
         if (!entry_is(rp, e, k, s->nvars))
             s->bad++;
-        /* both ways the module lets go of an entry */
+        /*
+         * Both ways the module lets go of an entry; either way before rp's
+         * payload goes (release_on's cleanup is registered after the parse's,
+         * so it runs first), while other threads may free the entry.
+         */
         if (i & 1)
             clerk_token_cache_release(s->c, e);
         else
@@ -891,7 +1126,7 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
 }
 
 /*
- * 8 threads get, put and release overlapping keys in a cache three times
+ * 8 threads get, put and release overlapping keys in a cache over twice
  * too small: every entry read whole and right, nothing freed under a reader
  * (ASan/TSan), the size within the capacity, every entry freed at the end.
  * Without the locks child_init makes, TSan reports races here.
@@ -908,6 +1143,8 @@ static void test_thread_stress(void **state)
     apr_status_t rv;
     int hits = 0, puts = 0;
     int nvars;
+    size_t per;
+    unsigned cached;
 
     for (unsigned k = 0; k < STRESS_KEYS; k++) {
         char *token = apr_psprintf(UNIT_POOL, "eyJ.token-%u.sig", k);
@@ -919,6 +1156,7 @@ static void test_thread_stress(void **state)
         clerk_claims_t *cl = built(UNIT_POOL, stress_payload(UNIT_POOL, 0), CLERK_TYPE_SESSION);
         nvars = clerk_export_vars(UNIT_POOL, cl)->nelts;
         assert_true(nvars >= 8);
+        per = copy_blocks(cl->payload);     /* the same for every key: same shape */
     }
     for (int i = 0; i < STRESS_THREADS; i++) {
         s[i] = (stress_t){.c = c, .keys = keys, .nvars = nvars, .go = &go,
@@ -933,9 +1171,9 @@ static void test_thread_stress(void **state)
         hits += s[i].hits;
         puts += s[i].puts;
     }
-    print_message("token cache stress: %d hits, %d puts, %u cached\n", hits, puts,
-                  clerk_token_cache_size(c));
-    assert_true(clerk_token_cache_size(c) <= STRESS_CAPACITY);
+    cached = clerk_token_cache_size(c);
+    print_message("token cache stress: %d hits, %d puts, %u cached\n", hits, puts, cached);
+    assert_true(cached <= STRESS_CAPACITY);
     assert_true(hits > 0);
     assert_true(puts > STRESS_KEYS);                    /* entries were evicted and stored again */
     /* every key still cached reads right from here too */
@@ -946,28 +1184,45 @@ static void test_thread_stress(void **state)
             clerk_token_cache_release(c, e);
         }
     }
-    apr_pool_destroy(pchild);       /* the child exits: the table's entries go (ASan leak check) */
+    {
+        /*
+         * The child exits: the table's entries go, each with its copy (and
+         * ASan's leak check).  Counted again: the gets above drop entries of
+         * generation 2.
+         */
+        size_t live = live_json();
+        cached = clerk_token_cache_size(c);
+        apr_pool_destroy(pchild);
+        assert_int_equal(live - live_json(), (size_t)cached * per);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_create_and_child_init),
+        UNIT_TEST(test_entry_held_across_child_exit),
         UNIT_TEST(test_digest),
         UNIT_TEST(test_cache_key),
+        UNIT_TEST(test_cache_key_context_boundary),
         UNIT_TEST(test_put_get_frozen_copy),
         UNIT_TEST(test_put_m2m_scopes),
+        UNIT_TEST(test_payload_is_a_copy),
         UNIT_TEST(test_generation),
         UNIT_TEST(test_expiry_boundary),
         UNIT_TEST(test_size_bounded),
         UNIT_TEST(test_clock_second_chance),
         UNIT_TEST(test_clock_unused_is_evicted),
         UNIT_TEST(test_eviction_stays_in_its_shard),
+        UNIT_TEST(test_capacity_exact),
         UNIT_TEST(test_held_entry_survives_eviction),
         UNIT_TEST(test_release_keeps_cached_entry),
         UNIT_TEST(test_release_on_pool_clear),
         UNIT_TEST(test_put_same_key_replaces),
         UNIT_TEST(test_thread_stress),
     };
+
+    /* Before jansson allocates anything, so that every block it frees was counted. */
+    json_set_alloc_funcs(counting_malloc, counting_free);
     return UNIT_RUN(tests);
 }
