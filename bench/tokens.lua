@@ -7,6 +7,9 @@
 -- has just cached.  Each token comes back only after every other token of the
 -- thread's share: with >= 10 000 tokens per thread that is far beyond the
 -- module's cache (4096 entries by default), so each request is a cache miss.
+-- BENCH_TOKENS_REPEAT=n sends each token n times in a row (default 1): with 2,
+-- the module's doorkeeper admits every token into the cache on its second
+-- request, so every second request is an insert (the RSS run uses that).
 
 local counter = 0
 
@@ -41,10 +44,16 @@ function init(args)
       start = math.random(0, #reqs - 1)
    end
    pos = start % #reqs
+   repeat_n = tonumber(os.getenv("BENCH_TOKENS_REPEAT") or "1")
+   sent = repeat_n
 end
 
 function request()
-   pos = pos + 1
-   if pos > #reqs then pos = 1 end
+   if sent >= repeat_n then
+      sent = 0
+      pos = pos + 1
+      if pos > #reqs then pos = 1 end
+   end
+   sent = sent + 1
    return reqs[pos]
 end
