@@ -3,20 +3,25 @@
 #include <apr_strings.h>
 #include <string.h>
 
+#define SEP4(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
 /*
  * Characters a compact JWS (or an opaque Clerk token) may never contain:
- * controls, space (tab is a control), DEL, ',' and ';'.  No early exit, so
- * the compiler can vectorise the loop over a ~1 KB token.
+ * controls, space (tab is a control), DEL, ',' and ';'.  A table and no
+ * early exit: about 3 instructions a byte over a ~1 KB token.
  */
+static const unsigned char separator[256] = {
+    SEP4(0x00), SEP4(0x04), SEP4(0x08), SEP4(0x0c), SEP4(0x10), SEP4(0x14), SEP4(0x18),
+    SEP4(0x1c), [' '] = 1, [','] = 1, [';'] = 1, [0x7f] = 1,
+};
+#undef SEP4
+
 static int has_separator(const char *s, apr_size_t n)
 {
-    unsigned bad = 0;
+    unsigned char bad = 0;
 
-    for (apr_size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bad |= (c <= 0x20) | (c == 0x7f) | (c == ',') | (c == ';');
-    }
-    return bad != 0;
+    for (apr_size_t i = 0; i < n; i++)
+        bad |= separator[(unsigned char)s[i]];
+    return bad;
 }
 
 clerk_carrier_t clerk_bearer_token(const char *authorization, const char **token,

@@ -53,6 +53,20 @@ static void test_bearer(void **state)
     assert_int_equal(bearer(TOK ",x", &t), CLERK_CARRIER_MALFORMED);
 }
 
+/* Every byte value in the middle of a token: exactly the separators refuse it. */
+static void test_bearer_every_byte(void **state)
+{
+    for (int c = 1; c < 256; c++) {
+        char h[64];
+        const char *t;
+        int separator = c <= 0x20 || c == 0x7f || c == ',' || c == ';';
+
+        snprintf(h, sizeof(h), "Bearer abc%cdef", c);
+        if (bearer(h, &t) != (separator ? CLERK_CARRIER_MALFORMED : CLERK_CARRIER_TOKEN))
+            fail_msg("byte 0x%02x: %s", c, separator ? "accepted" : "refused");
+    }
+}
+
 static clerk_carrier_t cookie(apr_pool_t *p, const char *h, const char *name, const char **v)
 {
     apr_size_t len = 12345;
@@ -109,6 +123,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_bearer),
+        UNIT_TEST(test_bearer_every_byte),
         UNIT_TEST(test_cookie),
     };
     return UNIT_RUN(tests);
