@@ -3,17 +3,6 @@
 
 #include <ctype.h>
 
-static clerk_claims_t *claims(apr_pool_t *p, const char *json, clerk_token_type_t type)
-{
-    const char *err, *detail;
-    json_t *j = clerk_json_parse_object(p, json, strlen(json), &err);
-    clerk_claims_t *c = NULL;
-    if (!j)
-        fail_msg("%s: %s", json, err);
-    if (clerk_claims_build(p, j, type, &c, &detail) != CLERK_OK)
-        fail_msg("%s: %s", json, detail);
-    return c;
-}
 
 /* Exactly these variables, in this order: {env, value} pairs, NULL-terminated. */
 static void assert_vars(apr_pool_t *p, const apr_array_header_t *vars, const char *const *want)
@@ -52,7 +41,7 @@ static void assert_vars(apr_pool_t *p, const apr_array_header_t *vars, const cha
 
 static void test_v2_org_session(void **state)
 {
-    clerk_claims_t *c = claims(UNIT_POOL, V2_ORG_PAYLOAD, CLERK_TYPE_SESSION);
+    clerk_claims_t *c = unit_claims(UNIT_POOL, V2_ORG_PAYLOAD, CLERK_TYPE_SESSION);
     const char *const want[] = {
         "CLERK_TOKEN_TYPE", "session_token",
         "CLERK_USER_ID", "user_1",
@@ -84,7 +73,7 @@ static void test_v2_org_session(void **state)
 
 static void test_claims_are_compacted(void **state)
 {
-    clerk_claims_t *c = claims(UNIT_POOL, "{ \"sub\" : \"user_1\",\n \"exp\" : 5 , \"b\":\"\\u00e9\\n\" ,\"a\":1}",
+    clerk_claims_t *c = unit_claims(UNIT_POOL, "{ \"sub\" : \"user_1\",\n \"exp\" : 5 , \"b\":\"\\u00e9\\n\" ,\"a\":1}",
                                CLERK_TYPE_SESSION);
     apr_array_header_t *vars = clerk_export_vars(UNIT_POOL, c);
     const clerk_var_t *last = &APR_ARRAY_IDX(vars, vars->nelts - 1, clerk_var_t);
@@ -97,7 +86,7 @@ static void test_claims_are_compacted(void **state)
 
 static void test_minimal_session(void **state)
 {
-    clerk_claims_t *c = claims(UNIT_POOL, "{\"sub\":\"user_1\",\"exp\":5}", CLERK_TYPE_SESSION);
+    clerk_claims_t *c = unit_claims(UNIT_POOL, "{\"sub\":\"user_1\",\"exp\":5}", CLERK_TYPE_SESSION);
     const char *const want[] = {
         "CLERK_TOKEN_TYPE", "session_token",
         "CLERK_USER_ID", "user_1",
@@ -110,10 +99,10 @@ static void test_minimal_session(void **state)
 
 static void test_v1_and_empty_permissions(void **state)
 {
-    clerk_claims_t *v1 = claims(UNIT_POOL, "{\"sub\":\"u\",\"exp\":1,\"org_id\":\"org_9\",\"org_role\":\"org:member\","
+    clerk_claims_t *v1 = unit_claims(UNIT_POOL, "{\"sub\":\"u\",\"exp\":1,\"org_id\":\"org_9\",\"org_role\":\"org:member\","
                                            "\"org_permissions\":[\"org:teams:read\",\"org:teams:manage\"]}",
                                 CLERK_TYPE_SESSION);
-    clerk_claims_t *none = claims(UNIT_POOL, "{\"sub\":\"u\",\"exp\":1,\"v\":2,\"o\":{\"id\":\"org_1\"}}",
+    clerk_claims_t *none = unit_claims(UNIT_POOL, "{\"sub\":\"u\",\"exp\":1,\"v\":2,\"o\":{\"id\":\"org_1\"}}",
                                   CLERK_TYPE_SESSION);
     apr_array_header_t *vars = clerk_export_vars(UNIT_POOL, v1);
     int seen = 0;
@@ -145,9 +134,9 @@ static void test_v1_and_empty_permissions(void **state)
 
 static void test_m2m_and_oauth(void **state)
 {
-    clerk_claims_t *m = claims(UNIT_POOL, "{\"sub\":\"mch_1\",\"exp\":9,\"jti\":\"mt_1\",\"scopes\":\"mch_2 mch_3\"}",
+    clerk_claims_t *m = unit_claims(UNIT_POOL, "{\"sub\":\"mch_1\",\"exp\":9,\"jti\":\"mt_1\",\"scopes\":\"mch_2 mch_3\"}",
                                CLERK_TYPE_M2M);
-    clerk_claims_t *o = claims(UNIT_POOL, "{\"sub\":\"user_9\",\"exp\":9,\"iat\":8,\"jti\":\"oat_1\",\"scp\":[\"a\",\"b\"]}",
+    clerk_claims_t *o = unit_claims(UNIT_POOL, "{\"sub\":\"user_9\",\"exp\":9,\"iat\":8,\"jti\":\"oat_1\",\"scp\":[\"a\",\"b\"]}",
                                CLERK_TYPE_OAUTH);
     const char *const want_m[] = {
         "CLERK_TOKEN_TYPE", "m2m_token",
@@ -175,7 +164,7 @@ static void test_m2m_and_oauth(void **state)
 static void test_control_characters_reach_header_safe(void **state)
 {
     /* Values are exported as issued; header_safe is what keeps CR/LF out of headers. */
-    clerk_claims_t *c = claims(UNIT_POOL, "{\"sub\":\"user_1\\r\\nX-Injected: 1\",\"exp\":1,\"sid\":\"s\\u0001\"}",
+    clerk_claims_t *c = unit_claims(UNIT_POOL, "{\"sub\":\"user_1\\r\\nX-Injected: 1\",\"exp\":1,\"sid\":\"s\\u0001\"}",
                                CLERK_TYPE_SESSION);
     apr_array_header_t *vars = clerk_export_vars(UNIT_POOL, c);
     const clerk_var_t *user = &APR_ARRAY_IDX(vars, 1, clerk_var_t);
@@ -203,7 +192,7 @@ static void test_header_safe(void **state)
 
 static void test_remote_user(void **state)
 {
-    clerk_claims_t *c = claims(UNIT_POOL,
+    clerk_claims_t *c = unit_claims(UNIT_POOL,
         "{\"sub\":\"user_1\",\"exp\":1,\"email\":\"a@b.c\",\"num\":42,\"neg\":-7,\"big\":9223372036854775807,"
         "\"real\":1.5,\"t\":true,\"nul\":null,\"obj\":{\"sub\":\"x\"},\"arr\":[\"x\"],\"empty\":\"\"}",
         CLERK_TYPE_SESSION);

@@ -23,17 +23,6 @@ static void parse_error(apr_pool_t *p, clerk_require_kind_t kind, const char *ar
     assert_null(r);
 }
 
-static clerk_claims_t *claims(apr_pool_t *p, const char *json, clerk_token_type_t type)
-{
-    const char *err, *detail;
-    json_t *j = clerk_json_parse_object(p, json, strlen(json), &err);
-    clerk_claims_t *c = NULL;
-    if (!j)
-        fail_msg("%s: %s", json, err);
-    if (clerk_claims_build(p, j, type, &c, &detail) != CLERK_OK)
-        fail_msg("%s: %s", json, detail);
-    return c;
-}
 
 static int match(apr_pool_t *p, clerk_require_kind_t kind, const char *args, const clerk_claims_t *c)
 {
@@ -132,13 +121,13 @@ static void test_quoting(void **state)
     unit_assert_str(APR_ARRAY_IDX(r->values, 1, const char *), "Grace Hopper");
     unit_assert_str(APR_ARRAY_IDX(r->values, 2, const char *), "plain");
 
-    c = claims(UNIT_POOL, "{\"name\":\"Ada Lovelace\"}", CLERK_TYPE_SESSION);
+    c = unit_claims(UNIT_POOL, "{\"name\":\"Ada Lovelace\"}", CLERK_TYPE_SESSION);
     assert_true(clerk_require_match(r, c));
-    c = claims(UNIT_POOL, "{\"name\":\"Ada\"}", CLERK_TYPE_SESSION);
+    c = unit_claims(UNIT_POOL, "{\"name\":\"Ada\"}", CLERK_TYPE_SESSION);
     assert_false(clerk_require_match(r, c));
-    assert_false(M(CLAIM, "name Ada Lovelace x", claims(UNIT_POOL, "{\"name\":\"Ada Lovelace\"}", CLERK_TYPE_SESSION)));
+    assert_false(M(CLAIM, "name Ada Lovelace x", unit_claims(UNIT_POOL, "{\"name\":\"Ada Lovelace\"}", CLERK_TYPE_SESSION)));
     /* roles with white space only match when quoted as one word */
-    c = claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_role\":\"org:team lead\"}", CLERK_TYPE_SESSION);
+    c = unit_claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_role\":\"org:team lead\"}", CLERK_TYPE_SESSION);
     assert_true(M(ORG_ROLE, "\"team lead\"", c));
     assert_false(M(ORG_ROLE, "team lead", c));
 }
@@ -147,9 +136,9 @@ static void test_quoting(void **state)
 
 static void test_user(void **state)
 {
-    clerk_claims_t *s = claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *o = claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_OAUTH);
-    clerk_claims_t *m = claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_M2M);
+    clerk_claims_t *s = unit_claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *o = unit_claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_OAUTH);
+    clerk_claims_t *m = unit_claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_M2M);
     assert_true(M(USER, "user_1", s));
     assert_true(M(USER, "user_0 user_1", s));
     assert_false(M(USER, "user_2", s));
@@ -158,16 +147,16 @@ static void test_user(void **state)
     assert_false(M(USER, "user_10", s));
     assert_true(M(USER, "user_1", o));          /* an OAuth token acts for its user */
     assert_false(M(USER, "user_1", m));         /* a machine is no user */
-    assert_false(M(USER, "user_1", claims(UNIT_POOL, "{}", CLERK_TYPE_SESSION)));
+    assert_false(M(USER, "user_1", unit_claims(UNIT_POOL, "{}", CLERK_TYPE_SESSION)));
 }
 
 static void test_org(void **state)
 {
-    clerk_claims_t *v1 = claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_slug\":\"acme\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *v2 = claims(UNIT_POOL, "{\"v\":2,\"o\":{\"id\":\"org_2\",\"slg\":\"beta\"}}", CLERK_TYPE_SESSION);
-    clerk_claims_t *none = claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *slug_only = claims(UNIT_POOL, "{\"org_slug\":\"acme\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *noid_v2 = claims(UNIT_POOL, "{\"v\":2,\"o\":{\"slg\":\"acme\",\"rol\":\"admin\"}}", CLERK_TYPE_SESSION);
+    clerk_claims_t *v1 = unit_claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_slug\":\"acme\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *v2 = unit_claims(UNIT_POOL, "{\"v\":2,\"o\":{\"id\":\"org_2\",\"slg\":\"beta\"}}", CLERK_TYPE_SESSION);
+    clerk_claims_t *none = unit_claims(UNIT_POOL, "{\"sub\":\"user_1\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *slug_only = unit_claims(UNIT_POOL, "{\"org_slug\":\"acme\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *noid_v2 = unit_claims(UNIT_POOL, "{\"v\":2,\"o\":{\"slg\":\"acme\",\"rol\":\"admin\"}}", CLERK_TYPE_SESSION);
 
     assert_true(M(ORG, "", v1));
     assert_true(M(ORG, "", v2));
@@ -188,14 +177,14 @@ static void test_org(void **state)
 
 static void test_org_role(void **state)
 {
-    clerk_claims_t *v1 = claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_role\":\"org:admin\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *v2 = claims(UNIT_POOL, "{\"v\":2,\"o\":{\"id\":\"org_1\",\"rol\":\"admin\"}}", CLERK_TYPE_SESSION);
-    clerk_claims_t *bare = claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_role\":\"admin\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *noorg = claims(UNIT_POOL, "{\"org_role\":\"org:admin\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *spaced = claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:admin \"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *comma = claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:a,b\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *colon = claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:a:b\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *cyr = claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:\xd0\xb0" "dmin\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *v1 = unit_claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_role\":\"org:admin\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *v2 = unit_claims(UNIT_POOL, "{\"v\":2,\"o\":{\"id\":\"org_1\",\"rol\":\"admin\"}}", CLERK_TYPE_SESSION);
+    clerk_claims_t *bare = unit_claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_role\":\"admin\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *noorg = unit_claims(UNIT_POOL, "{\"org_role\":\"org:admin\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *spaced = unit_claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:admin \"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *comma = unit_claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:a,b\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *colon = unit_claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:a:b\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *cyr = unit_claims(UNIT_POOL, "{\"org_id\":\"o\",\"org_role\":\"org:\xd0\xb0" "dmin\"}", CLERK_TYPE_SESSION);
 
     for (int i = 0; i < 3; i++) {
         clerk_claims_t *c = i == 0 ? v1 : i == 1 ? v2 : bare;
@@ -231,12 +220,12 @@ static void test_org_role(void **state)
 
 static void test_org_permission(void **state)
 {
-    clerk_claims_t *c = claims(UNIT_POOL,
+    clerk_claims_t *c = unit_claims(UNIT_POOL,
         "{\"org_id\":\"org_1\",\"org_permissions\":[\"org:a\",\"org:x,y\",\"org:teams:read\",\"teams:manage\","
         "\"org:sp \",\"org:org:double\"]}", CLERK_TYPE_SESSION);
-    clerk_claims_t *noorg = claims(UNIT_POOL, "{\"org_permissions\":[\"org:a\"]}", CLERK_TYPE_SESSION);
-    clerk_claims_t *noperms = claims(UNIT_POOL, "{\"org_id\":\"org_1\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *ab = claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_permissions\":[\"org:ab\"]}", CLERK_TYPE_SESSION);
+    clerk_claims_t *noorg = unit_claims(UNIT_POOL, "{\"org_permissions\":[\"org:a\"]}", CLERK_TYPE_SESSION);
+    clerk_claims_t *noperms = unit_claims(UNIT_POOL, "{\"org_id\":\"org_1\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *ab = unit_claims(UNIT_POOL, "{\"org_id\":\"org_1\",\"org_permissions\":[\"org:ab\"]}", CLERK_TYPE_SESSION);
 
     assert_true(M(ORG_PERMISSION, "org:a", c));
     assert_true(M(ORG_PERMISSION, "a", c));
@@ -269,12 +258,12 @@ static void test_org_permission(void **state)
 
 static void test_feature_plan(void **state)
 {
-    clerk_claims_t *c = claims(UNIT_POOL, "{\"v\":2,\"fea\":\" o:teams , u:beta,uo:both,ou:also,x:weird\","
+    clerk_claims_t *c = unit_claims(UNIT_POOL, "{\"v\":2,\"fea\":\" o:teams , u:beta,uo:both,ou:also,x:weird\","
                                           "\"pla\":\"u:free,o:pro\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *bad = claims(UNIT_POOL, "{\"v\":2,\"fea\":\"u:teams,bogus\",\"pla\":\"u:free,\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *bad_first = claims(UNIT_POOL, "{\"v\":2,\"fea\":\"bogus,u:teams\"}", CLERK_TYPE_SESSION);
-    clerk_claims_t *none = claims(UNIT_POOL, "{\"v\":2}", CLERK_TYPE_SESSION);
-    clerk_claims_t *empty = claims(UNIT_POOL, "{\"v\":2,\"fea\":\"\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *bad = unit_claims(UNIT_POOL, "{\"v\":2,\"fea\":\"u:teams,bogus\",\"pla\":\"u:free,\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *bad_first = unit_claims(UNIT_POOL, "{\"v\":2,\"fea\":\"bogus,u:teams\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *none = unit_claims(UNIT_POOL, "{\"v\":2}", CLERK_TYPE_SESSION);
+    clerk_claims_t *empty = unit_claims(UNIT_POOL, "{\"v\":2,\"fea\":\"\"}", CLERK_TYPE_SESSION);
 
     assert_true(M(FEATURE, "teams", c));
     assert_true(M(FEATURE, "o:teams", c));
@@ -314,9 +303,9 @@ static void test_feature_plan(void **state)
 
 static void test_machine_scope_type(void **state)
 {
-    clerk_claims_t *m2m = claims(UNIT_POOL, "{\"sub\":\"mch_1\",\"scopes\":\"mch_2 mch_3\"}", CLERK_TYPE_M2M);
-    clerk_claims_t *oauth = claims(UNIT_POOL, "{\"sub\":\"user_1\",\"scope\":\"read:foo write:bar\"}", CLERK_TYPE_OAUTH);
-    clerk_claims_t *session = claims(UNIT_POOL, "{\"sub\":\"mch_1\",\"scope\":\"read:foo\"}", CLERK_TYPE_SESSION);
+    clerk_claims_t *m2m = unit_claims(UNIT_POOL, "{\"sub\":\"mch_1\",\"scopes\":\"mch_2 mch_3\"}", CLERK_TYPE_M2M);
+    clerk_claims_t *oauth = unit_claims(UNIT_POOL, "{\"sub\":\"user_1\",\"scope\":\"read:foo write:bar\"}", CLERK_TYPE_OAUTH);
+    clerk_claims_t *session = unit_claims(UNIT_POOL, "{\"sub\":\"mch_1\",\"scope\":\"read:foo\"}", CLERK_TYPE_SESSION);
 
     assert_true(M(MACHINE, "", m2m));
     assert_true(M(MACHINE, "mch_1", m2m));
@@ -342,7 +331,7 @@ static void test_machine_scope_type(void **state)
 
 static void test_claim(void **state)
 {
-    clerk_claims_t *c = claims(UNIT_POOL,
+    clerk_claims_t *c = unit_claims(UNIT_POOL,
         "{\"sub\":\"user_1\",\"email\":\"a@b.c\",\"n\":5,\"neg\":-3,\"big\":9007199254740993,\"f\":1.5,"
         "\"t\":true,\"fa\":false,\"nul\":null,\"s\":\"true\",\"groups\":[\"admins\",\"ops\",7,true],"
         "\"meta\":{\"plan\":{\"tier\":\"gold\"},\"list\":[{\"x\":\"y\"}]},\"empty\":\"\"}", CLERK_TYPE_SESSION);

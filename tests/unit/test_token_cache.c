@@ -111,23 +111,10 @@ static apr_pool_t *private_pool(apr_pool_t *parent)
     return p;
 }
 
-/* Claims from payload text (no signature), owned by p. */
-static clerk_claims_t *built(apr_pool_t *p, const char *json, clerk_token_type_t type)
-{
-    const char *err, *detail;
-    json_t *j = clerk_json_parse_object(p, json, strlen(json), &err);
-    clerk_claims_t *c = NULL;
-
-    if (!j)
-        fail_msg("%s: %s", json, err);
-    if (clerk_claims_build(p, j, type, &c, &detail) != CLERK_OK)
-        fail_msg("%s: %s", json, detail);
-    return c;
-}
 
 static clerk_claims_t *user_claims(apr_pool_t *p, const char *sub)
 {
-    return built(p, apr_psprintf(p, "{\"sub\":\"%s\",\"sid\":\"sess_x\",\"exp\":%d}", sub,
+    return unit_claims(p, apr_psprintf(p, "{\"sub\":\"%s\",\"sid\":\"sess_x\",\"exp\":%d}", sub,
                                  NOW + 60), CLERK_TYPE_SESSION);
 }
 
@@ -516,8 +503,8 @@ static void test_put_m2m_scopes(void **state)
 {
     apr_pool_t *rp = private_pool(UNIT_POOL);
     const char *json = "{\"sub\":\"mch_1\",\"exp\":1700000060,\"scopes\":\"read write  admin\"}";
-    clerk_claims_t *want = built(UNIT_POOL, json, CLERK_TYPE_M2M);
-    clerk_claims_t *orig = built(rp, json, CLERK_TYPE_M2M);
+    clerk_claims_t *want = unit_claims(UNIT_POOL, json, CLERK_TYPE_M2M);
+    clerk_claims_t *orig = unit_claims(rp, json, CLERK_TYPE_M2M);
     clerk_token_cache_t *c = new_cache(UNIT_POOL, 16, NULL);
     clerk_cached_token_t *e;
     unsigned char key[KEY_LEN];
@@ -1153,7 +1140,7 @@ static void test_thread_stress(void **state)
     }
     {
         /* the expected variable count, and jansson's hash seed set before the threads */
-        clerk_claims_t *cl = built(UNIT_POOL, stress_payload(UNIT_POOL, 0), CLERK_TYPE_SESSION);
+        clerk_claims_t *cl = unit_claims(UNIT_POOL, stress_payload(UNIT_POOL, 0), CLERK_TYPE_SESSION);
         nvars = clerk_export_vars(UNIT_POOL, cl)->nelts;
         assert_true(nvars >= 8);
         per = copy_blocks(cl->payload);     /* the same for every key: same shape */

@@ -295,6 +295,19 @@ static inline char *unit_sign(apr_pool_t *p, EVP_PKEY *priv, const char *alg,
     return t;
 }
 
+/* A claims model from payload text (no signature), owned by p. */
+static inline clerk_claims_t *unit_claims(apr_pool_t *p, const char *json, clerk_token_type_t type)
+{
+    const char *err, *detail;
+    json_t *j = clerk_json_parse_object(p, json, strlen(json), &err);
+    clerk_claims_t *c = NULL;
+    if (!j)
+        fail_msg("%s: %s", json, err);
+    if (clerk_claims_build(p, j, type, &c, &detail) != CLERK_OK)
+        fail_msg("%s: %s", json, detail);
+    return c;
+}
+
 /* A token from raw segment texts: b64(header).b64(payload).sig_b64 */
 static inline char *unit_raw_token(apr_pool_t *p, const char *header_json,
                                    const char *payload_json, const char *sig_b64)
