@@ -38,6 +38,7 @@ typedef struct clerk_org {
 typedef struct clerk_claims {
     clerk_token_type_t type;
     json_t *payload;                    /* the verified payload, owned by the pool */
+    const char *payload_text;           /* the payload as signed when it is compact JSON, or NULL */
     const char *sub, *sid, *sts, *iss, *azp, *jti;
     const char *actor_sub;              /* act.sub while impersonating */
     apr_int64_t exp, iat;

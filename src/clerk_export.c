@@ -49,7 +49,8 @@ apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c)
     if (c->has_iat)
         add(vars, "CLERK_ISSUED_AT", "X-Clerk-Issued-At",
             apr_psprintf(p, "%" APR_INT64_T_FMT, c->iat));
-    add(vars, "CLERK_CLAIMS", "X-Clerk-Claims", clerk_json_compact(p, c->payload));
+    add(vars, "CLERK_CLAIMS", "X-Clerk-Claims",
+        c->payload_text ? c->payload_text : clerk_json_compact(p, c->payload));
     return vars;
 }
 

@@ -86,6 +86,22 @@ apr_array_header_t *clerk_json_string_array(apr_pool_t *p, const json_t *a)
     return out->nelts ? out : NULL;
 }
 
+int clerk_json_is_compact(const char *text, apr_size_t len)
+{
+    int in_string = 0;
+
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || (c == ' ' && !in_string))
+            return 0;
+        if (in_string && c == '\\')
+            i++;                        /* the escaped character, whatever it is */
+        else if (c == '"')
+            in_string = !in_string;
+    }
+    return 1;
+}
+
 char *clerk_json_compact(apr_pool_t *p, const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);

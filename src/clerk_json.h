@@ -33,4 +33,12 @@ apr_array_header_t *clerk_json_string_array(apr_pool_t *p, const json_t *a);
 /* Compact serialisation into p (keys in the order they were parsed). */
 char *clerk_json_compact(apr_pool_t *p, const json_t *j);
 
+/*
+ * Whether text, which jansson accepted as JSON, is already compact: no
+ * whitespace between tokens and no control bytes at all (so it is also a
+ * C string of exactly len bytes).  Such text can be handed out as it came,
+ * instead of serialising the parsed value again.
+ */
+int clerk_json_is_compact(const char *text, apr_size_t len);
+
 #endif

@@ -104,6 +104,7 @@ static void freeze(bump_t *b, clerk_cached_token_t *e, const clerk_claims_t *c,
 {
     clerk_claims_t f = *c;
 
+    f.payload_text = bump_str(b, c->payload_text);
     f.sub = bump_str(b, c->sub);
     f.sid = bump_str(b, c->sid);
     f.sts = bump_str(b, c->sts);

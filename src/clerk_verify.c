@@ -196,6 +196,11 @@ void clerk_verify_token(apr_pool_t *p, const char *token, apr_size_t len,
     if (!check_type_header(jws, type, res) || !check_claims(payload, type, opts, now, res))
         return;
     if ((res->reason = clerk_claims_build(p, payload, type, &res->claims, &res->detail))
-        != CLERK_OK)
+        != CLERK_OK) {
         res->claims = NULL;
+        return;
+    }
+    /* Clerk signs compact JSON: CLERK_CLAIMS can be the signed bytes themselves */
+    if (clerk_json_is_compact((const char *)jws->payload, jws->payload_len))
+        res->claims->payload_text = (const char *)jws->payload;
 }

@@ -235,6 +235,31 @@ static void test_pool_ownership(void **state)
     unit_assert_str(clerk_json_compact(UNIT_POOL, k), "{\"x\":\"y\"}");
 }
 
+/* Compact: no whitespace between tokens; inside strings anything but control bytes. */
+static void test_is_compact(void **state)
+{
+    static const struct { const char *text; int compact; } cases[] = {
+        { "{\"a\":1}", 1 },
+        { "{\"a\":\"x y\"}", 1 },                  /* a space inside a string */
+        { "{\"a\":\"\\\" , \"}", 1 },           /* an escaped quote: still inside */
+        { "{\"a\":\"\\u00e9\",\"b\":[1,2]}", 1 },
+        { "{ \"a\":1}", 0 },
+        { "{\"a\": 1}", 0 },
+        { "{\"a\":1} ", 0 },
+        { "{\"a\":1}\n", 0 },
+        { "{\"a\":\"\\\\\", \"b\":2}", 0 },      /* "\\" ends the string: the space is outside */
+        { "{\"a\":[1,\t2]}", 0 },
+        { "{\"a\":\"x\ty\"}", 0 },                /* a raw control byte, even in a string */
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (clerk_json_is_compact(cases[i].text, strlen(cases[i].text)) != cases[i].compact)
+            fail_msg("%s: expected %d", cases[i].text, cases[i].compact);
+    /* a NUL byte inside the length is not compact text (not a C string of len bytes) */
+    assert_false(clerk_json_is_compact("{\"a\":1}\0x", 9));
+    assert_true(clerk_json_is_compact("{\"a\":1}", 7));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +275,7 @@ int main(void)
         UNIT_TEST(test_invalid_utf8_rejected),
         UNIT_TEST(test_big_numbers),
         UNIT_TEST(test_pool_ownership),
+        UNIT_TEST(test_is_compact),
     };
     return UNIT_RUN(tests);
 }

@@ -261,6 +261,32 @@ static void test_valid_token_claims(void **state)
     assert_null(res.claims->org.id);
 }
 
+/*
+ * A compact payload is handed out as signed (CLERK_CLAIMS is its bytes,
+ * escapes and all); one with whitespace is serialised again by jansson.
+ */
+static void test_payload_text(void **state)
+{
+    const char *compact = "{" BASE EXP ",\"n\":\"\\u00e9\"}";
+    clerk_verify_opts_t opts;
+    clerk_verify_result_t res;
+    apr_array_header_t *vars;
+
+    clerk_verify_opts_init(&opts);
+    res = verify(UNIT_POOL, NULL, compact, &opts, NOW);
+    unit_assert_reason(res.reason, CLERK_OK);
+    unit_assert_str(res.claims->payload_text, compact);
+    vars = clerk_export_vars(UNIT_POOL, res.claims);
+    unit_assert_str(APR_ARRAY_IDX(vars, vars->nelts - 1, clerk_var_t).value, compact);
+
+    res = verify(UNIT_POOL, NULL, "{" BASE EXP ", \"n\":\"\\u00e9\"}", &opts, NOW);
+    unit_assert_reason(res.reason, CLERK_OK);
+    assert_null(res.claims->payload_text);
+    vars = clerk_export_vars(UNIT_POOL, res.claims);
+    unit_assert_str(APR_ARRAY_IDX(vars, vars->nelts - 1, clerk_var_t).value,
+                    "{" BASE EXP ",\"n\":\"\xc3\xa9\"}");
+}
+
 static void test_exp(void **state)
 {
     static const vcase_t cases[] = {
@@ -874,6 +900,7 @@ int main(void)
         UNIT_TEST(test_fixture_tokens),
         UNIT_TEST(test_opts_defaults),
         UNIT_TEST(test_valid_token_claims),
+        UNIT_TEST(test_payload_text),
         UNIT_TEST(test_exp),
         UNIT_TEST(test_nbf),
         UNIT_TEST(test_iat),
