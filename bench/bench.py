@@ -709,7 +709,7 @@ PERF_SYMBOLS = [
     ("clerk_json_parse_object", "hardened JSON parsing (header + payload)"),
     ("clerk_claims_build", "claims model"),
     ("clerk_export_vars", "variables to export"),
-    ("clerk_json_compact", "  CLERK_CLAIMS: payload re-serialized"),
+    ("clerk_json_compact", "  CLERK_CLAIMS re-serialised (a non-compact payload)"),
     ("clerk_token_cache_key", "cache key: SHA-256 over context + token"),
     ("clerk_token_cache_get", "cache lookup"),
     ("clerk_token_cache_admit", "doorkeeper: cache a token on its 2nd verification"),
