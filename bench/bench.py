@@ -178,6 +178,14 @@ DocumentRoot "{out}/htdocs"
 </Directory>
 """
 
+# The two mod_auth_clerk servers differ only in ClerkTokenCache.
+CLERK_AUTH = """    AuthType Clerk
+    AuthName bench
+    ClerkJWTKeyFile "{public}"
+    ClerkIssuer {issuer}
+    ClerkAuthorizedParties {azp}
+    Require valid-user"""
+
 SERVERS = {
     "noauth": dict(
         load="",
@@ -186,21 +194,11 @@ SERVERS = {
     "clerk": dict(
         load="LoadModule auth_clerk_module {module}",
         server="# ClerkTokenCache: not set, so the default (4096 entries per process).\n",
-        auth="""    AuthType Clerk
-    AuthName bench
-    ClerkJWTKeyFile "{public}"
-    ClerkIssuer {issuer}
-    ClerkAuthorizedParties {azp}
-    Require valid-user"""),
+        auth=CLERK_AUTH),
     "clerk-nocache": dict(
         load="LoadModule auth_clerk_module {module}",
         server="ClerkTokenCache 0\n",
-        auth="""    AuthType Clerk
-    AuthName bench
-    ClerkJWTKeyFile "{public}"
-    ClerkIssuer {issuer}
-    ClerkAuthorizedParties {azp}
-    Require valid-user"""),
+        auth=CLERK_AUTH),
     "openidc": dict(
         load="LoadModule auth_openidc_module {openidc}",
         server="""# Resource-server mode: verify the bearer JWT locally with the same key.
