@@ -940,31 +940,30 @@ static void set_debug_headers(request_rec *r, const clerk_dir_conf *c, const cha
         apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Reason", clerk_reason_str(reason));
 }
 
+/* Two string lists with the same values in the same order (NULL: empty). */
+static int same_strings(const apr_array_header_t *x, const apr_array_header_t *y)
+{
+    int nx = x ? x->nelts : 0, ny = y ? y->nelts : 0;
+
+    if (nx != ny)
+        return 0;
+    for (int k = 0; k < nx; k++)
+        if (strcmp(APR_ARRAY_IDX(x, k, const char *), APR_ARRAY_IDX(y, k, const char *)))
+            return 0;
+    return 1;
+}
+
 /* Whether two verifications would decide alike: same token, keys and rules. */
 static int same_verification(const clerk_request_state *a, const char *token,
                              const void *key_source, const clerk_verify_opts_t *o)
 {
     const clerk_verify_opts_t *p = &a->opts;
-    const apr_array_header_t *const lists[3][2] = {
-        {p->issuers, o->issuers},
-        {p->authorized_parties, o->authorized_parties},
-        {p->audiences, o->audiences},
-    };
 
-    if (!a->claims || strcmp(a->token, token) || a->key_source != key_source
-        || p->clock_skew != o->clock_skew || p->allow_pending != o->allow_pending
-        || p->accept_types != o->accept_types)
-        return 0;
-    for (int i = 0; i < 3; i++) {
-        const apr_array_header_t *x = lists[i][0], *y = lists[i][1];
-        int nx = x ? x->nelts : 0, ny = y ? y->nelts : 0;
-        if (nx != ny)
-            return 0;
-        for (int k = 0; k < nx; k++)
-            if (strcmp(APR_ARRAY_IDX(x, k, const char *), APR_ARRAY_IDX(y, k, const char *)))
-                return 0;
-    }
-    return 1;
+    return a->claims && !strcmp(a->token, token) && a->key_source == key_source
+           && p->clock_skew == o->clock_skew && p->allow_pending == o->allow_pending
+           && p->accept_types == o->accept_types && same_strings(p->issuers, o->issuers)
+           && same_strings(p->authorized_parties, o->authorized_parties)
+           && same_strings(p->audiences, o->audiences);
 }
 
 /* A kid fit for the log: printable ASCII only. */
@@ -1100,19 +1099,6 @@ static void use_cached(request_rec *r, clerk_request_state *st, clerk_token_cach
     clerk_token_cache_release_on(r->pool, tokens, entry);
     st->claims = (clerk_claims_t *)clerk_cached_token_claims(entry);
     st->vars = clerk_cached_token_vars(entry);
-}
-
-/* Two string lists with the same values in the same order (NULL: empty). */
-static int same_strings(const apr_array_header_t *x, const apr_array_header_t *y)
-{
-    int nx = x ? x->nelts : 0, ny = y ? y->nelts : 0;
-
-    if (nx != ny)
-        return 0;
-    for (int k = 0; k < nx; k++)
-        if (strcmp(APR_ARRAY_IDX(x, k, const char *), APR_ARRAY_IDX(y, k, const char *)))
-            return 0;
-    return 1;
 }
 
 /*
