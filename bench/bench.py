@@ -744,23 +744,19 @@ def perf_profile(servers, tokens_file):
     if rec.returncode != 0 or not data.exists():
         log("perf record failed: %s" % err.decode()[-500:])
         return None
-    rep = subprocess.run(["perf", "report", "-i", str(data), "--children", "--stdio",
-                          "--no-demangle", "-g", "none", "--percent-limit", "0.3",
-                          "--sort", "symbol"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                         timeout=600).stdout
-    (OUT / "perf" / "report-children.txt").write_text(rep)
-    selfrep = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
-                              "--no-demangle", "-g", "none", "--percent-limit", "1",
-                              "--sort", "dso,symbol"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                             timeout=600).stdout
-    (OUT / "perf" / "report-self.txt").write_text(selfrep)
-    dsorep = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
-                             "-g", "none", "--sort", "dso"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            timeout=600).stdout
-    (OUT / "perf" / "report-dso.txt").write_text(dsorep)
+    def report(name, *args):
+        """One perf report of the recording, also kept under perf/."""
+        text = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "-g", "none"]
+                              + list(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, timeout=600).stdout
+        (OUT / "perf" / ("report-%s.txt" % name)).write_text(text)
+        return text
+
+    rep = report("children", "--children", "--no-demangle", "--percent-limit", "0.3",
+                 "--sort", "symbol")
+    report("self", "--no-children", "--no-demangle", "--percent-limit", "1",
+            "--sort", "dso,symbol")
+    dsorep = report("dso", "--no-children", "--sort", "dso")
     incl = {}
     for line in rep.splitlines():
         m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[[.kAu]\]\s+(\S+)", line)
