@@ -755,7 +755,7 @@ def perf_profile(servers, tokens_file):
     rep = report("children", "--children", "--no-demangle", "--percent-limit", "0.3",
                  "--sort", "symbol")
     report("self", "--no-children", "--no-demangle", "--percent-limit", "1",
-            "--sort", "dso,symbol")
+           "--sort", "dso,symbol")
     dsorep = report("dso", "--no-children", "--sort", "dso")
     incl = {}
     for line in rep.splitlines():
