@@ -16,6 +16,7 @@
 #include "http_request.h"
 #include "mod_auth.h"
 
+#include "apr_atomic.h"
 #include "apr_escape.h"
 #include "apr_hash.h"
 #include "apr_lib.h"
@@ -31,6 +32,7 @@
 #include "clerk_key.h"
 #include "clerk_policy.h"
 #include "clerk_publishable_key.h"
+#include "clerk_source_registry.h"
 #include "clerk_token_cache.h"
 #include "clerk_verify.h"
 
@@ -66,6 +68,8 @@ typedef struct {
     long http_timeout_ms;                                   /* -1: unset */
     const char *ca_file, *proxy;
     int token_cache_entries;                                /* -1: unset */
+    int allow_override_keys;                                /* -1: unset */
+    int max_key_sources;                                    /* -1: unset; main server */
     clerk_token_cache_t *token_cache;                       /* made in post_config */
     clerk_http_t *backend_api;                              /* per process, child_init */
 } clerk_server_conf;
@@ -218,16 +222,15 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 /* Key sources                                                               */
 
 /*
- * Process-wide: the slots named by the configuration and the caches they
- * resolve to, one cache per distinct source.  Rebuilt with each
- * configuration generation (pconf); .htaccess adds to it under the lock.
+ * Process-wide: the slots named by the configuration and the bounded
+ * registry of the caches they resolve to (src/clerk_source_registry.h).
+ * Rebuilt with each configuration generation (pconf); .htaccess slots are
+ * resolved at request time and may be closed to make room.
  */
 static struct {
     apr_array_header_t *slots;          /* key_slot * made while reading config */
-    apr_hash_t *caches;                 /* source key -> clerk_jwks_cache_t * */
-    apr_array_header_t *cache_list;     /* the same caches, for child_init */
-    apr_pool_t *pool;                   /* pconf; in a child the registry pool */
-    apr_thread_mutex_t *lock;           /* children only */
+    apr_array_header_t *oauth_sections; /* oauth_section: checked in post_config */
+    clerk_source_registry_t *sources;   /* made in post_config */
     server_rec *main_server;
     int serving;                        /* 1 once post_config has run */
 } registry;
@@ -282,17 +285,15 @@ static void log_from_cache(void *baton, int level, const char *msg)
 }
 
 /*
- * The cache for a slot under a server's fetch settings: one per distinct
- * (URL, headers, settings) per process.  The key holds a hash of the
- * headers, not the secret itself.
+ * What a slot fetches under a server's fetch settings; the registry keeps
+ * one cache per distinct (URL, headers, settings) per process, naming it by
+ * a hash of the headers, not the secret itself.
  */
-static clerk_jwks_cache_t *cache_for_slot(key_slot *slot, server_rec *s, apr_pool_t *p,
-                                          apr_pool_t *store, int in_child)
+static void slot_source(const key_slot *slot, server_rec *s, apr_pool_t *p,
+                        clerk_jwks_source_t *src_out)
 {
     const clerk_server_conf *sc = ap_get_module_config(s->module_config, &auth_clerk_module);
     clerk_jwks_source_t src;
-    const char *key;
-    clerk_jwks_cache_t *cache;
 
     src.url = slot->secret ? apr_pstrcat(p, sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
                                          "/v1/jwks", NULL)
@@ -305,31 +306,53 @@ static clerk_jwks_cache_t *cache_for_slot(key_slot *slot, server_rec *s, apr_poo
     src.http.ca_file = sc->ca_file;
     src.http.proxy = sc->proxy;
     src.http.max_body = 0;
-
-    key = clerk_jwks_source_id(p, &src);
-    if ((cache = apr_hash_get(registry.caches, key, APR_HASH_KEY_STRING)))
-        return cache;
-    cache = clerk_jwks_cache_create(store, &src, log_from_cache, registry.main_server);
-    apr_hash_set(registry.caches, apr_pstrdup(store, key), APR_HASH_KEY_STRING, cache);
-    APR_ARRAY_PUSH(registry.cache_list, clerk_jwks_cache_t *) = cache;
-    if (in_child)
-        clerk_jwks_cache_child_init(cache, store);
-    return cache;
+    *src_out = src;
 }
 
-/* The cache behind a slot; .htaccess slots are looked up on first use. */
+/*
+ * Whether a warning about a recurring condition may be logged now: at most
+ * one per LOG_INTERVAL seconds per call site, so an attacker who triggers
+ * it on every request cannot flood the error log.
+ */
+#define LOG_INTERVAL 10
+static int log_allowed(volatile apr_uint32_t *last)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), then = apr_atomic_read32(last);
+
+    return (!then || now - then >= LOG_INTERVAL) && apr_atomic_cas32(last, now, then) == then;
+}
+
+static apr_status_t release_source(void *cache)
+{
+    clerk_source_registry_release(registry.sources, cache);
+    return APR_SUCCESS;
+}
+
+/*
+ * The cache behind a slot.  Slots of the server configuration were pinned
+ * in post_config; an .htaccess slot is admitted on use and held until the
+ * request ends (so it is never closed under it).  NULL when the registry
+ * is full of sources in use (logged, rate-limited).
+ */
 static clerk_jwks_cache_t *slot_cache(request_rec *r, key_slot *slot)
 {
+    static volatile apr_uint32_t last_full_log;
+    clerk_jwks_source_t src;
     clerk_jwks_cache_t *cache;
 
     if (slot->cache)
         return slot->cache;
-    if (!registry.lock)
-        return NULL;
-    apr_thread_mutex_lock(registry.lock);
-    cache = cache_for_slot(slot, r->server, r->pool, registry.pool, 1);
-    apr_thread_mutex_unlock(registry.lock);
-    return cache;
+    slot_source(slot, r->server, r->pool, &src);
+    if ((cache = clerk_source_registry_hold(registry.sources, &src, r->pool))) {
+        apr_pool_cleanup_register(r->pool, cache, release_source, apr_pool_cleanup_null);
+        return cache;
+    }
+    if (log_allowed(&last_full_log))
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10629)
+                      "key source of %s not admitted: all %u key sources of this process "
+                      "(ClerkMaxKeySources) are in use; answering 503",
+                      r->uri, clerk_source_registry_count(registry.sources));
+    return NULL;
 }
 
 /* ClerkIssuer, else the issuer the publishable key implies, else none. */
@@ -380,15 +403,39 @@ static const char *set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *ar
     return NULL;
 }
 
+/* Whether the directive being read comes from an .htaccess file (a tenant's). */
+static int in_htaccess(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, NOT_IN_HTACCESS) != NULL;
+}
+
+/*
+ * Key files and key URLs make httpd read its own files and fetch other hosts:
+ * in .htaccess only where the administrator allows it.
+ */
+static const char *check_key_source_override(cmd_parms *cmd)
+{
+    const clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                                       &auth_clerk_module);
+
+    if (in_htaccess(cmd) && sc->allow_override_keys != 1)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " is not allowed in .htaccess files "
+                           "unless the server configuration sets "
+                           "ClerkAllowOverrideKeySources On", NULL);
+    return NULL;
+}
+
 /* ClerkJWTKeyFile (PEM) and ClerkJWKSFile (cmd->info set): a key set from a file. */
 static const char *set_keys_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    const char *name = cmd->cmd->name, *err = NULL;
+    const char *name = cmd->cmd->name, *err = check_key_source_override(cmd);
     const char *path = ap_server_root_relative(cmd->pool, arg);
     int jwks = cmd->info != NULL;
     clerk_keyset_t *keys;
 
+    if (err)
+        return err;
     if (!path)
         return apr_pstrcat(cmd->pool, name, ": invalid path ", arg, NULL);
     if ((jwks ? clerk_keyset_from_jwks_file(cmd->pool, path, &keys, &err)
@@ -408,9 +455,11 @@ static const char *set_keys_file(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_jwks_url(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    const char *err = clerk_http_check_url(cmd->pool, arg);
+    const char *err = check_key_source_override(cmd);
 
     if (err)
+        return err;
+    if ((err = clerk_http_check_url(cmd->pool, arg)))
         return apr_pstrcat(cmd->pool, "ClerkJWKSURL: ", err, NULL);
     c->keys.url = new_slot(cmd, c);
     c->keys.url->url = arg;
@@ -418,18 +467,54 @@ static const char *set_jwks_url(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* sk_…, env:VAR or file:/path, read once here; never logged. */
+/*
+ * An env:VAR secret.  The variable is removed from httpd's environment the
+ * first time it is read, so that code running inside httpd (mod_php's
+ * getenv(), mod_lua's os.getenv, mod_perl's %ENV) cannot read it; the value
+ * is kept for the life of the process in the process pool, since httpd reads
+ * its configuration again at start-up and on every restart.
+ */
+static const char *env_secret(cmd_parms *cmd, const char *var)
+{
+    /*
+     * Pool userdata, not a static: httpd unloads and reloads its modules
+     * between the readings of its configuration.
+     */
+    apr_pool_t *process = cmd->server->process->pool;
+    const char *key = apr_pstrcat(cmd->temp_pool, "auth_clerk:env:", var, NULL);
+    void *kept = NULL;
+    const char *value;
+
+    apr_pool_userdata_get(&kept, key, process);
+    if (kept)
+        return kept;
+    if (!(value = getenv(var)) || !*value)
+        return NULL;
+    value = apr_pstrdup(process, value);
+    apr_pool_userdata_set(value, apr_pstrdup(process, key), apr_pool_cleanup_null, process);
+    unsetenv(var);
+    return value;
+}
+
+/*
+ * sk_…, env:VAR or file:/path, read once here; never logged.  In .htaccess
+ * only the literal form: env: and file: would read httpd's environment and
+ * files with httpd's privileges, i.e. other tenants' secrets.
+ */
 static const char *read_secret(cmd_parms *cmd, const char *directive, const char *arg,
                                const char **secret)
 {
     char *value = NULL;
 
+    if ((!strncmp(arg, "env:", 4) || !strncmp(arg, "file:", 5)) && in_htaccess(cmd))
+        return apr_psprintf(cmd->pool, "%s: env: and file: are not allowed in .htaccess "
+                            "files; give the key itself", directive);
     if (!strncmp(arg, "env:", 4)) {
-        value = getenv(arg + 4);
-        if (!value || !*value)
+        const char *v = env_secret(cmd, arg + 4);
+        if (!v)
             return apr_psprintf(cmd->pool, "%s: environment variable %s is not set",
                                 directive, arg + 4);
-        value = apr_pstrdup(cmd->pool, value);
+        value = apr_pstrdup(cmd->pool, v);
     }
     else if (!strncmp(arg, "file:", 5)) {
         const char *path = ap_server_root_relative(cmd->pool, arg + 5);
@@ -584,6 +669,13 @@ static const char *set_clock_skew(cmd_parms *cmd, void *dconf, const char *arg)
     return err;
 }
 
+/* A section of the server configuration that accepts OAuth tokens. */
+typedef struct {
+    const clerk_dir_conf *conf;
+    server_rec *server;
+    const char *where;              /* file:line */
+} oauth_section;
+
 static const char *set_accept_token(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     clerk_dir_conf *c = dconf;
@@ -603,6 +695,13 @@ static const char *set_accept_token(cmd_parms *cmd, void *dconf, int argc, char 
                                "or any", NULL);
     }
     c->accept_types = types;
+    if ((types & CLERK_TYPE_OAUTH) && !registry.serving && registry.oauth_sections) {
+        oauth_section *o = apr_array_push(registry.oauth_sections);
+        o->conf = c;
+        o->server = cmd->server;
+        o->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                cmd->directive->line_num);
+    }
     return NULL;
 }
 
@@ -697,6 +796,8 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     sc->jwks_ttl = sc->refresh_min = sc->max_stale = UNSET;
     sc->http_timeout_ms = UNSET;
     sc->token_cache_entries = UNSET;
+    sc->allow_override_keys = UNSET;
+    sc->max_key_sources = UNSET;
     return sc;
 }
 
@@ -713,6 +814,8 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     sc->ca_file = MERGE_PTR(ca_file);
     sc->proxy = MERGE_PTR(proxy);
     sc->token_cache_entries = MERGE_INT(token_cache_entries);
+    sc->allow_override_keys = MERGE_INT(allow_override_keys);
+    sc->max_key_sources = MERGE_INT(max_key_sources);
     return sc;
 }
 
@@ -774,6 +877,26 @@ static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
     return err;
 }
 
+static const char *set_allow_override_keys(cmd_parms *cmd, void *dconf, int on)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    sc->allow_override_keys = on ? 1 : 0;
+    return NULL;
+}
+
+/* One registry of key sources per process: the main server's setting only. */
+static const char *set_max_key_sources(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t v;
+
+    if (err || (err = parse_bounded(cmd, arg, 1, 100000, "key sources", &v)))
+        return err;
+    sc->max_key_sources = (int)v;
+    return NULL;
+}
+
 static const char *set_proxy(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
@@ -823,6 +946,12 @@ static const command_rec clerk_cmds[] = {
                   "outbound proxy URL for fetches"),
     AP_INIT_TAKE1("ClerkTokenCache", set_token_cache, NULL, RSRC_CONF,
                   "verified tokens cached per process (default 4096, 0 = off)"),
+    AP_INIT_FLAG("ClerkAllowOverrideKeySources", set_allow_override_keys, NULL, RSRC_CONF,
+                 "whether .htaccess may name ClerkJWKSURL, ClerkJWTKeyFile and ClerkJWKSFile "
+                 "(default Off)"),
+    AP_INIT_TAKE1("ClerkMaxKeySources", set_max_key_sources, NULL, RSRC_CONF,
+                  "key sources (and refresher threads) per process; beyond it the least "
+                  "recently used .htaccess source is closed (default 256)"),
     AP_INIT_TAKE_ARGV("ClerkIssuer", set_issuer, NULL, DIR_CMD,
                       "accepted iss values (exact match), or off"),
     AP_INIT_TAKE_ARGV("ClerkAuthorizedParties", set_authorized_parties, NULL, DIR_CMD,
@@ -894,17 +1023,145 @@ static int collect_clerk_header(void *rec, const char *key, const char *value)
     return 1;
 }
 
-static int strip_spoofed_headers(request_rec *r)
+static void unset_names(apr_table_t *t, const apr_array_header_t *names)
+{
+    for (int i = 0; i < names->nelts; i++)
+        apr_table_unset(t, APR_ARRAY_IDX(names, i, const char *));
+}
+
+static void strip_spoofed_headers(request_rec *r)
 {
     apr_array_header_t *names = apr_array_make(r->pool, 0, sizeof(const char *));
 
     apr_table_do(collect_clerk_header, names, r->headers_in, NULL);
-    for (int i = 0; i < names->nelts; i++) {
+    for (int i = 0; i < names->nelts; i++)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10602)
                       "removed client-sent header %s", APR_ARRAY_IDX(names, i, const char *));
-        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
-    }
+    unset_names(r->headers_in, names);
+}
+
+/*
+ * The handshake result parameters of the request line, taken out of it as
+ * soon as the request is read (see take_handshake_params), kept here for
+ * the decision: userdata of the initial request's pool.
+ */
+typedef struct {
+    const char *handshake;          /* __clerk_handshake: a JWT holding a session token */
+    const char *nonce;              /* __clerk_handshake_nonce */
+} handshake_params;
+
+#define HANDSHAKE_PARAMS_KEY "auth_clerk:handshake-params"
+
+static const request_rec *initial_request(const request_rec *r)
+{
+    while (r->main || r->prev)
+        r = r->main ? r->main : r->prev;
+    return r;
+}
+
+static const handshake_params *request_handshake_params(const request_rec *r)
+{
+    void *hp = NULL;
+    apr_pool_userdata_get(&hp, HANDSHAKE_PARAMS_KEY, initial_request(r)->pool);
+    return hp;
+}
+
+/*
+ * A handshake result comes back in the query of a page URL, and the
+ * __clerk_handshake value embeds a fresh session token.  Before anything
+ * else sees the request (the access log's %r, REQUEST_URI, THE_REQUEST,
+ * QUERY_STRING, mod_rewrite, the application), the handshake parameters
+ * are removed from the request line, from every view httpd keeps of it.
+ * Done for every request: outside a handshake section they mean nothing to
+ * httpd and are as secret.
+ */
+static void take_handshake_params(request_rec *r)
+{
+    handshake_params *hp;
+    const char *clean, *path, *rest;
+    apr_size_t path_len, method_len;
+
+    if (!r->args || !strstr(r->args, "__clerk_"))
+        return;
+    clean = clerk_handshake_strip_query(r->pool, r->args);
+    if (clean && !strcmp(clean, r->args))
+        return;
+    hp = apr_pcalloc(r->pool, sizeof(*hp));
+    hp->handshake = clerk_query_param(r->pool, r->args, "__clerk_handshake");
+    hp->nonce = clerk_query_param(r->pool, r->args, "__clerk_handshake_nonce");
+    apr_pool_userdata_setn(hp, HANDSHAKE_PARAMS_KEY, NULL, r->pool);
+
+    path = r->unparsed_uri;
+    path_len = strcspn(path, "?");
+    /* the request line is "<method> <unparsed uri>[ <protocol>]" */
+    method_len = strlen(r->method);
+    rest = NULL;
+    if (r->the_request && !strncmp(r->the_request, r->method, method_len)
+        && r->the_request[method_len] == ' '
+        && !strncmp(r->the_request + method_len + 1, r->unparsed_uri, strlen(r->unparsed_uri)))
+        rest = r->the_request + method_len + 1 + strlen(r->unparsed_uri);
+    r->args = (char *)clean;
+    r->parsed_uri.query = r->args;
+    r->unparsed_uri = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, path, path_len),
+                                  clean ? "?" : "", clean ? clean : "", NULL);
+    r->the_request = apr_pstrcat(r->pool, r->method, " ", r->unparsed_uri,
+                                 rest ? rest : " ", rest ? "" : r->protocol, NULL);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "handshake parameters taken out of the request line");
+}
+
+static int clerk_post_read_request(request_rec *r)
+{
+    strip_spoofed_headers(r);
+    take_handshake_params(r);
     return DECLINED;
+}
+
+/*
+ * Variables this module sets, the HTTP_X_CLERK_* that ap_add_common_vars
+ * (mod_include) makes of its headers, and the REDIRECT_ copies of both.
+ */
+static int collect_clerk_var(void *rec, const char *key, const char *value)
+{
+    const char *name = strncmp(key, "REDIRECT_", 9) ? key : key + 9;
+
+    if (!strncmp(name, "CLERK_", 6) || !strncmp(name, "HTTP_X_CLERK_", 13))
+        APR_ARRAY_PUSH((apr_array_header_t *)rec, const char *) = key;
+    return 1;
+}
+
+static clerk_request_state *request_state(const request_rec *r);
+
+/*
+ * A subrequest (mod_include, mod_rewrite look-ahead) copies its parent's
+ * environment and request headers, and an internal redirect renames the
+ * environment to REDIRECT_*: whatever this module exported for the parent
+ * would reach a section that decides otherwise, or does not use Clerk at
+ * all.  Every decision about such a request starts without them.
+ */
+static void clean_slate(request_rec *r)
+{
+    apr_array_header_t *names;
+    int parent_decided = 0;
+
+    if (!r->main && !r->prev)
+        return;
+    for (const request_rec *up = r->main ? r->main : r->prev; up && !parent_decided;
+         up = up->main ? up->main : up->prev)
+        parent_decided = request_state(up) != NULL;
+    if (!parent_decided)
+        return;
+    names = apr_array_make(r->pool, 8, sizeof(const char *));
+    apr_table_do(collect_clerk_var, names, r->subprocess_env, NULL);
+    unset_names(r->subprocess_env, names);
+    /* ap_add_common_vars of the parent (mod_include) put these in: the CGI makes its own */
+    apr_table_unset(r->subprocess_env, "REMOTE_USER");
+    apr_table_unset(r->subprocess_env, "AUTH_TYPE");
+    /* the table may be the parent's own (internal redirects share it) */
+    r->headers_in = apr_table_copy(r->pool, r->headers_in);
+    names->nelts = 0;
+    apr_table_do(collect_clerk_header, names, r->headers_in, NULL);
+    unset_names(r->headers_in, names);
 }
 
 static void export_claims(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
@@ -1066,7 +1323,7 @@ static int token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
 {
     struct {
         unsigned char keys[CLERK_TOKEN_CACHE_KEY_LEN];
-        const clerk_jwks_cache_t *cache;    /* lives as long as the process */
+        apr_uint64_t cache;                 /* unique in the process, never reused */
         unsigned char issuers[CLERK_TOKEN_CACHE_KEY_LEN];
         unsigned char parties[CLERK_TOKEN_CACHE_KEY_LEN];
         unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
@@ -1079,7 +1336,7 @@ static int token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
     memset(&ctx, 0, sizeof(ctx));
     if (fixed)
         memcpy(ctx.keys, fixed->digest, sizeof(ctx.keys));
-    ctx.cache = cache;
+    ctx.cache = cache ? clerk_jwks_cache_id(cache) : 0;
     if (issuers)
         memcpy(ctx.issuers, issuers->digest, sizeof(ctx.issuers));
     if (c->authorized_parties)
@@ -1107,7 +1364,7 @@ static void use_cached(request_rec *r, clerk_request_state *st, clerk_token_cach
  * for ClerkMachineTokenCacheTTL seconds when that is set).
  */
 static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                        clerk_token_type_t type, const char *carrier)
+                        const char *token, clerk_token_type_t type, const char *carrier)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
     const clerk_request_state *earlier = request_state(r->main ? r->main : r->prev);
@@ -1121,6 +1378,8 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
     clerk_verify_result_t res;
     const char *detail = NULL;
 
+    st->token = token;
+    st->claims = NULL;
     if (!(st->opts.accept_types & type)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10618)
                       "token rejected: token-type-mismatch (%s from %s is not accepted here)",
@@ -1222,8 +1481,11 @@ static int acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k,
         k->keys = k->fixed->keys;
         return OK;
     }
-    if (network_slot(c))
-        k->cache = slot_cache(r, network_slot(c));
+    if (network_slot(c) && !(k->cache = slot_cache(r, network_slot(c)))) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     if (!k->cache) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10607)
                       "AuthType Clerk without a key source: configure ClerkPublishableKey, "
@@ -1321,15 +1583,22 @@ static int verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_sta
     return OK;
 }
 
-/* The first element of a comma-separated header value, trimmed (NULL stays NULL). */
-static const char *first_value(apr_pool_t *p, const char *v)
+/*
+ * The last element of a comma-separated header value, trimmed (NULL stays
+ * NULL): the one the nearest proxy added.  A proxy that appends to
+ * X-Forwarded-* (mod_proxy does) leaves whatever the client sent in front.
+ */
+static const char *last_value(apr_pool_t *p, const char *v)
 {
+    const char *comma;
     apr_size_t n;
 
     if (!v)
         return NULL;
+    if ((comma = strrchr(v, ',')))
+        v = comma + 1;
     v += strspn(v, " \t");
-    n = strcspn(v, ",");
+    n = strlen(v);
     while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
         n--;
     return apr_pstrndup(p, v, n);
@@ -1338,9 +1607,10 @@ static const char *first_value(apr_pool_t *p, const char *v)
 /*
  * The URL the client asked for, as the client sees it: that of the initial
  * request, also in a subrequest or after an internal redirect (DirectoryIndex,
- * ErrorDocument, mod_rewrite).  With ClerkTrustForwardedHeaders On, the first
- * X-Forwarded-Proto and X-Forwarded-Host values replace the scheme and the
- * host, each on its own (Clerk's SDK falls back to Host).
+ * ErrorDocument, mod_rewrite).  With ClerkTrustForwardedHeaders On, the last
+ * X-Forwarded-Proto and X-Forwarded-Host values (those of the nearest, trusted
+ * proxy; Clerk's SDK takes the first) replace the scheme and the host, each on
+ * its own (Clerk's SDK falls back to Host).
  */
 static const char *public_url(request_rec *r, const clerk_dir_conf *c)
 {
@@ -1354,8 +1624,8 @@ static const char *public_url(request_rec *r, const clerk_dir_conf *c)
         return url;
     proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
     host = apr_table_get(r->headers_in, "X-Forwarded-Host");
-    proto = first_value(r->pool, proto);
-    host = first_value(r->pool, host);
+    proto = last_value(r->pool, proto);
+    host = last_value(r->pool, host);
     proto_ok = proto && (!strcasecmp(proto, "https") || !strcasecmp(proto, "http"));
     /* Only plain host[:port] values: no header can inject a path. */
     host_ok = host && *host
@@ -1427,8 +1697,8 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
     const clerk_request_state *earlier = request_state(r->main ? r->main : r->prev);
-    const char *nonce = clerk_query_param(r->pool, r->args, "__clerk_handshake_nonce");
-    const char *hs = NULL;
+    const handshake_params *hp = request_handshake_params(r);
+    const char *nonce = NULL, *hs = NULL;
     apr_array_header_t *directives = NULL;
     const char *detail = NULL, *session;
     clerk_reason_t reason;
@@ -1448,11 +1718,15 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
         }
         /* not valid here (another instance's section): the ordinary flow decides */
     }
-    /* As Clerk's SDK: a nonce (query, then cookie) before a handshake token. */
-    if (!nonce)
+    /*
+     * As Clerk's SDK: a nonce (query, then cookie) before a handshake token.
+     * Stricter than the SDK, a nonce counts only on a page view (where a
+     * handshake redirect lands): exchanging it costs a Backend API call,
+     * which no other request may make anyone spend.
+     */
+    if (navigation(r) && !(nonce = hp ? hp->nonce : NULL))
         nonce = cookie(r, "__clerk_handshake_nonce");
-    if (!nonce && !(hs = clerk_query_param(r->pool, r->args, "__clerk_handshake"))
-        && !(hs = cookie(r, "__clerk_handshake")))
+    if (!nonce && !(hs = hp ? hp->handshake : NULL) && !(hs = cookie(r, "__clerk_handshake")))
         return DECLINED;
     if (hs) {
         keys_in_use k;
@@ -1475,9 +1749,6 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
                       "handshake result not usable, continuing with the cookies: %s", detail);
         return DECLINED;
     }
-    /* The application sees the URL without the handshake parameters. */
-    r->args = (char *)clerk_handshake_strip_query(r->pool, r->args);
-    r->parsed_uri.query = r->args;
     session = clerk_handshake_session(r->pool, directives);
     for (int i = 0; i < directives->nelts; i++)
         apr_table_addn(r->err_headers_out, "Set-Cookie", APR_ARRAY_IDX(directives, i, const char *));
@@ -1537,7 +1808,7 @@ static int browser_session(request_rec *r, const clerk_dir_conf *c, clerk_reques
     switch (clerk_bearer_token(apr_table_get(r->headers_in, "Authorization"), &token, &len)) {
     case CLERK_CARRIER_TOKEN:
         if (clerk_opaque_token_type(token))
-            return check_opaque(r, c, st, clerk_opaque_token_type(token), "header");
+            return check_opaque(r, c, st, token, clerk_opaque_token_type(token), "header");
         if ((rv = verify_jwt(r, c, st, token, "header", &reason)) != OK)
             return rv;
         d = clerk_header_session_decision(reason);
@@ -1578,6 +1849,7 @@ static int clerk_check_authn(request_rec *r)
 
     if (!is_clerk_request(r))
         return DECLINED;
+    clean_slate(r);
     c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
     st = apr_pcalloc(r->pool, sizeof(*st));
     ap_set_module_config(r->request_config, &auth_clerk_module, st);
@@ -1598,29 +1870,32 @@ static int clerk_check_authn(request_rec *r)
     }
     if (!strcmp(carrier, "cookie"))
         st->opts.accept_types &= CLERK_TYPE_SESSION;   /* a cookie only carries sessions */
-    if ((opaque = clerk_opaque_token_type(token))) {
-        st->token = token;
-        return check_opaque(r, c, st, opaque, carrier);
-    }
+    if ((opaque = clerk_opaque_token_type(token)))
+        return check_opaque(r, c, st, token, opaque, carrier);
     if ((rv = verify_jwt(r, c, st, token, carrier, &reason)) != OK)
         return rv;
     return reason == CLERK_OK ? signed_in(r, c, st) : signed_out(r, c, st, reason);
 }
 
 /*
- * When httpd skips authentication for a subrequest or internal redirect with
- * the same configuration, it copies r->user; give that request the same
- * variables too (an ErrorDocument CGI or an SSI include sees CLERK_*).
+ * Subrequests and internal redirects that this module did not decide: when
+ * httpd skipped authentication because the configuration is the parent's, it
+ * copied r->user; give that request the same variables too (an ErrorDocument
+ * CGI or an SSI include sees CLERK_*).  Any other (another section, with or
+ * without AuthType Clerk) gets nothing of the parent's (clean_slate).
  */
 static int clerk_fixups(request_rec *r)
 {
+    const request_rec *parent = r->main ? r->main : r->prev;
     const clerk_request_state *earlier;
     clerk_request_state *st;
 
-    if (request_state(r) || !r->user || !(r->main || r->prev) || !is_clerk_request(r))
+    if (request_state(r) || !parent)
         return DECLINED;
-    earlier = request_state(r->main ? r->main : r->prev);
-    if (!earlier || !earlier->claims)
+    clean_slate(r);
+    earlier = request_state(parent);
+    if (!r->user || !is_clerk_request(r) || parent->per_dir_config != r->per_dir_config
+        || !earlier || !earlier->claims)
         return DECLINED;
     st = apr_pmemdup(r->pool, earlier, sizeof(*st));
     st->exported = 0;
@@ -1727,10 +2002,8 @@ CLERK_PROVIDER(claim, CLERK_REQUIRE_CLAIM);
 static int clerk_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     registry.slots = apr_array_make(pconf, 4, sizeof(key_slot *));
-    registry.caches = apr_hash_make(pconf);
-    registry.cache_list = apr_array_make(pconf, 4, sizeof(clerk_jwks_cache_t *));
-    registry.pool = pconf;
-    registry.lock = NULL;
+    registry.oauth_sections = apr_array_make(pconf, 2, sizeof(oauth_section));
+    registry.sources = NULL;
     registry.serving = 0;
     return OK;
 }
@@ -1749,6 +2022,31 @@ static int slot_in_force(const key_slot *slot)
     return !o->keys.pem && !o->keys.jwks;
 }
 
+/*
+ * Clerk issues OAuth tokens to every OAuth application of the instance: a
+ * section that accepts them without ClerkAudience (in the section or the
+ * server's defaults) lets any of those applications in.  Warned when the
+ * configuration is first read: at start-up and by configtest (which
+ * apache2ctl graceful runs first), not again on the second reading.
+ */
+static int clerk_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    for (int i = 0; i < registry.oauth_sections->nelts; i++) {
+        const oauth_section *o = &APR_ARRAY_IDX(registry.oauth_sections, i, oauth_section);
+        const clerk_dir_conf *defaults = ap_get_module_config(o->server->lookup_defaults,
+                                                              &auth_clerk_module);
+        if (!o->conf->audiences && !defaults->audiences)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, o->server, APLOGNO(10630)
+                         "ClerkAcceptToken at %s admits oauth_token without ClerkAudience: "
+                         "an OAuth token that any OAuth application of the instance obtained "
+                         "is accepted; set ClerkAudience to the audience of yours", o->where);
+    }
+    return OK;
+}
+
 static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                              server_rec *s)
 {
@@ -1761,8 +2059,16 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         clerk_http_global_init();
         curl_ready = 1;
     }
+    const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                            &auth_clerk_module);
+
     registry.main_server = s;
     registry.serving = 1;
+
+    registry.sources = clerk_source_registry_create(
+        pconf, main_sc->max_key_sources == UNSET ? CLERK_DEFAULT_MAX_KEY_SOURCES
+                                                 : (unsigned)main_sc->max_key_sources,
+        log_from_cache, s);
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
         sc->token_cache = clerk_token_cache_create(
@@ -1770,7 +2076,9 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     }
     for (int i = 0; i < registry.slots->nelts; i++) {
         key_slot *slot = APR_ARRAY_IDX(registry.slots, i, key_slot *);
-        slot->cache = cache_for_slot(slot, slot->server, ptemp, pconf, 0);
+        clerk_jwks_source_t src;
+        slot_source(slot, slot->server, ptemp, &src);
+        slot->cache = clerk_source_registry_pin(registry.sources, &src, ptemp);
         /*
          * Fetch each in-force source once, here, so children start warm.  A
          * cache shared by several slots is fetched for the first slot that
@@ -1791,11 +2099,8 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 
 static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    if (apr_thread_mutex_create(&registry.lock, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS
-        || apr_pool_create(&registry.pool, pchild) != APR_SUCCESS) {
+    if (clerk_source_registry_child_init(registry.sources, pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10615) "cannot set up the key caches");
-        return;
-    }
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
         clerk_http_opts_t opts = {0};
@@ -1809,12 +2114,6 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
         if (clerk_http_create(pchild, &opts, 16, &sc->backend_api) != APR_SUCCESS)
             sc->backend_api = NULL;
     }
-    for (int i = 0; i < registry.cache_list->nelts; i++)
-        if (clerk_jwks_cache_child_init(APR_ARRAY_IDX(registry.cache_list, i,
-                                                      clerk_jwks_cache_t *), pchild)
-            != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10616)
-                         "cannot start a key set refresher");
 }
 
 static void register_hooks(apr_pool_t *p)
@@ -1836,9 +2135,10 @@ static void register_hooks(apr_pool_t *p)
     };
 
     ap_hook_pre_config(clerk_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(clerk_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(clerk_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(clerk_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(strip_spoofed_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_post_read_request(clerk_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_authn(clerk_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(clerk_fixups, NULL, NULL, APR_HOOK_MIDDLE);

@@ -26,6 +26,7 @@ struct clerk_jwks_snapshot {
 
 struct clerk_jwks_cache {
     clerk_jwks_source_t src;
+    apr_uint64_t id;                    /* unique in the process, never reused */
     clerk_log_fn *log;
     void *log_baton;
 
@@ -118,8 +119,11 @@ const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src)
 clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_source_t *src,
                                             clerk_log_fn *log, void *log_baton)
 {
+    static volatile apr_uint64_t ids;
     clerk_jwks_cache_t *c = apr_pcalloc(p, sizeof(*c));
     apr_array_header_t *headers = apr_array_make(p, 2, sizeof(const char *));
+
+    c->id = apr_atomic_inc64(&ids) + 1;
 
     /* A deep copy: the cache outlives whatever described the source. */
     c->src = *src;
@@ -407,4 +411,9 @@ int clerk_jwks_cache_kid_miss(clerk_jwks_cache_t *c, apr_time_t now)
 apr_uint32_t clerk_jwks_cache_fetches(const clerk_jwks_cache_t *c)
 {
     return apr_atomic_read32((volatile apr_uint32_t *)&c->fetches);
+}
+
+apr_uint64_t clerk_jwks_cache_id(const clerk_jwks_cache_t *c)
+{
+    return c->id;
 }

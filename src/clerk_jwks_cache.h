@@ -54,7 +54,10 @@ apr_status_t clerk_keyset_fetch(apr_pool_t *p, clerk_http_t *http, const char *u
  */
 const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src);
 
-/* A cache in p (the configuration pool); nothing is fetched yet. */
+/*
+ * A cache in p (the configuration pool, or a pool of its own, whose
+ * destruction closes the cache); nothing is fetched yet.
+ */
 clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_source_t *src,
                                             clerk_log_fn *log, void *log_baton);
 
@@ -88,6 +91,13 @@ void clerk_jwks_cache_release(clerk_jwks_cache_t *c, clerk_jwks_snapshot_t *snap
  * forced less than refresh_min ago.  Never waits.  Returns 1 if asked.
  */
 int clerk_jwks_cache_kid_miss(clerk_jwks_cache_t *c, apr_time_t now);
+
+/*
+ * A number no other cache of this process has or will have: what a token
+ * cache key names a source by, since a closed cache's address may be reused
+ * by the next one (clerk_source_registry).
+ */
+apr_uint64_t clerk_jwks_cache_id(const clerk_jwks_cache_t *c);
 
 /* Fetches attempted by this process (for tests and the status log). */
 apr_uint32_t clerk_jwks_cache_fetches(const clerk_jwks_cache_t *c);

@@ -155,6 +155,7 @@ class Httpd:
         self.port = None
         self.proc = None
         self.sent_tokens = []       # every token a client sent, for the leak check
+        self.extra_env = {}         # more environment for apache2 (env: secrets)
         self._copy_keys()
         self.module = self._snapshot_module()
 
@@ -260,6 +261,7 @@ class Httpd:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LD_PRELOAD"):
             if k in os.environ:
                 env[k] = os.environ[k]
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout=15):

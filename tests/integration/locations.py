@@ -113,6 +113,12 @@ def main_config(h):
     h.install_www("ssi/prot/page.shtml", "include.shtml", {"@TARGET@": "/ssi/prot/printenv.py"})
     h.install_www("ssi/prot/admin.shtml", "include.shtml", {"@TARGET@": "/t/p/role/env"})
     h.install_www("ssi/open/page.shtml", "include.shtml", {"@TARGET@": "/t/basic/env"})
+    # a verified page including a section with no AuthType Clerk, and one
+    # where the same token is refused (another key; pass: the CGI still runs)
+    h.install_www("ssi/prot/to-open.shtml", "include.shtml", {"@TARGET@": "/open/printenv.py"})
+    h.install_www("ssi/prot/to-refused.shtml", "include.shtml", {"@TARGET@": "/t/refuses/env"})
+    h.install_www("ssi/hdr/to-open.shtml", "include.shtml", {"@TARGET@": "/open/printenv.py"})
+    h.install_www("ssi/hdr/to-refused.shtml", "include.shtml", {"@TARGET@": "/t/refuses/env"})
     # merge: <Directory> parent + <Location> child
     h.install_www("merge/printenv.py", "printenv.py")
     h.install_www("merge/child/printenv.py", "printenv.py")
@@ -305,6 +311,9 @@ RewriteRule ^/t/lau/env$ - [E=LAU_USER:%1,NS]
 </Location>""")
     L("/t/lau", "Require valid-user")
     s.append(clerk(h, "/ssi/prot", "Require valid-user"))
+    s.append(clerk(h, "/ssi/hdr", "ClerkPassClaimsAs both", "Require valid-user"))
+    L("/t/refuses", "ClerkSignedOutAction pass", "Require valid-user",
+      key='ClerkJWTKeyFile "%s/integration-b.public.pem"' % K)
 
     # ---------------------------------------------------------- merging
     s.append(f"""
@@ -323,7 +332,10 @@ RewriteRule ^/t/lau/env$ - [E=LAU_USER:%1,NS]
 """)
 
     # ---------------------------------------------------------- .htaccess
+    # (the .htaccess files name key files: the default Off is tested in
+    # test_shared_hosting.py, on a server of its own)
     s.append(f"""
+ClerkAllowOverrideKeySources On
 <Directory "{doc}/ht">
     AllowOverride AuthConfig
 </Directory>

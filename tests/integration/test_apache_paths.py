@@ -4,6 +4,8 @@ mod_rewrite subrequests, OPTIONS, `Require all granted` sub-locations,
 import json
 import re
 
+import pytest
+
 import clerk_tokens as T
 from helpers import assert_invalid, assert_no_token, assert_ok, challenge, describe
 
@@ -114,6 +116,26 @@ def test_ssi_open_page_including_protected(client):
     r = client.get("/ssi/open/page.shtml", token=T.mint(sub="user_sub"))
     assert_ok(r)
     assert included_env(r.text)["CLERK_USER_ID"] == "user_sub"
+
+
+@pytest.mark.parametrize("page", ["/ssi/prot/to-open.shtml", "/ssi/prot/to-refused.shtml",
+                                  "/ssi/hdr/to-open.shtml", "/ssi/hdr/to-refused.shtml"])
+def test_ssi_include_gets_nothing_of_the_parents_identity(client, page):
+    """httpd copies the parent's environment and request headers into a
+    subrequest: a section without AuthType Clerk, or one where the token is
+    refused, must still see no CLERK_*, no module-set X-Clerk-* and no
+    REMOTE_USER of the parent."""
+    r = client.get(page, token=T.mint(sub="user_parent"))
+    assert_ok(r)
+    assert "CLERK=[user_parent]" in r.text          # the parent itself is signed in
+    env = included_env(r.text)
+    leaked = {k: v for k, v in env.items()
+              if "CLERK" in k.upper() or "user_parent" in v or k in ("REMOTE_USER", "AUTH_TYPE")}
+    if "refused" in page:
+        # ClerkSignedOutAction pass: anonymous, with an empty REMOTE_USER (and AUTH_TYPE)
+        assert leaked.pop("REMOTE_USER") == ""
+        assert leaked.pop("AUTH_TYPE", "Clerk") == "Clerk"
+    assert leaked == {}, leaked
 
 
 # ---------------------------------------------------------------- mod_rewrite

@@ -105,6 +105,7 @@ AliasMatch "^/b/([^/]+)/env$" "{doc}/cgi/printenv.py"
 """]
     L = lambda path, *body: s.append(clerk(h, path, *body))
     L("/b/hs", common(fake))
+    L("/b/hs-any", common(fake), "ClerkAcceptToken any")
     L("/b/fwd", common(fake), "ClerkTrustForwardedHeaders On")
     L("/b/noproxy", common(fake, proxy=False))
     L("/b/dev", common(fake, pk=F.PK_TEST))

@@ -279,8 +279,9 @@ def test_graceful_restart_with_requests_in_flight(keyserver, fake, mpm):
 # ---------------------------------------------------------------- .htaccess
 
 def test_htaccess_network_source(keyserver, fake, mpm):
-    """ClerkJWKSURL in .htaccess: the source is looked up per process on first
-    use (not fetched at start), then shared: no fetch per request."""
+    """ClerkJWKSURL in .htaccess (where ClerkAllowOverrideKeySources On allows
+    it): the source is looked up per process on first use (not fetched at
+    start), then shared: no fetch per request."""
     fake.set_jwks(jwks_of("a"))
     ks = keyserver()
     h = ks.h
@@ -290,6 +291,7 @@ def test_htaccess_network_source(keyserver, fake, mpm):
         "AuthType Clerk", 'AuthName "clerk-it"', "ClerkJWKSURL " + fake.url("/ht.json"),
         "Require valid-user", ""]))
     ks.configure({}, server_conf="""
+ClerkAllowOverrideKeySources On
 <Directory "%s/ht">
     AllowOverride AuthConfig
 </Directory>
