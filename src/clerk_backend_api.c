@@ -16,17 +16,6 @@ apr_array_header_t *clerk_backend_api_headers(apr_pool_t *p, const char *secret)
     return h;
 }
 
-clerk_token_type_t clerk_opaque_token_type(const char *token)
-{
-    if (!strncmp(token, "mt_", 3))
-        return CLERK_TYPE_M2M;
-    if (!strncmp(token, "oat_", 4))
-        return CLERK_TYPE_OAUTH;
-    if (!strncmp(token, "ak_", 3))
-        return CLERK_TYPE_API_KEY;
-    return 0;
-}
-
 static const char *endpoint(clerk_token_type_t type, const char **field)
 {
     switch (type) {

@@ -14,6 +14,7 @@
 
 #include "clerk_claims.h"
 #include "clerk_http.h"
+#include "clerk_opaque_token.h" /* clerk_opaque_token_type, for this API's callers */
 #include "clerk_verify.h"
 
 /* Clerk-API-Version sent with every Backend API call. */
@@ -23,9 +24,6 @@
 
 /* "Authorization: Bearer <secret>" and "Clerk-API-Version": every call's headers. */
 apr_array_header_t *clerk_backend_api_headers(apr_pool_t *p, const char *secret);
-
-/* The type of an opaque Clerk token by its prefix, or 0 for anything else. */
-clerk_token_type_t clerk_opaque_token_type(const char *token);
 
 typedef enum {
     CLERK_BAPI_ANSWERED = 0,    /* res->reason says valid or why not */

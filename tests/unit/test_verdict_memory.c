@@ -1,0 +1,210 @@
+/*
+ * The memory of recent Backend API verdicts (src/clerk_verdict_memory.c):
+ * recall until (not at) the expiry, replace and forget, a capacity that a
+ * flood of keys cannot grow, eviction of the expired and then the oldest,
+ * and threads sharing one memory (TSan run too).
+ */
+#include "unit.h"
+
+#include <apr_atomic.h>
+#include <apr_thread_proc.h>
+
+#include "clerk_verdict_memory.h"
+
+#define NOW 1700000000
+
+/* 32 key bytes from a counter, through SHA-256 as the module's keys are. */
+static void key_of(unsigned n, const char *salt, unsigned char key[32])
+{
+    char text[64];
+    int len = snprintf(text, sizeof(text), "%s-%u", salt, n);
+    assert_int_equal(EVP_Digest(text, (size_t)len, key, NULL, EVP_sha256(), NULL), 1);
+}
+
+static clerk_verdict_memory_t *memory(apr_pool_t *p, unsigned capacity)
+{
+    clerk_verdict_memory_t *m = NULL;
+    assert_int_equal(clerk_verdict_memory_create(&m, p, capacity), APR_SUCCESS);
+    return m;
+}
+
+static void test_recall_until_expiry(void **state)
+{
+    clerk_verdict_memory_t *m = memory(UNIT_POOL, 64);
+    unsigned char a[32], b[32];
+
+    key_of(1, "a", a);
+    key_of(2, "b", b);
+    assert_false(clerk_verdict_memory_recall(m, a, NOW));
+    clerk_verdict_memory_remember(m, a, NOW + 5);
+    assert_true(clerk_verdict_memory_recall(m, a, NOW));
+    assert_true(clerk_verdict_memory_recall(m, a, NOW + 4));
+    assert_false(clerk_verdict_memory_recall(m, a, NOW + 5));  /* until is exclusive */
+    assert_false(clerk_verdict_memory_recall(m, b, NOW));      /* only the key remembered */
+    /* the same key again replaces its expiry, later or earlier */
+    clerk_verdict_memory_remember(m, a, NOW + 60);
+    assert_true(clerk_verdict_memory_recall(m, a, NOW + 59));
+    clerk_verdict_memory_remember(m, a, NOW + 1);
+    assert_false(clerk_verdict_memory_recall(m, a, NOW + 1));
+    assert_int_equal(clerk_verdict_memory_size(m), 1);
+}
+
+static void test_forget(void **state)
+{
+    clerk_verdict_memory_t *m = memory(UNIT_POOL, 64);
+    unsigned char a[32], b[32];
+
+    key_of(1, "f", a);
+    key_of(2, "f", b);
+    clerk_verdict_memory_remember(m, a, NOW + 60);
+    clerk_verdict_memory_remember(m, b, NOW + 60);
+    clerk_verdict_memory_forget(m, a);
+    assert_false(clerk_verdict_memory_recall(m, a, NOW));
+    assert_true(clerk_verdict_memory_recall(m, b, NOW));
+    clerk_verdict_memory_forget(m, a);                  /* forgetting twice is harmless */
+    assert_int_equal(clerk_verdict_memory_size(m), 1);
+}
+
+static void test_capacity_is_rounded_up(void **state)
+{
+    clerk_verdict_memory_t *m = NULL;
+
+    assert_int_equal(clerk_verdict_memory_create(&m, UNIT_POOL, 0), APR_EINVAL);
+    assert_int_equal(clerk_verdict_memory_capacity(memory(UNIT_POOL, 1)), CLERK_VERDICT_WAYS);
+    assert_int_equal(clerk_verdict_memory_capacity(memory(UNIT_POOL, 8)), 8);
+    assert_int_equal(clerk_verdict_memory_capacity(memory(UNIT_POOL, 9)), 16);
+    assert_int_equal(clerk_verdict_memory_capacity(memory(UNIT_POOL, 1000)), 1000);
+}
+
+/* A flood of distinct keys: the memory never holds more than its capacity. */
+static void test_flood_is_bounded(void **state)
+{
+    clerk_verdict_memory_t *m = memory(UNIT_POOL, 256);
+    unsigned char k[32];
+
+    for (unsigned i = 0; i < 100000; i++) {
+        key_of(i, "flood", k);
+        clerk_verdict_memory_remember(m, k, NOW + 10);
+        assert_true(clerk_verdict_memory_recall(m, k, NOW));   /* the newest is always kept */
+        if (i % 1000 == 0)
+            assert_true(clerk_verdict_memory_size(m) <= 256);
+    }
+    assert_int_equal(clerk_verdict_memory_size(m), 256);
+}
+
+/* One set (capacity 8): a new key takes an expired entry's place first... */
+static void test_eviction_takes_the_expired_first(void **state)
+{
+    clerk_verdict_memory_t *m = memory(UNIT_POOL, CLERK_VERDICT_WAYS);
+    unsigned char k[CLERK_VERDICT_WAYS + 1][32];
+
+    for (unsigned i = 0; i < CLERK_VERDICT_WAYS; i++) {
+        key_of(i, "x", k[i]);
+        /* entry 3 expired at NOW - 1, while the others, older and newer, live on */
+        clerk_verdict_memory_remember(m, k[i], i == 3 ? NOW - 1 : NOW + 100 + i);
+    }
+    key_of(99, "x", k[CLERK_VERDICT_WAYS]);
+    clerk_verdict_memory_remember(m, k[CLERK_VERDICT_WAYS], NOW + 5);
+    for (unsigned i = 0; i <= CLERK_VERDICT_WAYS; i++)
+        assert_int_equal(clerk_verdict_memory_recall(m, k[i], NOW), i != 3);
+    assert_int_equal(clerk_verdict_memory_size(m), CLERK_VERDICT_WAYS);
+}
+
+/* ...then, all entries live and lasting as long, the oldest. */
+static void test_eviction_then_takes_the_oldest(void **state)
+{
+    clerk_verdict_memory_t *m = memory(UNIT_POOL, CLERK_VERDICT_WAYS);
+    unsigned char k[32], first[32];
+
+    key_of(0, "o", first);
+    clerk_verdict_memory_remember(m, first, NOW + 10);
+    for (unsigned i = 1; i < CLERK_VERDICT_WAYS; i++) {
+        key_of(i, "o", k);
+        clerk_verdict_memory_remember(m, k, NOW + 10 + i);     /* remembered a second later each */
+    }
+    assert_true(clerk_verdict_memory_recall(m, first, NOW));
+    key_of(100, "o", k);
+    clerk_verdict_memory_remember(m, k, NOW + 10 + CLERK_VERDICT_WAYS);
+    assert_false(clerk_verdict_memory_recall(m, first, NOW));
+    for (unsigned i = 1; i < CLERK_VERDICT_WAYS; i++) {
+        key_of(i, "o", k);
+        assert_true(clerk_verdict_memory_recall(m, k, NOW));
+    }
+}
+
+#define THREADS 16
+#define OPS 20000
+#define PINNED (CLERK_VERDICT_WAYS - 1)
+
+typedef struct {
+    clerk_verdict_memory_t *m;
+    volatile apr_uint32_t *go;
+    const unsigned char (*pinned)[32];
+    unsigned id, lost_pins;
+} worker_t;
+
+static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
+{
+    worker_t *w = data;
+    char salt[16];
+    unsigned char k[32];
+
+    snprintf(salt, sizeof(salt), "t%u", w->id);
+    while (!apr_atomic_read32(w->go))
+        ;
+    for (unsigned i = 0; i < OPS; i++) {
+        key_of(i, salt, k);
+        clerk_verdict_memory_remember(w->m, k, NOW + 1 + i % 30);
+        clerk_verdict_memory_recall(w->m, k, NOW);
+        if (i % 3 == 0)
+            clerk_verdict_memory_forget(w->m, k);
+        w->lost_pins += !clerk_verdict_memory_recall(w->m, w->pinned[i % PINNED], NOW);
+    }
+    return NULL;
+}
+
+/*
+ * Threads flood one memory with short verdicts while reading a few long
+ * ones: fewer long ones than a set has ways, so no flood can push one out.
+ */
+static void test_threads_share_the_memory(void **state)
+{
+    clerk_verdict_memory_t *m = memory(UNIT_POOL, 512);
+    unsigned char pinned[PINNED][32];
+    volatile apr_uint32_t go = 0;
+    worker_t w[THREADS];
+    apr_thread_t *t[THREADS];
+    apr_status_t rv;
+
+    for (unsigned i = 0; i < PINNED; i++) {
+        key_of(i, "pinned", pinned[i]);
+        clerk_verdict_memory_remember(m, pinned[i], NOW + 3600);
+    }
+    for (unsigned i = 0; i < THREADS; i++) {
+        w[i] = (worker_t){ .m = m, .go = &go, .pinned = (const unsigned char (*)[32])pinned,
+                           .id = i };
+        assert_int_equal(apr_thread_create(&t[i], NULL, worker, &w[i], UNIT_POOL), APR_SUCCESS);
+    }
+    apr_atomic_set32(&go, 1);
+    for (unsigned i = 0; i < THREADS; i++) {
+        apr_thread_join(&rv, t[i]);
+        assert_int_equal(w[i].lost_pins, 0);
+    }
+    assert_true(clerk_verdict_memory_size(m) <= 512);
+    for (unsigned i = 0; i < PINNED; i++)
+        assert_true(clerk_verdict_memory_recall(m, pinned[i], NOW));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_recall_until_expiry),
+        UNIT_TEST(test_forget),
+        UNIT_TEST(test_capacity_is_rounded_up),
+        UNIT_TEST(test_flood_is_bounded),
+        UNIT_TEST(test_eviction_takes_the_expired_first),
+        UNIT_TEST(test_eviction_then_takes_the_oldest),
+        UNIT_TEST(test_threads_share_the_memory),
+    };
+    return UNIT_RUN(tests);
+}
