@@ -185,7 +185,7 @@ clerk_reason_t clerk_handshake_token_directives(apr_pool_t *p, const char *token
         return CLERK_TOKEN_INVALID;
     }
     /* Only session-category tokens may set cookies (JWT templates must not). */
-    if (jws->cat && strcmp(jws->cat, CLERK_CAT_SESSION) && strcmp(jws->cat, CLERK_CAT_IGNORE)) {
+    if (!clerk_session_category(jws)) {
         *detail = "handshake token of a non-session category";
         return CLERK_TOKEN_INVALID;
     }

@@ -450,12 +450,17 @@ static void test_handshake_token_refused(void **state)
                                                  HS_PAYLOAD),
                                      pem, &d),
                        CLERK_TOKEN_INVALID);
-    unit_assert_reason(directives_of(p, hs_token(p, key,
-                                                 "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID
-                                                 "\",\"cat\":\"cl_unknown\"}",
-                                                 HS_PAYLOAD),
-                                     pem, &d),
-                       CLERK_TOKEN_INVALID);
+    {
+        /* any other cat, of any JSON type, is not the session category */
+        static const char *const cats[] = {"\"cl_unknown\"", "\"\"", "7", "null", "[]"};
+        for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+            const char *hd = apr_pstrcat(p, "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID "\",\"cat\":",
+                                        cats[i], "}", NULL);
+            unit_assert_reason(directives_of(p, hs_token(p, key, hd, HS_PAYLOAD), pem, &d),
+                               CLERK_TOKEN_INVALID);
+            assert_null(d);
+        }
+    }
     /* typ other than JWT */
     unit_assert_reason(directives_of(p, hs_token(p, key,
                                                  "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID
