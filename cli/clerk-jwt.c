@@ -1264,9 +1264,6 @@ static void lint_header(apr_pool_t *p, const token_view_t *v, apr_array_header_t
         add_finding(p, f, SEV_ERROR, "typ-invalid",
                     "typ \"%s\" is neither absent nor \"JWT\"; the module rejects it (token-invalid)",
                     v->typ);
-
-    if (json_object_get(v->header, "cat") && !v->cat)
-        add_finding(p, f, SEV_ERROR, "category-invalid", "cat is not a string (token-invalid)");
 }
 
 static void lint_category(apr_pool_t *p, const token_view_t *v, unsigned accept,
@@ -1277,6 +1274,11 @@ static void lint_category(apr_pool_t *p, const token_view_t *v, unsigned accept,
                     "this is an %s, but %s is expected here; the module rejects it "
                     "(token-type-mismatch)", clerk_token_type_name(v->type),
                     type_list(p, accept));
+    /* a cat that is not a string: Clerk's "another class" on a session token */
+    if (json_object_get(v->header, "cat") && !v->cat)
+        add_finding(p, f, SEV_ERROR, "category-invalid", "cat is not a string; the module "
+                    "rejects it (%s)", v->type == CLERK_TYPE_SESSION ? "token-type-mismatch"
+                                                                    : "token-invalid");
     if (!v->cat || v->type == CLERK_TYPE_OAUTH)
         return;
     if (v->type == CLERK_TYPE_M2M) {
@@ -1298,7 +1300,8 @@ static void lint_category(apr_pool_t *p, const token_view_t *v, unsigned accept,
                     "session token is expected (token-type-mismatch)", v->cat);
     else if (strcmp(v->cat, CLERK_CAT_SESSION) && strcmp(v->cat, CLERK_CAT_IGNORE))
         add_finding(p, f, SEV_ERROR, "category-unknown",
-                    "unknown category \"%s\"; the module rejects it (token-invalid)", v->cat);
+                    "unknown category \"%s\"; the module rejects it (token-type-mismatch)",
+                    v->cat);
 }
 
 static void lint_times(apr_pool_t *p, const token_view_t *v, const time_opts_t *o,

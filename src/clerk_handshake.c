@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int clerk_handshake_eligible(const char *method, const char *sec_fetch_dest,
                              const char *accept)
@@ -185,7 +186,7 @@ clerk_reason_t clerk_handshake_token_directives(apr_pool_t *p, const char *token
         return CLERK_TOKEN_INVALID;
     }
     /* Only session-category tokens may set cookies (JWT templates must not). */
-    if (jws->cat && strcmp(jws->cat, CLERK_CAT_SESSION) && strcmp(jws->cat, CLERK_CAT_IGNORE)) {
+    if (!clerk_session_category(jws)) {
         *detail = "handshake token of a non-session category";
         return CLERK_TOKEN_INVALID;
     }
@@ -223,6 +224,165 @@ const char *clerk_handshake_session(apr_pool_t *p, apr_array_header_t *directive
     }
     directives->nelts = kept;
     return session && *session ? session : NULL;
+}
+
+/* RFC 9110 tchar, which RFC 6265 cookie names are made of. */
+static int is_tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/*
+ * The cookies Clerk's handshake sets (@clerk/backend constants.Cookies):
+ * __session, __client_uat and __refresh, plain or as <name>_<suffix>
+ * (getSuffixedCookieName), and Clerk's own __clerk_* (handshake, nonce,
+ * db_jwt, redirect_count).
+ */
+static int is_clerk_cookie(const char *name, apr_size_t n)
+{
+    static const char *const bases[] = {"__session", "__client_uat", "__refresh"};
+
+    if (n > 8 && !memcmp(name, "__clerk_", 8))
+        return 1;
+    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        apr_size_t b = strlen(bases[i]);
+        if (n >= b && !memcmp(name, bases[i], b) && (n == b || (n > b + 1 && name[b] == '_')))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Whether the host name's last label is a number, as the URL standard takes
+ * an IPv4 address ("ends in a number"): no parent domain exists above it.
+ */
+static int ends_in_number(const char *h)
+{
+    const char *last = strrchr(h, '.');
+
+    last = last ? last + 1 : h;
+    if (last[0] == '0' && (last[1] == 'x' || last[1] == 'X'))
+        return strspn(last + 2, "0123456789abcdefABCDEF") == strlen(last + 2);
+    return *last && strspn(last, "0123456789") == strlen(last);
+}
+
+/* host as cookies see it: no port, no IPv6 brackets, no trailing dot; *ip for an IP literal. */
+static const char *bare_host(apr_pool_t *p, const char *host, int *ip)
+{
+    const char *colon = strchr(host, ':');
+    apr_size_t n;
+
+    if (*host == '[') {
+        *ip = 1;
+        return apr_pstrndup(p, host + 1, strcspn(host + 1, "]"));
+    }
+    if (colon && strchr(colon + 1, ':')) {
+        *ip = 1;            /* an IPv6 address without brackets has no port */
+        return host;
+    }
+    n = colon ? (apr_size_t)(colon - host) : strlen(host);
+    if (n && host[n - 1] == '.')
+        n--;
+    host = apr_pstrndup(p, host, n);
+    *ip = ends_in_number(host);
+    return host;
+}
+
+/*
+ * A Domain attribute value a browser would scope to host: host itself, or
+ * (for a host name) a parent of at least two labels on a label boundary, so
+ * neither "evil-example.com" for example.com nor a bare "com".  Multi-label
+ * public suffixes (co.uk) are not known here; browsers refuse those.
+ */
+static int domain_allowed(apr_pool_t *p, const char *domain, const char *host)
+{
+    int ip;
+    const char *h = bare_host(p, host, &ip);
+    const char *d = domain + (*domain == '.');
+    apr_size_t hn = strlen(h), dn = strlen(d);
+
+    if (!dn)
+        return 0;
+    if (!strcasecmp(d, h))
+        return 1;
+    return !ip && strchr(d, '.') && hn > dn + 1 && h[hn - dn - 1] == '.'
+           && !strcasecmp(h + hn - dn, d);
+}
+
+/*
+ * Why directive d (its name the first n bytes, all tchar) may not be set, or
+ * NULL.  The reason shows the name (at most 64 bytes) and the Domain, never
+ * the value.
+ */
+static const char *cookie_refused(apr_pool_t *p, const char *d, apr_size_t n, const char *host)
+{
+    const char *attr = strchr(d, ';');
+    int shown = n > 64 ? 64 : (int)n;
+
+    if (!is_clerk_cookie(d, n))
+        return apr_psprintf(p, "cookie %.*s is not one Clerk's handshake sets", shown, d);
+    while (attr) {
+        const char *name = attr + 1 + strspn(attr + 1, " ");
+        apr_size_t len = strcspn(name, ";");
+        const char *eq = memchr(name, '=', len);
+        apr_size_t name_len = eq ? (apr_size_t)(eq - name) : len;
+        const char *value = "";
+
+        attr = name[len] ? name + len : NULL;
+        while (name_len && name[name_len - 1] == ' ')
+            name_len--;
+        if (name_len != 6 || strncasecmp(name, "Domain", 6))
+            continue;
+        /* RFC 6265 5.2.3: the value without surrounding whitespace */
+        if (eq) {
+            value = eq + 1 + strspn(eq + 1, " ");
+            len -= (apr_size_t)(value - name);
+            while (len && value[len - 1] == ' ')
+                len--;
+            value = apr_pstrndup(p, value, len);
+        }
+        if (!host)
+            return apr_psprintf(p, "cookie %.*s: Domain=%.100s and the request names no host",
+                                shown, d, value);
+        if (!domain_allowed(p, value, host))
+            return apr_psprintf(p, "cookie %.*s: Domain=%.100s is not the host or a parent of it",
+                                shown, d, value);
+    }
+    return NULL;
+}
+
+apr_array_header_t *clerk_handshake_allowed_cookies(apr_pool_t *p,
+                                                    const apr_array_header_t *directives,
+                                                    const char *host,
+                                                    apr_array_header_t *dropped)
+{
+    apr_array_header_t *kept = apr_array_make(p, directives->nelts, sizeof(const char *));
+
+    for (int i = 0; i < directives->nelts; i++) {
+        const char *d = APR_ARRAY_IDX(directives, i, const char *);
+        apr_size_t n = strcspn(d, "=;");
+        const char *why = NULL;
+
+        if (!clerk_export_header_safe(d))
+            why = "a directive with a control character";
+        else if (d[n] != '=')
+            why = "a directive without name=value";
+        else if (!n)
+            why = "a directive with an empty cookie name";
+        else {
+            for (apr_size_t j = 0; j < n && !why; j++)
+                if (!is_tchar(d[j]))
+                    why = "a cookie name that is not a token";
+            if (!why)
+                why = cookie_refused(p, d, n, host);
+        }
+        if (!why)
+            APR_ARRAY_PUSH(kept, const char *) = d;
+        else if (dropped)
+            APR_ARRAY_PUSH(dropped, const char *) = why;
+    }
+    return kept;
 }
 
 static int is_handshake_param(const char *param, apr_size_t n)

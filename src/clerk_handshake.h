@@ -95,6 +95,30 @@ clerk_reason_t clerk_handshake_token_directives(apr_pool_t *p, const char *token
  */
 const char *clerk_handshake_session(apr_pool_t *p, apr_array_header_t *directives);
 
+/*
+ * The directives of a handshake (a handshake token's list or a Backend API
+ * nonce payload) that this host may emit as Set-Cookie, in order, as a new
+ * array of const char *.  Stricter than Clerk's SDK, which sets every cookie
+ * it is given: a validly signed payload must still not set arbitrary cookies.
+ * A directive is kept when
+ *  - it has no control character, and its name=value pair a non-empty
+ *    RFC 6265 token as name;
+ *  - the name (case-sensitive) is one Clerk's handshake sets: __session,
+ *    __client_uat, __refresh, each also as <name>_<suffix>, or __clerk_<...>;
+ *  - every Domain attribute (case-insensitive name, a leading dot ignored)
+ *    is host itself or a parent domain of it: a whole-label suffix of at
+ *    least two labels (no bare TLD), none at all for an IP-literal host.
+ * host is the request's host name (a :port or IPv6 brackets are ignored);
+ * when NULL only host-only cookies are kept.  When dropped is not NULL, one
+ * short reason per dropped directive is pushed to it (const char *): it
+ * names at most the cookie's name and Domain, never its value, which holds
+ * the session token, so it can be logged.
+ */
+apr_array_header_t *clerk_handshake_allowed_cookies(apr_pool_t *p,
+                                                    const apr_array_header_t *directives,
+                                                    const char *host,
+                                                    apr_array_header_t *dropped);
+
 /* The query string without the handshake parameters (NULL when none remain). */
 const char *clerk_handshake_strip_query(apr_pool_t *p, const char *args);
 

@@ -42,8 +42,8 @@ clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
     dot2 = dot1 ? memchr(dot1 + 1, '.', len - (apr_size_t)(dot1 + 1 - token)) : NULL;
     if (!dot2 || memchr(dot2 + 1, '.', len - (apr_size_t)(dot2 + 1 - token)))
         return fail(detail, "not three dot-separated segments", CLERK_TOKEN_INVALID);
-    if (dot1 == token || dot2 == token + len - 1)
-        return fail(detail, "empty header or signature segment", CLERK_TOKEN_INVALID);
+    if (dot1 == token)
+        return fail(detail, "empty header segment", CLERK_TOKEN_INVALID);
 
     if (clerk_b64url_decode(p, token, (apr_size_t)(dot1 - token), &hdr, &hdr_len)
         || clerk_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1), &payload, &payload_len)
@@ -58,6 +58,12 @@ clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
     jws->alg = clerk_json_string(jws->header, "alg");
     if (clerk_rs_alg_from_name(jws->alg) < 0)
         return fail(detail, "alg is not RS256, RS384 or RS512", CLERK_TOKEN_INVALID_ALGORITHM);
+    /*
+     * After alg: an unsigned "alg":"none" JWS ends in "." and Clerk reports
+     * its alg (an empty segment decodes); with an RS alg it is malformed.
+     */
+    if (sig_len == 0)
+        return fail(detail, "empty signature segment", CLERK_TOKEN_INVALID);
 
     /*
      * crit names extensions we would have to understand; b64:false (RFC 7797)
@@ -70,9 +76,11 @@ clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
     if (json_object_get(jws->header, "zip"))
         return fail(detail, "header has zip", CLERK_TOKEN_INVALID);
     if (!optional_string(jws->header, "kid", &jws->kid)
-        || !optional_string(jws->header, "typ", &jws->typ)
-        || !optional_string(jws->header, "cat", &jws->cat))
-        return fail(detail, "kid, typ or cat is not a string", CLERK_TOKEN_INVALID);
+        || !optional_string(jws->header, "typ", &jws->typ))
+        return fail(detail, "kid or typ is not a string", CLERK_TOKEN_INVALID);
+    /* cat of any JSON type: what it means depends on the token type (clerk_verify) */
+    jws->has_cat = json_object_get(jws->header, "cat") != NULL;
+    jws->cat = clerk_json_string(jws->header, "cat");
     if (jws->kid && (strlen(jws->kid) == 0 || strlen(jws->kid) > CLERK_KID_MAX_LEN))
         return fail(detail, "kid is empty or too long", CLERK_TOKEN_INVALID);
 

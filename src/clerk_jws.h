@@ -27,15 +27,19 @@ typedef struct clerk_jws {
     const unsigned char *sig;
     apr_size_t sig_len;
     const char *alg;                    /* always one of RS256/RS384/RS512 */
-    const char *kid, *typ, *cat;        /* NULL when absent */
+    const char *kid, *typ;              /* NULL when absent */
+    const char *cat;                    /* NULL when absent or not a string */
+    int has_cat;                        /* a cat member of any JSON type */
 } clerk_jws_t;
 
 /*
- * Split and decode a compact JWS of len bytes (at most max_len).  Refuses:
- * anything but 3 non-empty base64url segments (CLERK_TOKEN_INVALID), a header
- * that is not a JSON object or carries crit/b64/zip or a non-string
- * kid/typ/cat (CLERK_TOKEN_INVALID), and an alg outside RS256/RS384/RS512
- * (CLERK_TOKEN_INVALID_ALGORITHM).  *detail gets a short log message.
+ * Split and decode a compact JWS of len bytes (at most max_len).  Refuses,
+ * in this order: anything but 3 base64url segments with a non-empty header,
+ * or a header that is not a JSON object (CLERK_TOKEN_INVALID); an alg outside
+ * RS256/RS384/RS512 (CLERK_TOKEN_INVALID_ALGORITHM, whatever the signature
+ * segment holds, as Clerk); an empty signature, crit/b64/zip or a non-string
+ * kid/typ (CLERK_TOKEN_INVALID).  cat is left to the caller: its meaning
+ * depends on the token type.  *detail gets a short log message.
  */
 clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
                                apr_size_t max_len, clerk_jws_t **out,

@@ -59,26 +59,36 @@ int clerk_is_origin(const char *s)
     return *host && !strchr(host, '/') && !strchr(host, '?') && !strchr(host, '#');
 }
 
+int clerk_session_category(const clerk_jws_t *jws)
+{
+    return !jws->has_cat
+           || (jws->cat && (!strcmp(jws->cat, CLERK_CAT_SESSION)
+                            || !strcmp(jws->cat, CLERK_CAT_IGNORE)));
+}
+
 /* typ and cat rules that depend on the token type. */
 static int check_type_header(const clerk_jws_t *jws, clerk_token_type_t type,
                              clerk_verify_result_t *res)
 {
-    if (type == CLERK_TYPE_OAUTH)
-        return 1;   /* typ already fixed by classification; Clerk checks no cat */
-    if (jws->typ && strcmp(jws->typ, "JWT"))
+    /* an OAuth token's typ is what classified it */
+    if (type != CLERK_TYPE_OAUTH && jws->typ && strcmp(jws->typ, "JWT"))
         return fail(res, CLERK_TOKEN_INVALID, "typ is neither absent nor JWT");
-    if (!jws->cat)
-        return 1;
-    if (type == CLERK_TYPE_M2M)
-        return strcmp(jws->cat, CLERK_CAT_M2M) ? fail(res, CLERK_TOKEN_INVALID,
-                                                      "M2M token with a non-M2M category")
-                                               : 1;
-    if (!strcmp(jws->cat, CLERK_CAT_SESSION) || !strcmp(jws->cat, CLERK_CAT_IGNORE))
-        return 1;
-    if (!strcmp(jws->cat, CLERK_CAT_TEMPLATE))
+    if (type == CLERK_TYPE_SESSION) {
+        if (clerk_session_category(jws))
+            return 1;
+        /* Clerk names any other cat a type mismatch, null or a number included */
         return fail(res, CLERK_TOKEN_TYPE_MISMATCH,
-                    "JWT template token where a session token is expected");
-    return fail(res, CLERK_TOKEN_INVALID, "unknown token category");
+                    !jws->cat ? "cat is not a string"
+                    : !strcmp(jws->cat, CLERK_CAT_TEMPLATE)
+                        ? "JWT template token where a session token is expected"
+                        : "unknown token category");
+    }
+    /* Clerk reads no cat on OAuth tokens; one that is not a string is refused all the same */
+    if (jws->has_cat && !jws->cat)
+        return fail(res, CLERK_TOKEN_INVALID, "cat is not a string");
+    if (type == CLERK_TYPE_M2M && jws->cat && strcmp(jws->cat, CLERK_CAT_M2M))
+        return fail(res, CLERK_TOKEN_INVALID, "M2M token with a non-M2M category");
+    return 1;
 }
 
 /* An optional NumericDate: absent, or a JSON integer. */

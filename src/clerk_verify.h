@@ -15,6 +15,7 @@
 #include <apr_tables.h>
 
 #include "clerk_claims.h"
+#include "clerk_jws.h"
 #include "clerk_key.h"
 #include "clerk_reason.h"
 
@@ -46,6 +47,14 @@ typedef struct clerk_verify_opts {
  * an RFC 9068 typ -> OAuth; then the M2M category -> M2M; else a session token.
  */
 clerk_token_type_t clerk_token_classify(const char *typ, const char *cat, const json_t *payload);
+
+/*
+ * Whether a JWS header's cat lets it be a session token (or a handshake
+ * token, which Clerk mints in the session category): cat absent,
+ * cl_B7d4PD111AAA or cl_I7d4PD111III.  Any other cat, whatever its JSON type,
+ * marks another class (isNonSessionJwtCategory).
+ */
+int clerk_session_category(const clerk_jws_t *jws);
 
 /* Whether s is an origin as browsers send it: scheme://host[:port], nothing after. */
 int clerk_is_origin(const char *s);

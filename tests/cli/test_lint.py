@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from clijwt import NOW, fixture, hs256_token, mint, run, unsigned_token
+from clijwt import FIXTURE_PUB, NOW, fixture, hs256_token, mint, run, unsigned_token
 
 ISS = "https://clerk.example.com"
 AZP = "https://app.example.com"
@@ -72,6 +72,7 @@ def test_no_findings_text():
     ("M2M category: not a session", ["--header", '{"cat":"cl_B7d4PD333AAA"}'], NOW,
      "token-type-not-accepted", "warning"),
     ("unknown category", ["--header", '{"cat":"cl_nope"}'], NOW, "category-unknown", "error"),
+    ("cat not a string", ["--header", '{"cat":7}'], NOW, "category-invalid", "error"),
     ("typ not JWT", ["--header", '{"typ":"JOSE"}'], NOW, "typ-invalid", "error"),
     ("crit", ["--header", '{"crit":["exp"]}'], NOW, "header-unsupported", "error"),
     ("jku", ["--header", '{"jku":"https://evil.example/jwks"}'], NOW, "header-key-reference",
@@ -88,6 +89,19 @@ def test_each_finding(name, args, now, code, severity):
     assert (code, severity) in codes, (name, j["findings"])
     expect_rc = 1 if any(s in ("error", "warning") for _, s in codes) else 0
     assert rc == expect_rc
+
+
+@pytest.mark.parametrize("args,code,reason", [
+    (["--header", '{"cat":"cl_nope"}'], "category-unknown", "token-type-mismatch"),
+    (["--header", '{"cat":7}'], "category-invalid", "token-type-mismatch"),
+    (["--sub", "mch_1", "--header", '{"cat":7}'], "category-invalid", "token-invalid"),
+])
+def test_category_findings_name_the_verdict(args, code, reason):
+    _, j, _ = lint(clean(*args))
+    msg = next(f["message"] for f in j["findings"] if f["code"] == code)
+    assert f"({reason})" in msg
+    assert run("verify", clean(*args), "--json", "--now", NOW, "--pem", FIXTURE_PUB,
+               "--accept", "any").json["reason"] == reason
 
 
 def test_within_clock_skew_is_not_expired():

@@ -206,6 +206,21 @@ def test_accept_types():
         "token-type-mismatch"
 
 
+@pytest.mark.parametrize("cat", ["cl_nope", "", "cl_b7d4pd111aaa", "cl_i7d4pd111iii", 7, [],
+                                 ["cl_B7d4PD111AAA"]])
+def test_other_categories_are_a_type_mismatch(cat):
+    """As Clerk's authenticateRequest: any cat but the session and ignore ones, any JSON type."""
+    tok = mint("--header", json.dumps({"cat": cat}))
+    r = run("verify", tok, "--json", "--now", NOW, "--pem", FIXTURE_PUB)
+    assert r.rc == 1 and r.json["reason"] == "token-type-mismatch", r.json
+
+
+@pytest.mark.parametrize("cat", ["cl_B7d4PD111AAA", "cl_I7d4PD111III"])
+def test_session_categories_verify(cat):
+    tok = mint("--header", json.dumps({"cat": cat}))
+    assert run("verify", tok, "--json", "--now", NOW, "--pem", FIXTURE_PUB).json["valid"]
+
+
 def test_remote_user_claim():
     tok = mint("--claims", '{"email":"a@example.com","empty":""}')
     base = ["verify", tok, "--json", "--now", NOW, "--pem", FIXTURE_PUB]
@@ -235,8 +250,13 @@ def test_hs256_and_none_are_rejected():
         (hs256_token({"sub": "user_1", "exp": NOW + 60}), "token-invalid-algorithm"),
         (unsigned_token({"alg": "none"}, {"sub": "user_1", "exp": NOW + 60}, b"x"),
          "token-invalid-algorithm"),
-        # an unsigned JWS ends in "." (empty signature): refused before alg is read
-        (unsigned_token({"alg": "none"}, {"sub": "user_1", "exp": NOW + 60}), "token-invalid"),
+        # an unsigned JWS ends in "." (empty signature): Clerk names the alg, in any case
+        *[(unsigned_token({"alg": alg}, {"sub": "user_1", "exp": NOW + 60}),
+           "token-invalid-algorithm") for alg in ("none", "None", "NONE", "nOnE", "HS256")],
+        (unsigned_token({"typ": "JWT"}, {"sub": "user_1", "exp": NOW + 60}),
+         "token-invalid-algorithm"),
+        # an RS256 header with no signature is malformed
+        (unsigned_token({"alg": "RS256"}, {"sub": "user_1", "exp": NOW + 60}), "token-invalid"),
     ]
     for tok, reason in cases:
         r = run("verify", tok, "--json", "--now", NOW, "--pem", FIXTURE_PUB)

@@ -137,7 +137,8 @@ put('fuzz_bapi', 'api_key_org', json.dumps({'object': 'api_key', 'id': 'ak_id1',
     'subject': 'org_1', 'scopes': ['deploy'], 'claims': None, 'revoked': False, 'expired': False, 'expiration': None}))
 put('fuzz_bapi', 'revoked', '{"id":"mt_1","subject":"mch_1","revoked":true,"revocation_reason":"rotated"}')
 
-# ---- fuzz_handshake: first byte % 4 = query string, __client_uat/opaque, handshake JWT, directives
+# ---- fuzz_handshake: first byte % 5 = query string, __client_uat/opaque, handshake JWT, directives,
+#      host + directives through the cookie filter
 put('fuzz_handshake', 'query', b'\x00a=1&__clerk_handshake=eyJhbGciOiJSUzI1NiJ9.e30.AAAA&b=%41%2&__clerk_handshake_nonce=n1&redirect_url=https%3a%2f%2fx')
 put('fuzz_handshake', 'uat', b'\x011767225600')
 put('fuzz_handshake', 'opaque', b'\x01mt_8XOIucKvqHVr5tYP123456789abcdefghij')
@@ -146,4 +147,8 @@ tokhs = mint({'alg': 'RS256', 'typ': 'JWT', 'kid': KID, 'cat': 'cl_B7d4PD111AAA'
                             '__clerk_db_jwt=x; Path=/']})
 put('fuzz_handshake', 'handshake_jwt', b'\x02' + tokhs.encode())
 put('fuzz_handshake', 'directives', b'\x03__session=abc; Path=/\n__client_uat=1; Path=/\n__session_x=def\r\n; Path=/')
+put('fuzz_handshake', 'filter', b'\x04www.example.com:8443\n__session=abc; Path=/; Domain=.example.com\n'
+    b'__client_uat=1; Domain=example.co\nadmin=1\n__clerk_x=1; Domain=com\n__session_t4uUWLLE=d; domain = EXAMPLE.com ;')
+put('fuzz_handshake', 'filter_ip', b'\x04[::1]:443\n__session_t4uUWLLE=x; Domain=::1\n__refresh_t4uUWLLE=y; Domain=1\n'
+    b'=v\n__Session=z\n__client_uat=0; Domain\n__clerk_db_jwt=q; Domain=0.0.1')
 print('ok')

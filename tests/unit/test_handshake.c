@@ -450,12 +450,17 @@ static void test_handshake_token_refused(void **state)
                                                  HS_PAYLOAD),
                                      pem, &d),
                        CLERK_TOKEN_INVALID);
-    unit_assert_reason(directives_of(p, hs_token(p, key,
-                                                 "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID
-                                                 "\",\"cat\":\"cl_unknown\"}",
-                                                 HS_PAYLOAD),
-                                     pem, &d),
-                       CLERK_TOKEN_INVALID);
+    {
+        /* any other cat, of any JSON type, is not the session category */
+        static const char *const cats[] = {"\"cl_unknown\"", "\"\"", "7", "null", "[]"};
+        for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+            const char *hd = apr_pstrcat(p, "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID "\",\"cat\":",
+                                        cats[i], "}", NULL);
+            unit_assert_reason(directives_of(p, hs_token(p, key, hd, HS_PAYLOAD), pem, &d),
+                               CLERK_TOKEN_INVALID);
+            assert_null(d);
+        }
+    }
     /* typ other than JWT */
     unit_assert_reason(directives_of(p, hs_token(p, key,
                                                  "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID
@@ -528,6 +533,181 @@ static void test_handshake_session(void **state)
     d = unit_strings(p, "__session=evil\r\n", NULL);
     assert_null(clerk_handshake_session(p, d));
     assert_int_equal(d->nelts, 0);
+}
+
+/* ------------------------------------------------------------ cookie filter */
+
+/* The filter's verdict on one directive from host: the reason, or NULL when kept. */
+static const char *refusal(apr_pool_t *p, const char *directive, const char *host)
+{
+    apr_array_header_t *dropped = apr_array_make(p, 1, sizeof(const char *));
+    apr_array_header_t *kept = clerk_handshake_allowed_cookies(p, unit_strings(p, directive, NULL),
+                                                               host, dropped);
+
+    assert_int_equal(kept->nelts + dropped->nelts, 1);
+    if (kept->nelts) {
+        assert_ptr_equal(APR_ARRAY_IDX(kept, 0, const char *), directive);
+        return NULL;
+    }
+    return APR_ARRAY_IDX(dropped, 0, const char *);
+}
+
+#define KEPT(d, host) assert_null(refusal(p, (d), (host)))
+#define DROPPED(d, host) assert_non_null(refusal(p, (d), (host)))
+
+static void test_allowed_cookie_names(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    static const char *const kept[] = {
+        "__session=tok; Path=/; SameSite=Lax; Secure", "__session_t4uUWLLE=tok",
+        "__client_uat=1700000000; Path=/", "__client_uat_t4uUWLLE=0; Max-Age=0",
+        "__refresh=r", "__refresh_t4uUWLLE=r; HttpOnly", "__clerk_db_jwt=dvb_1",
+        "__clerk_handshake=; Max-Age=0", "__clerk_handshake_nonce=; Max-Age=0",
+        "__clerk_redirect_count=1", "__clerk_x=1", "__session=", "__session_a-b.c~=x",
+    };
+    static const char *const refused[] = {
+        "admin=1", "session=tok", "__Session=tok", "__SESSION=tok", "__session_=tok",
+        "__sessionx=tok", "__session-x=tok", "__client_uatx=1", "__client_uat_=1",
+        "__refreshx=1", "__Refresh=1", "__clerk_=1", "__clerk=1", "__CLERK_db_jwt=1",
+        "__Host-__session=tok", "x__session=tok",
+    };
+
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        KEPT(kept[i], "example.com");
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        DROPPED(refused[i], "example.com");
+}
+
+static void test_allowed_cookie_malformed(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    static const char *const refused[] = {
+        "__session", "__session; Path=/", "=tok", "=", "", "; __session=tok",
+        " __session=tok", "__session =tok", "__ses\"sion=tok", "__session;x=tok",
+        "__session=evil\r\nSet-Cookie: admin=1", "__session=a\tb", "__session=\x01",
+        "__session=x; Domain=example.com\n", "__clerk_\x7f=1", "__clerk_\xc3\xa9=1",
+    };
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        DROPPED(refused[i], "example.com");
+}
+
+static void test_allowed_cookie_domains(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    static const struct { const char *directive, *host; } kept[] = {
+        {"__session=t; Domain=example.com", "example.com"},
+        {"__session=t; Domain=.example.com", "example.com"},
+        {"__session=t; Domain=.example.com", "www.example.com"},
+        {"__session=t; Domain=example.com", "a.b.example.com"},
+        {"__session=t; Domain=b.example.com", "a.b.example.com"},
+        {"__session=t; Domain=EXAMPLE.com", "www.Example.COM"},
+        {"__session=t; domain=example.com", "www.example.com"},
+        {"__session=t;Domain=example.com;Path=/", "www.example.com"},
+        {"__session=t; Domain = example.com ; Path=/", "www.example.com"},
+        {"__session=t; Domain=example.com", "www.example.com:8443"},
+        {"__session=t; Domain=example.com", "www.example.com."},
+        {"__session=t; Domain=localhost", "localhost"},
+        {"__session=t; Domain=localhost", "localhost:8080"},
+        {"__session=t; Domain=127.0.0.1", "127.0.0.1"},
+        {"__session=t; Domain=127.0.0.1", "127.0.0.1:8443"},
+        {"__session=t; Domain=::1", "[::1]:8443"},
+        {"__session=t; Domain=::1", "::1"},
+        {"__clerk_db_jwt=x; Domain=example.com", "app.example.com"},
+        /* no Domain: a host-only cookie, from any host */
+        {"__session=t; Path=/", "example.com"},
+        {"__session=t; Path=/; Domainx=evil.com", "example.com"},
+        {"__session=t; Path=/", NULL},
+    };
+    static const struct { const char *directive, *host; } refused[] = {
+        {"__session=t; Domain=other.com", "example.com"},
+        {"__clerk_x=1; Domain=other.com", "example.com"},
+        {"__session=t; Domain=example.co", "example.com"},
+        {"__session=t; Domain=evil-example.com", "example.com"},
+        {"__session=t; Domain=xample.com", "example.com"},
+        {"__session=t; Domain=example.com", "evil-example.com"},
+        {"__session=t; Domain=example.com", "example.com.evil.net"},
+        {"__session=t; Domain=www.example.com", "example.com"},
+        {"__session=t; Domain=com", "example.com"},
+        {"__session=t; Domain=.com", "www.example.com"},
+        {"__session=t; Domain=com.", "example.com"},
+        {"__session=t; Domain=..example.com", "www.example.com"},
+        {"__session=t; Domain=example.com.", "www.example.com"},
+        {"__session=t; Domain=", "example.com"},
+        {"__session=t; Domain", "example.com"},
+        {"__session=t; Domain=.", "example.com"},
+        {"__session=t; Domain=example.com:8443", "www.example.com:8443"},
+        /* every Domain counts, not only the first or the last */
+        {"__session=t; Domain=example.com; Domain=other.com", "www.example.com"},
+        {"__session=t; Domain=other.com; Domain=example.com", "www.example.com"},
+        /* an IP-literal host: no parent domains */
+        {"__session=t; Domain=0.0.1", "127.0.0.1"},
+        {"__session=t; Domain=0.1", "127.0.0.1:80"},
+        {"__session=t; Domain=2.3.4", "0x1.2.3.4"},
+        {"__session=t; Domain=2.0x3", "1.2.0x3"},
+        {"__session=t; Domain=2.0X3f", "1.2.0X3f"},
+        {"__session=t; Domain=3.4", "1.2.3.4."},
+        {"__session=t; Domain=127.0.0.1", "127.0.0.2"},
+        {"__session=t; Domain=[::1]", "[::1]"},
+        {"__session=t; Domain=1", "::1"},
+        /* no host: no Domain is known to be ours */
+        {"__session=t; Domain=example.com", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        if (refusal(p, kept[i].directive, kept[i].host))
+            fail_msg("%s from %s: dropped (%s)", kept[i].directive, kept[i].host,
+                     refusal(p, kept[i].directive, kept[i].host));
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if (!refusal(p, refused[i].directive, refused[i].host))
+            fail_msg("%s from %s: kept", refused[i].directive, refused[i].host);
+}
+
+static void test_allowed_cookies_list(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    apr_array_header_t *in = unit_strings(p,
+        "__session_t4uUWLLE=SECRETTOKEN1; Path=/; Domain=.example.com",
+        "__client_uat_t4uUWLLE=1700000000; Path=/",
+        "admin=SECRETTOKEN2; Path=/",
+        "__session=SECRETTOKEN3; Domain=evil.com",
+        "__session=SECRETTOKEN4\r\nSet-Cookie: x=1",
+        "__client_uat=1700000000; Path=/", NULL);
+    apr_array_header_t *dropped = apr_array_make(p, 1, sizeof(const char *));
+    apr_array_header_t *kept = clerk_handshake_allowed_cookies(p, in, "www.example.com", dropped);
+
+    /* kept in order, the input untouched */
+    assert_int_equal(kept->nelts, 3);
+    assert_int_equal(in->nelts, 6);
+    assert_ptr_equal(APR_ARRAY_IDX(kept, 0, const char *), APR_ARRAY_IDX(in, 0, const char *));
+    assert_ptr_equal(APR_ARRAY_IDX(kept, 1, const char *), APR_ARRAY_IDX(in, 1, const char *));
+    assert_ptr_equal(APR_ARRAY_IDX(kept, 2, const char *), APR_ARRAY_IDX(in, 5, const char *));
+    /* one reason per drop, loggable and without any value */
+    assert_int_equal(dropped->nelts, 3);
+    unit_assert_str(APR_ARRAY_IDX(dropped, 0, const char *),
+                    "cookie admin is not one Clerk's handshake sets");
+    unit_assert_str(APR_ARRAY_IDX(dropped, 1, const char *),
+                    "cookie __session: Domain=evil.com is not the host or a parent of it");
+    unit_assert_str(APR_ARRAY_IDX(dropped, 2, const char *), "a directive with a control character");
+    for (int i = 0; i < dropped->nelts; i++) {
+        assert_null(strstr(APR_ARRAY_IDX(dropped, i, const char *), "SECRET"));
+        assert_true(clerk_export_header_safe(APR_ARRAY_IDX(dropped, i, const char *)));
+    }
+    /* what is kept still yields the session */
+    unit_assert_str(clerk_handshake_session(p, kept), "SECRETTOKEN1");
+    /* dropped may be NULL; an empty list stays empty */
+    assert_int_equal(clerk_handshake_allowed_cookies(p, in, "www.example.com", NULL)->nelts, 3);
+    assert_int_equal(clerk_handshake_allowed_cookies(p, unit_strings(p, NULL), "a.test", dropped)->nelts,
+                     0);
+    assert_int_equal(dropped->nelts, 3);
+    /* a long name is shortened in the reason */
+    {
+        char *name = apr_palloc(p, 301);
+        memset(name, 'a', 300);
+        name[300] = '\0';
+        unit_assert_str(refusal(p, apr_pstrcat(p, name, "=v", NULL), "a.test"),
+                        apr_psprintf(p, "cookie %.64s is not one Clerk's handshake sets", name));
+    }
 }
 
 /* ------------------------------------------------------------ query */
@@ -610,6 +790,10 @@ int main(void)
         UNIT_TEST(test_handshake_token_valid),
         UNIT_TEST(test_handshake_token_refused),
         UNIT_TEST(test_handshake_session),
+        UNIT_TEST(test_allowed_cookie_names),
+        UNIT_TEST(test_allowed_cookie_malformed),
+        UNIT_TEST(test_allowed_cookie_domains),
+        UNIT_TEST(test_allowed_cookies_list),
         UNIT_TEST(test_strip_query),
         UNIT_TEST(test_query_param),
     };

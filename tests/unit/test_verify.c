@@ -535,15 +535,30 @@ static void test_cat(void **state)
         {CAT("\"" CLERK_CAT_IGNORE "\""), GOOD, CLERK_OK},
         {CAT("\"" CLERK_CAT_TEMPLATE "\""), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
         {CAT("\"" CLERK_CAT_M2M "\""), GOOD, CLERK_TOKEN_TYPE_MISMATCH},       /* M2M category: m2m type */
-        {CAT("\"cl_B7d4PD999AAA\""), GOOD, CLERK_TOKEN_INVALID},
-        {CAT("\"cl_b7d4pd111aaa\""), GOOD, CLERK_TOKEN_INVALID},
-        {CAT("\"\""), GOOD, CLERK_TOKEN_INVALID},
-        {CAT("\"" CLERK_CAT_SESSION " \""), GOOD, CLERK_TOKEN_INVALID},
-        {CAT("7"), GOOD, CLERK_TOKEN_INVALID},
-        {CAT("null"), GOOD, CLERK_TOKEN_INVALID},
+        /* any other cat is another class to Clerk (isNonSessionJwtCategory) */
+        {CAT("\"cl_B7d4PD999AAA\""), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("\"cl_b7d4pd111aaa\""), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("\"cl_i7d4pd111iii\""), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("\"\""), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("\"" CLERK_CAT_SESSION " \""), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("7"), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("null"), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("true"), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
+        {CAT("[\"" CLERK_CAT_SESSION "\"]"), GOOD, CLERK_TOKEN_TYPE_MISMATCH},
         /* header rules come before claims */
         {CAT("\"" CLERK_CAT_TEMPLATE "\""), "{\"x\":1}", CLERK_TOKEN_TYPE_MISMATCH},
-        {CAT("\"nope\""), "{\"x\":1}", CLERK_TOKEN_INVALID},
+        {CAT("\"nope\""), "{\"x\":1}", CLERK_TOKEN_TYPE_MISMATCH},
+        /* a bad typ is still token-invalid, whatever the cat */
+        {"{\"alg\":\"RS256\",\"typ\":\"JOSE\",\"cat\":7}", GOOD, CLERK_TOKEN_INVALID},
+    };
+    /* machine tokens: a cat that is not a string is refused (Clerk reads none on OAuth) */
+    static const vcase_t machine[] = {
+        {"{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"cat\":null}", GOOD, CLERK_TOKEN_INVALID},
+        {"{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"cat\":7}", GOOD, CLERK_TOKEN_INVALID},
+        {"{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"cat\":\"cl_any\"}", GOOD, CLERK_OK},
+        {"{\"alg\":\"RS256\",\"cat\":null}", "{\"sub\":\"mch_1\"" EXP "}", CLERK_TOKEN_INVALID},
+        {"{\"alg\":\"RS256\",\"cat\":\"cl_any\"}", "{\"sub\":\"mch_1\"" EXP "}",
+         CLERK_TOKEN_INVALID},
     };
     static const vcase_t any[] = {
         /* a template token is never a session token, whatever is accepted */
@@ -563,6 +578,7 @@ static void test_cat(void **state)
     RUN(cases, &opts, NOW);
     opts.accept_types = CLERK_TYPE_ALL;
     RUN(any, &opts, NOW);
+    RUN(machine, &opts, NOW);
     res = verify(UNIT_POOL, "{\"alg\":\"RS256\",\"cat\":\"" CLERK_CAT_M2M "\"}", GOOD, &opts, NOW);
     assert_int_equal(res.claims->type, CLERK_TYPE_M2M);
 }
