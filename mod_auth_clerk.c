@@ -24,6 +24,8 @@
 #include "apr_thread_mutex.h"
 
 #include "clerk_backend_api.h"
+#include "clerk_call_budget.h"
+#include "clerk_call_gate.h"
 #include "clerk_carrier.h"
 #include "clerk_export.h"
 #include "clerk_handshake.h"
@@ -34,6 +36,7 @@
 #include "clerk_publishable_key.h"
 #include "clerk_source_registry.h"
 #include "clerk_token_cache.h"
+#include "clerk_verdict_memory.h"
 #include "clerk_verify.h"
 
 module AP_MODULE_DECLARE_DATA auth_clerk_module;
@@ -70,6 +73,9 @@ typedef struct {
     int token_cache_entries;                                /* -1: unset */
     int allow_override_keys;                                /* -1: unset */
     int max_key_sources;                                    /* -1: unset; main server */
+    int budget_rate, budget_burst;                          /* -1: unset */
+    unsigned budget_bucket;                                 /* set in post_config */
+    int max_waiting;                                        /* -1: unset; main server */
     clerk_token_cache_t *token_cache;                       /* made in post_config */
     clerk_http_t *backend_api;                              /* per process, child_init */
 } clerk_server_conf;
@@ -798,6 +804,8 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     sc->token_cache_entries = UNSET;
     sc->allow_override_keys = UNSET;
     sc->max_key_sources = UNSET;
+    sc->budget_rate = sc->budget_burst = UNSET;
+    sc->max_waiting = UNSET;
     return sc;
 }
 
@@ -816,6 +824,9 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     sc->token_cache_entries = MERGE_INT(token_cache_entries);
     sc->allow_override_keys = MERGE_INT(allow_override_keys);
     sc->max_key_sources = MERGE_INT(max_key_sources);
+    sc->budget_rate = MERGE_INT(budget_rate);
+    sc->budget_burst = MERGE_INT(budget_burst);
+    sc->max_waiting = MERGE_INT(max_waiting);
     return sc;
 }
 
@@ -897,6 +908,34 @@ static const char *set_max_key_sources(cmd_parms *cmd, void *dconf, const char *
     return NULL;
 }
 
+static const char *set_backend_api_budget(cmd_parms *cmd, void *dconf, const char *rate,
+                                          const char *burst)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    apr_int64_t r, b;
+    const char *err = parse_bounded(cmd, rate, 1, CLERK_CALL_BUDGET_MAX_RATE,
+                                    "calls per second", &r);
+
+    if (err || (err = parse_bounded(cmd, burst, 1, 1000000, "calls (burst)", &b)))
+        return err;
+    sc->budget_rate = (int)r;
+    sc->budget_burst = (int)b;
+    return NULL;
+}
+
+/* One bound per process: the main server's setting only. */
+static const char *set_backend_api_max_waiting(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t v;
+
+    if (err || (err = parse_bounded(cmd, arg, 1, 10000, "threads", &v)))
+        return err;
+    sc->max_waiting = (int)v;
+    return NULL;
+}
+
 static const char *set_proxy(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
@@ -952,6 +991,12 @@ static const command_rec clerk_cmds[] = {
     AP_INIT_TAKE1("ClerkMaxKeySources", set_max_key_sources, NULL, RSRC_CONF,
                   "key sources (and refresher threads) per process; beyond it the least "
                   "recently used .htaccess source is closed (default 256)"),
+    AP_INIT_TAKE2("ClerkBackendAPIBudget", set_backend_api_budget, NULL, RSRC_CONF,
+                  "<per-second> <burst>: Backend API calls for tokens and nonces not known "
+                  "good, shared by all processes of the server (default 5 20)"),
+    AP_INIT_TAKE1("ClerkBackendAPIMaxWaiting", set_backend_api_max_waiting, NULL, RSRC_CONF,
+                  "threads of a process that may wait on Backend API answers at once "
+                  "(default 8)"),
     AP_INIT_TAKE_ARGV("ClerkIssuer", set_issuer, NULL, DIR_CMD,
                       "accepted iss values (exact match), or off"),
     AP_INIT_TAKE_ARGV("ClerkAuthorizedParties", set_authorized_parties, NULL, DIR_CMD,
@@ -1358,10 +1403,103 @@ static void use_cached(request_rec *r, clerk_request_state *st, clerk_token_cach
     st->vars = clerk_cached_token_vars(entry);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The Backend API on behalf of clients                                     */
+
+/*
+ * Every opaque token and handshake nonce a client sends would cost a Backend
+ * API call with the instance's secret, against a rate limit that every
+ * service using that secret shares, and hold a worker while Clerk answers.
+ * So: a budget of calls for what is not known good, shared by all processes
+ * of the server (ClerkBackendAPIBudget), a bound on the threads of a process
+ * waiting on answers (ClerkBackendAPIMaxWaiting), a short memory of refusals
+ * and a memory of tokens Clerk vouched for (whose revocation re-checks are
+ * not charged).  Beyond a bound a request gets 503 at once.
+ */
+#define DEFAULT_BUDGET_RATE 5
+#define DEFAULT_BUDGET_BURST 20
+#define DEFAULT_MAX_WAITING 8
+#define REFUSAL_MEMORY_SECONDS 5       /* a dead token retried in a loop */
+#define GOOD_MEMORY_SECONDS 3600       /* at most; never past the token's exp */
+#define VERDICT_MEMORY_ENTRIES 4096
+
+static struct {
+    clerk_call_budget_t *budget;        /* post_config: shared by the children */
+    clerk_verdict_memory_t *refused;    /* child_init: per process */
+    clerk_verdict_memory_t *good;
+    clerk_call_gate_t *gate;
+} bapi;
+
+/*
+ * Take a place for one Backend API call: OK (then call bapi_leave), or 503
+ * with Retry-After.  charge: whether the call counts against the budget.
+ */
+static int bapi_enter(request_rec *r, int charge, const char *what)
+{
+    static volatile apr_uint32_t last_waiting_log;
+    const clerk_server_conf *sc = ap_get_module_config(r->server->module_config,
+                                                       &auth_clerk_module);
+    apr_interval_time_t retry = 0;
+
+    if (bapi.gate && !clerk_call_gate_try_enter(bapi.gate)) {
+        if (log_allowed(&last_waiting_log))
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10631)
+                          "%s: ClerkBackendAPIMaxWaiting threads of this process already "
+                          "wait on the Backend API: answering 503", what);
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!charge || !bapi.budget
+        || clerk_call_budget_take(bapi.budget, sc->budget_bucket, apr_time_now(), &retry))
+        return OK;
+    if (bapi.gate)
+        clerk_call_gate_leave(bapi.gate);
+    if (clerk_call_budget_warn_due(bapi.budget, sc->budget_bucket, apr_time_now(),
+                                   apr_time_from_sec(LOG_INTERVAL)))
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10632)
+                      "%s: the Backend API budget (ClerkBackendAPIBudget) is spent: "
+                      "answering 503", what);
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
+                                (retry + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC + (retry == 0)));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+static void bapi_leave(void)
+{
+    if (bapi.gate)
+        clerk_call_gate_leave(bapi.gate);
+}
+
+/*
+ * The key of a Backend API answer: the token (or nonce) under everything the
+ * answer depends on; a digest, never the token or the secret.  0 when it
+ * could not be computed (out of memory): then nothing is remembered.
+ */
+static int bapi_key(const clerk_dir_conf *c, const char *secret, unsigned kind,
+                    const char *token, int ttl, unsigned char *key)
+{
+    struct {
+        unsigned char secret[CLERK_TOKEN_CACHE_KEY_LEN];
+        unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
+        unsigned kind;                  /* a token type, or 0 for a nonce */
+        int ttl;
+    } ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (c->audiences && kind)
+        memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
+    ctx.kind = kind;
+    ctx.ttl = ttl;
+    return clerk_digest(secret, strlen(secret), ctx.secret)
+        && clerk_token_cache_key(token, strlen(token), &ctx, sizeof(ctx), key);
+}
+
 /*
  * Opaque mt_/oat_/ak_ tokens: only from the Authorization header, only when
- * their type is accepted here, verified by the Backend API (answers reused
- * for ClerkMachineTokenCacheTTL seconds when that is set).
+ * their type is accepted here and they are well-formed, verified by the
+ * Backend API (answers reused for ClerkMachineTokenCacheTTL seconds when
+ * that is set) within its budget.
  */
 static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
                         const char *token, clerk_token_type_t type, const char *carrier)
@@ -1377,6 +1515,8 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
     const char *detail = NULL;
+    int keyed, remembered, known_good, rv;
+    clerk_bapi_outcome_t outcome;
 
     st->token = token;
     st->claims = NULL;
@@ -1393,6 +1533,12 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
                       type == CLERK_TYPE_M2M ? " or ClerkMachineSecretKey" : "");
         return signed_out(r, c, st, CLERK_TOKEN_INVALID);
     }
+    if (clerk_opaque_token_wellformed(token, strlen(token)) != type) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10633)
+                      "token rejected: token-invalid (malformed opaque %s from %s; not sent "
+                      "to the Backend API)", clerk_token_type_name(type), carrier);
+        return signed_out(r, c, st, CLERK_TOKEN_INVALID);
+    }
     /*
      * A subrequest or internal redirect into another section re-uses the
      * answer the Backend API gave for the same token, secret and audiences.
@@ -1400,38 +1546,35 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
      */
     st->key_source = secret;
     if (earlier && earlier->claims && earlier->claims->type == type && earlier->key_source
-        && !strcmp(earlier->token, st->token) && !strcmp(earlier->key_source, secret)
+        && !strcmp(earlier->token, token) && !strcmp(earlier->key_source, secret)
         && same_strings(earlier->opts.audiences, st->opts.audiences)) {
         st->claims = earlier->claims;
         st->vars = earlier->vars;
         return signed_in(r, c, st);
     }
-    if (cache) {
-        /* The context: the secret (hashed), the type, the audiences, the TTL. */
-        struct {
-            unsigned char secret[CLERK_TOKEN_CACHE_KEY_LEN];
-            unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
-            unsigned type;
-            int ttl;
-        } ctx;
-        memset(&ctx, 0, sizeof(ctx));
-        if (c->audiences)
-            memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
-        ctx.type = type;
-        ctx.ttl = ttl;
-        if (!clerk_digest(secret, strlen(secret), ctx.secret)
-            || !clerk_token_cache_key(st->token, strlen(st->token), &ctx, sizeof(ctx), key))
-            cache = NULL;
-        else if ((entry = clerk_token_cache_get(cache, key, 0, now))) {
-            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the cache");
-            use_cached(r, st, cache, entry);
-            return signed_in(r, c, st);
-        }
+    keyed = bapi_key(c, secret, type, token, ttl, key);
+    if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, &remembered)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10634)
+                      "token rejected: %s (the Backend API refused this %s moments ago)",
+                      clerk_reason_str((clerk_reason_t)remembered), clerk_token_type_name(type));
+        return signed_out(r, c, st, (clerk_reason_t)remembered);
     }
-    switch (clerk_backend_verify_opaque(r->pool, sc->backend_api,
-                                        sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL, secret,
-                                        st->token, type, st->opts.audiences, now, &res,
-                                        &detail)) {
+    if (!keyed)
+        cache = NULL;
+    else if (cache && (entry = clerk_token_cache_get(cache, key, 0, now))) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the cache");
+        use_cached(r, st, cache, entry);
+        return signed_in(r, c, st);
+    }
+    known_good = keyed && bapi.good && clerk_verdict_memory_recall(bapi.good, key, now, NULL);
+    if ((rv = bapi_enter(r, !known_good, "opaque token")) != OK)
+        return rv;
+    outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api,
+                                          sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
+                                          secret, token, type, st->opts.audiences, now, &res,
+                                          &detail);
+    bapi_leave();
+    switch (outcome) {
     case CLERK_BAPI_ANSWERED:
         break;
     case CLERK_BAPI_SECRET_REJECTED:
@@ -1445,10 +1588,21 @@ static int check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_s
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (res.reason != CLERK_OK) {
+        if (keyed && bapi.refused)
+            clerk_verdict_memory_remember(bapi.refused, key, now + REFUSAL_MEMORY_SECONDS,
+                                          (int)res.reason);
+        if (keyed && bapi.good)
+            clerk_verdict_memory_forget(bapi.good, key);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622)
                       "token rejected: %s (%s; %s from %s)", clerk_reason_str(res.reason),
                       res.detail ? res.detail : "-", clerk_token_type_name(type), carrier);
         return signed_out(r, c, st, res.reason);
+    }
+    if (keyed && bapi.good) {
+        apr_int64_t until = now + GOOD_MEMORY_SECONDS;
+        if (res.claims->exp && res.claims->exp < until)
+            until = res.claims->exp;
+        clerk_verdict_memory_remember(bapi.good, key, until, 0);
     }
     if (cache) {
         apr_int64_t until = now + ttl;
@@ -1642,6 +1796,16 @@ static const char *public_url(request_rec *r, const clerk_dir_conf *c)
                        "://", host, r->unparsed_uri, NULL);
 }
 
+/* The host of the public URL (what the browser's cookies are scoped to). */
+static const char *public_host(request_rec *r, const clerk_dir_conf *c)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(r->pool, public_url(r, c), &uri) != APR_SUCCESS || !uri.hostname)
+        return r->hostname;
+    return uri.hostname;
+}
+
 static int navigation(const request_rec *r)
 {
     return clerk_handshake_eligible(r->method, apr_table_get(r->headers_in, "Sec-Fetch-Dest"),
@@ -1688,6 +1852,45 @@ static int handshake_redirect(request_rec *r, const clerk_dir_conf *c, clerk_req
 }
 
 /*
+ * A handshake nonce for its Set-Cookie directives, within the Backend API
+ * budget: OK with *directives (NULL when there are none to use, *detail says
+ * why), or 503.  A malformed nonce is never sent; one Clerk did not know is
+ * remembered, so a client replaying it costs one call.
+ */
+static int exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
+                          apr_array_header_t **directives, const char **detail)
+{
+    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const char *secret = c->backend_api->secret;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    int keyed, rv;
+    clerk_bapi_outcome_t outcome;
+
+    *directives = NULL;
+    if (!clerk_handshake_nonce_wellformed(nonce, strlen(nonce))) {
+        *detail = "malformed handshake nonce (not sent to the Backend API)";
+        return OK;
+    }
+    keyed = bapi_key(c, secret, 0, nonce, 0, key);
+    if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, NULL)) {
+        *detail = "the Backend API did not know this handshake nonce moments ago";
+        return OK;
+    }
+    if ((rv = bapi_enter(r, 1, "handshake nonce")) != OK)
+        return rv;
+    outcome = clerk_backend_handshake_payload(r->pool, sc->backend_api,
+                                              sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
+                                              secret, nonce, directives, detail);
+    bapi_leave();
+    if (outcome != CLERK_BAPI_ANSWERED)
+        *directives = NULL;
+    else if (!(*directives)->nelts && keyed && bapi.refused)
+        clerk_verdict_memory_remember(bapi.refused, key, now + REFUSAL_MEMORY_SECONDS, 0);
+    return OK;
+}
+
+/*
  * A handshake result came back (a nonce, or a signed handshake token, in the
  * query or a cookie): set its cookies and continue with the session it
  * carries.  DECLINED when there is none or it cannot be resolved (then the
@@ -1699,7 +1902,7 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
     const clerk_request_state *earlier = request_state(r->main ? r->main : r->prev);
     const handshake_params *hp = request_handshake_params(r);
     const char *nonce = NULL, *hs = NULL;
-    apr_array_header_t *directives = NULL;
+    apr_array_header_t *directives = NULL, *dropped;
     const char *detail = NULL, *session;
     clerk_reason_t reason;
     int rv;
@@ -1739,16 +1942,23 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
     }
     else if (!c->backend_api || !sc->backend_api)
         detail = "a handshake nonce needs ClerkSecretKey";
-    else if (clerk_backend_handshake_payload(r->pool, sc->backend_api,
-                                             sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
-                                             c->backend_api->secret, nonce, &directives,
-                                             &detail) != CLERK_BAPI_ANSWERED)
-        directives = NULL;
+    else if ((rv = exchange_nonce(r, c, nonce, &directives, &detail)) != OK)
+        return rv;
     if (!directives) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10627)
                       "handshake result not usable, continuing with the cookies: %s", detail);
         return DECLINED;
     }
+    /*
+     * Only the cookies Clerk's handshake sets, for this host or a parent
+     * domain of it: a handshake payload (signed, or from the Backend API)
+     * never sets any other.  Clerk's SDK sets whatever it is given.
+     */
+    dropped = apr_array_make(r->pool, 0, sizeof(const char *));
+    directives = clerk_handshake_allowed_cookies(r->pool, directives, public_host(r, c), dropped);
+    for (int i = 0; i < dropped->nelts; i++)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10637)
+                      "handshake directive not set: %s", APR_ARRAY_IDX(dropped, i, const char *));
     session = clerk_handshake_session(r->pool, directives);
     for (int i = 0; i < directives->nelts; i++)
         apr_table_addn(r->err_headers_out, "Set-Cookie", APR_ARRAY_IDX(directives, i, const char *));
@@ -2047,6 +2257,44 @@ static int clerk_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     return OK;
 }
 
+/*
+ * The Backend API budget, in shared memory made before the children are
+ * forked, so that prefork's many children share one.  A virtual host whose
+ * ClerkBackendAPIBudget differs from the main server's has a budget of its
+ * own; the others share the main server's.
+ */
+static apr_status_t create_budget(apr_pool_t *pconf, server_rec *s)
+{
+    unsigned n = 0;
+    apr_status_t rv;
+
+    for (server_rec *vs = s; vs; vs = vs->next)
+        n++;
+    if ((rv = clerk_call_budget_create(&bapi.budget, pconf, n)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(10635)
+                     "cannot create the shared Backend API budget");
+        return rv;
+    }
+    n = 0;
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                                &auth_clerk_module);
+        int rate = sc->budget_rate == UNSET ? DEFAULT_BUDGET_RATE : sc->budget_rate;
+        int burst = sc->budget_burst == UNSET ? DEFAULT_BUDGET_BURST : sc->budget_burst;
+        if (vs != s && sc->budget_rate == main_sc->budget_rate
+            && sc->budget_burst == main_sc->budget_burst) {
+            sc->budget_bucket = main_sc->budget_bucket;
+            continue;
+        }
+        sc->budget_bucket = n;
+        if ((rv = clerk_call_budget_configure(bapi.budget, n++, (unsigned)rate, (unsigned)burst))
+            != APR_SUCCESS)
+            return rv;
+    }
+    return APR_SUCCESS;
+}
+
 static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                              server_rec *s)
 {
@@ -2065,6 +2313,8 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     registry.main_server = s;
     registry.serving = 1;
 
+    if (create_budget(pconf, s) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
     registry.sources = clerk_source_registry_create(
         pconf, main_sc->max_key_sources == UNSET ? CLERK_DEFAULT_MAX_KEY_SOURCES
                                                  : (unsigned)main_sc->max_key_sources,
@@ -2099,8 +2349,22 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 
 static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                            &auth_clerk_module);
+
     if (clerk_source_registry_child_init(registry.sources, pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10615) "cannot set up the key caches");
+    /* Without the memories nothing breaks: every call is then charged. */
+    if (clerk_verdict_memory_create(&bapi.refused, pchild, VERDICT_MEMORY_ENTRIES) != APR_SUCCESS
+        || clerk_verdict_memory_create(&bapi.good, pchild, VERDICT_MEMORY_ENTRIES)
+               != APR_SUCCESS) {
+        bapi.refused = bapi.good = NULL;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10636)
+                     "cannot set up the Backend API verdict memories");
+    }
+    bapi.gate = clerk_call_gate_create(pchild, main_sc->max_waiting == UNSET
+                                                   ? DEFAULT_MAX_WAITING
+                                                   : (unsigned)main_sc->max_waiting);
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
         clerk_http_opts_t opts = {0};

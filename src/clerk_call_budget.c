@@ -20,6 +20,7 @@ typedef struct {
     _Atomic unsigned long long tat;
     unsigned long long interval;    /* emission interval, µs; 0: not configured */
     unsigned long long tolerance;   /* (burst - 1) * interval */
+    _Atomic unsigned long long warned;  /* when a refusal was last reported, µs */
 } bucket_t;
 
 /* One bucket per cache line, so processes taking from different buckets do not contend. */
@@ -54,6 +55,7 @@ apr_status_t clerk_call_budget_create(clerk_call_budget_t **out, apr_pool_t *p,
     b->n = nbuckets;
     for (unsigned i = 0; i < nbuckets; i++) {
         atomic_init(&b->lines[i].b.tat, 0);
+        atomic_init(&b->lines[i].b.warned, 0);
         b->lines[i].b.interval = b->lines[i].b.tolerance = 0;
     }
     *out = b;
@@ -99,4 +101,18 @@ int clerk_call_budget_take(clerk_call_budget_t *b, unsigned i, apr_time_t now,
     } while (!atomic_compare_exchange_weak_explicit(&k->tat, &tat, from + k->interval,
                                                     memory_order_relaxed, memory_order_relaxed));
     return 1;
+}
+
+int clerk_call_budget_warn_due(clerk_call_budget_t *b, unsigned i, apr_time_t now,
+                               apr_interval_time_t interval)
+{
+    bucket_t *k = &b->lines[i].b;
+    unsigned long long t = now > 0 ? (unsigned long long)now : 0;
+    unsigned long long last = atomic_load_explicit(&k->warned, memory_order_relaxed);
+
+    if (last && (t < last || t - last < (unsigned long long)interval))
+        return 0;
+    /* one process wins the exchange; the others were not first to see it due */
+    return atomic_compare_exchange_strong_explicit(&k->warned, &last, t ? t : 1,
+                                                   memory_order_relaxed, memory_order_relaxed);
 }

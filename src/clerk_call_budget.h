@@ -55,4 +55,12 @@ apr_status_t clerk_call_budget_configure(clerk_call_budget_t *b, unsigned i,
 int clerk_call_budget_take(clerk_call_budget_t *b, unsigned i, apr_time_t now,
                            apr_interval_time_t *retry_after);
 
+/*
+ * Whether a refusal of bucket i should be reported now: 1 for at most one
+ * caller, in all processes together, per interval, so that a client who keeps
+ * the budget spent cannot flood the error log from every child.
+ */
+int clerk_call_budget_warn_due(clerk_call_budget_t *b, unsigned i, apr_time_t now,
+                               apr_interval_time_t interval);
+
 #endif

@@ -9,6 +9,7 @@
 typedef struct {
     unsigned char key[CLERK_VERDICT_KEY_LEN];
     apr_int64_t until;              /* 0: a free slot (no verdict lasts until 1970) */
+    int verdict;                    /* the caller's, e.g. the reason of a refusal */
 } slot_t;
 
 struct clerk_verdict_memory {
@@ -62,7 +63,7 @@ static slot_t *find(slot_t *s, const unsigned char *key)
 }
 
 void clerk_verdict_memory_remember(clerk_verdict_memory_t *m, const unsigned char *key,
-                                   apr_int64_t until)
+                                   apr_int64_t until, int verdict)
 {
     unsigned set;
     slot_t *s = lock_set(m, key, &set), *e = find(s, key);
@@ -80,16 +81,19 @@ void clerk_verdict_memory_remember(clerk_verdict_memory_t *m, const unsigned cha
         memcpy(e->key, key, CLERK_VERDICT_KEY_LEN);
     }
     e->until = until;
+    e->verdict = verdict;
     unlock_set(m, set);
 }
 
 int clerk_verdict_memory_recall(clerk_verdict_memory_t *m, const unsigned char *key,
-                                apr_int64_t now)
+                                apr_int64_t now, int *verdict)
 {
     unsigned set;
     slot_t *e = find(lock_set(m, key, &set), key);
     int live = e && now < e->until;
 
+    if (live && verdict)
+        *verdict = e->verdict;
     unlock_set(m, set);
     return live;
 }

@@ -39,15 +39,19 @@ apr_status_t clerk_verdict_memory_create(clerk_verdict_memory_t **out, apr_pool_
                                          unsigned capacity);
 
 /*
- * Remember key until Unix second until (> 0), replacing what was remembered
- * for it; may push out another key's verdict.
+ * Remember key, with the caller's verdict (such as the reason of a refusal,
+ * to give it again), until Unix second until (> 0), replacing what was
+ * remembered for it; may push out another key's verdict.
  */
 void clerk_verdict_memory_remember(clerk_verdict_memory_t *m, const unsigned char *key,
-                                   apr_int64_t until);
+                                   apr_int64_t until, int verdict);
 
-/* 1 when key is remembered and now (Unix seconds) is before its until, else 0. */
+/*
+ * 1 when key is remembered and now (Unix seconds) is before its until, with
+ * its verdict in *verdict (verdict may be NULL); else 0.
+ */
 int clerk_verdict_memory_recall(clerk_verdict_memory_t *m, const unsigned char *key,
-                                apr_int64_t now);
+                                apr_int64_t now, int *verdict);
 
 /* Forget key (when a later verdict contradicts the remembered one). */
 void clerk_verdict_memory_forget(clerk_verdict_memory_t *m, const unsigned char *key);

@@ -267,3 +267,36 @@ def test_provider_errors(configtester, line, name):
 def test_provider_errors_inside_require_all(configtester):
     expect_failure(configtester, loc(configtester, "<RequireAll>", "Require valid-user",
                                      "Require clerk-feature x:teams", "</RequireAll>"), "clerk-feature")
+
+
+# ---------------------------------------------------------------- warnings
+
+def test_oauth_without_audience_is_warned(configtester):
+    """Every OAuth application of the instance can obtain OAuth tokens: a
+    section accepting them without ClerkAudience lets any of them in."""
+    h = configtester
+    for accept in ("oauth_token", "any", "session_token oauth_token"):
+        rc, out = h.configtest(loc(h, "ClerkAcceptToken " + accept, "Require valid-user"))
+        assert rc == 0, out
+        assert "admits oauth_token without ClerkAudience" in out, out
+        assert "httpd.conf:" in out, out                    # where: file and line
+    for quiet in (loc(h, "ClerkAcceptToken any", "ClerkAudience api.example.com",
+                      "Require valid-user"),
+                  "ClerkAudience api.example.com\n" + loc(h, "ClerkAcceptToken oauth_token",
+                                                          "Require valid-user"),
+                  loc(h, "ClerkAcceptToken session_token m2m_token", "Require valid-user")):
+        rc, out = h.configtest(quiet)
+        assert rc == 0, out
+        assert "without ClerkAudience" not in out, out
+
+
+def test_shared_hosting_directives_are_server_scope(configtester):
+    h = configtester
+    expect_failure(h, loc(h, "ClerkAllowOverrideKeySources On"), "ClerkAllowOverrideKeySources")
+    expect_failure(h, loc(h, "ClerkMaxKeySources 4"), "ClerkMaxKeySources")
+    expect_failure(h, "<VirtualHost 127.0.0.1:1>\nClerkMaxKeySources 4\n</VirtualHost>\n",
+                   "ClerkMaxKeySources")
+    for bad in ("0", "-1", "x", "100001"):
+        expect_failure(h, "ClerkMaxKeySources %s\n" % bad, "ClerkMaxKeySources")
+    expect_ok(h, "ClerkMaxKeySources 16\nClerkAllowOverrideKeySources On\n"
+                 "<VirtualHost 127.0.0.1:1>\nClerkAllowOverrideKeySources Off\n</VirtualHost>\n")

@@ -265,6 +265,34 @@ static void test_processes_share_one_budget(void **state)
     close(down[1]);
 }
 
+/* One report per interval, across processes: the child after the parent is not due. */
+static void test_one_warning_per_interval(void **state)
+{
+    clerk_call_budget_t *b = budget(UNIT_POOL, 1, 1);
+    const apr_interval_time_t ten = 10 * APR_USEC_PER_SEC;
+    int status;
+    pid_t pid;
+
+    assert_true(clerk_call_budget_warn_due(b, 0, T0, ten));
+    assert_false(clerk_call_budget_warn_due(b, 0, T0, ten));
+    assert_false(clerk_call_budget_warn_due(b, 0, T0 + ten - 1, ten));
+    assert_false(clerk_call_budget_warn_due(b, 0, T0 - ten, ten));     /* clock went back */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(clerk_call_budget_warn_due(b, 0, T0 + 1, ten) ? 1 : 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(clerk_call_budget_warn_due(b, 0, T0 + ten, ten));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(clerk_call_budget_warn_due(b, 0, T0 + 3 * ten, ten) ? 0 : 1);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_false(clerk_call_budget_warn_due(b, 0, T0 + 3 * ten, ten));  /* the child's was shared */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +306,7 @@ int main(void)
         UNIT_TEST(test_threads_at_one_instant_get_the_burst),
         UNIT_TEST(test_threads_never_exceed_the_rate),
         UNIT_TEST(test_processes_share_one_budget),
+        UNIT_TEST(test_one_warning_per_interval),
     };
     return UNIT_RUN(tests);
 }

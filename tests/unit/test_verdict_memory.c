@@ -35,18 +35,40 @@ static void test_recall_until_expiry(void **state)
 
     key_of(1, "a", a);
     key_of(2, "b", b);
-    assert_false(clerk_verdict_memory_recall(m, a, NOW));
-    clerk_verdict_memory_remember(m, a, NOW + 5);
-    assert_true(clerk_verdict_memory_recall(m, a, NOW));
-    assert_true(clerk_verdict_memory_recall(m, a, NOW + 4));
-    assert_false(clerk_verdict_memory_recall(m, a, NOW + 5));  /* until is exclusive */
-    assert_false(clerk_verdict_memory_recall(m, b, NOW));      /* only the key remembered */
+    assert_false(clerk_verdict_memory_recall(m, a, NOW, NULL));
+    clerk_verdict_memory_remember(m, a, NOW + 5, 0);
+    assert_true(clerk_verdict_memory_recall(m, a, NOW, NULL));
+    assert_true(clerk_verdict_memory_recall(m, a, NOW + 4, NULL));
+    assert_false(clerk_verdict_memory_recall(m, a, NOW + 5, NULL));  /* until is exclusive */
+    assert_false(clerk_verdict_memory_recall(m, b, NOW, NULL));      /* only the key remembered */
     /* the same key again replaces its expiry, later or earlier */
-    clerk_verdict_memory_remember(m, a, NOW + 60);
-    assert_true(clerk_verdict_memory_recall(m, a, NOW + 59));
-    clerk_verdict_memory_remember(m, a, NOW + 1);
-    assert_false(clerk_verdict_memory_recall(m, a, NOW + 1));
+    clerk_verdict_memory_remember(m, a, NOW + 60, 0);
+    assert_true(clerk_verdict_memory_recall(m, a, NOW + 59, NULL));
+    clerk_verdict_memory_remember(m, a, NOW + 1, 0);
+    assert_false(clerk_verdict_memory_recall(m, a, NOW + 1, NULL));
     assert_int_equal(clerk_verdict_memory_size(m), 1);
+}
+
+static void test_verdict_is_given_back(void **state)
+{
+    clerk_verdict_memory_t *m = memory(UNIT_POOL, 64);
+    unsigned char a[32], b[32];
+    int v = -1;
+
+    key_of(1, "v", a);
+    key_of(2, "v", b);
+    clerk_verdict_memory_remember(m, a, NOW + 5, 7);
+    clerk_verdict_memory_remember(m, b, NOW + 5, 9);
+    assert_true(clerk_verdict_memory_recall(m, a, NOW, &v));
+    assert_int_equal(v, 7);
+    assert_true(clerk_verdict_memory_recall(m, b, NOW, &v));
+    assert_int_equal(v, 9);
+    clerk_verdict_memory_remember(m, a, NOW + 5, 3);     /* a new verdict replaces it */
+    assert_true(clerk_verdict_memory_recall(m, a, NOW, &v));
+    assert_int_equal(v, 3);
+    v = -1;
+    assert_false(clerk_verdict_memory_recall(m, a, NOW + 5, &v));
+    assert_int_equal(v, -1);                             /* untouched when expired */
 }
 
 static void test_forget(void **state)
@@ -56,11 +78,11 @@ static void test_forget(void **state)
 
     key_of(1, "f", a);
     key_of(2, "f", b);
-    clerk_verdict_memory_remember(m, a, NOW + 60);
-    clerk_verdict_memory_remember(m, b, NOW + 60);
+    clerk_verdict_memory_remember(m, a, NOW + 60, 0);
+    clerk_verdict_memory_remember(m, b, NOW + 60, 0);
     clerk_verdict_memory_forget(m, a);
-    assert_false(clerk_verdict_memory_recall(m, a, NOW));
-    assert_true(clerk_verdict_memory_recall(m, b, NOW));
+    assert_false(clerk_verdict_memory_recall(m, a, NOW, NULL));
+    assert_true(clerk_verdict_memory_recall(m, b, NOW, NULL));
     clerk_verdict_memory_forget(m, a);                  /* forgetting twice is harmless */
     assert_int_equal(clerk_verdict_memory_size(m), 1);
 }
@@ -84,8 +106,8 @@ static void test_flood_is_bounded(void **state)
 
     for (unsigned i = 0; i < 100000; i++) {
         key_of(i, "flood", k);
-        clerk_verdict_memory_remember(m, k, NOW + 10);
-        assert_true(clerk_verdict_memory_recall(m, k, NOW));   /* the newest is always kept */
+        clerk_verdict_memory_remember(m, k, NOW + 10, 0);
+        assert_true(clerk_verdict_memory_recall(m, k, NOW, NULL));   /* the newest is always kept */
         if (i % 1000 == 0)
             assert_true(clerk_verdict_memory_size(m) <= 256);
     }
@@ -101,12 +123,12 @@ static void test_eviction_takes_the_expired_first(void **state)
     for (unsigned i = 0; i < CLERK_VERDICT_WAYS; i++) {
         key_of(i, "x", k[i]);
         /* entry 3 expired at NOW - 1, while the others, older and newer, live on */
-        clerk_verdict_memory_remember(m, k[i], i == 3 ? NOW - 1 : NOW + 100 + i);
+        clerk_verdict_memory_remember(m, k[i], i == 3 ? NOW - 1 : NOW + 100 + i, 0);
     }
     key_of(99, "x", k[CLERK_VERDICT_WAYS]);
-    clerk_verdict_memory_remember(m, k[CLERK_VERDICT_WAYS], NOW + 5);
+    clerk_verdict_memory_remember(m, k[CLERK_VERDICT_WAYS], NOW + 5, 0);
     for (unsigned i = 0; i <= CLERK_VERDICT_WAYS; i++)
-        assert_int_equal(clerk_verdict_memory_recall(m, k[i], NOW), i != 3);
+        assert_int_equal(clerk_verdict_memory_recall(m, k[i], NOW, NULL), i != 3);
     assert_int_equal(clerk_verdict_memory_size(m), CLERK_VERDICT_WAYS);
 }
 
@@ -117,18 +139,18 @@ static void test_eviction_then_takes_the_oldest(void **state)
     unsigned char k[32], first[32];
 
     key_of(0, "o", first);
-    clerk_verdict_memory_remember(m, first, NOW + 10);
+    clerk_verdict_memory_remember(m, first, NOW + 10, 0);
     for (unsigned i = 1; i < CLERK_VERDICT_WAYS; i++) {
         key_of(i, "o", k);
-        clerk_verdict_memory_remember(m, k, NOW + 10 + i);     /* remembered a second later each */
+        clerk_verdict_memory_remember(m, k, NOW + 10 + i, 0);     /* remembered a second later each */
     }
-    assert_true(clerk_verdict_memory_recall(m, first, NOW));
+    assert_true(clerk_verdict_memory_recall(m, first, NOW, NULL));
     key_of(100, "o", k);
-    clerk_verdict_memory_remember(m, k, NOW + 10 + CLERK_VERDICT_WAYS);
-    assert_false(clerk_verdict_memory_recall(m, first, NOW));
+    clerk_verdict_memory_remember(m, k, NOW + 10 + CLERK_VERDICT_WAYS, 0);
+    assert_false(clerk_verdict_memory_recall(m, first, NOW, NULL));
     for (unsigned i = 1; i < CLERK_VERDICT_WAYS; i++) {
         key_of(i, "o", k);
-        assert_true(clerk_verdict_memory_recall(m, k, NOW));
+        assert_true(clerk_verdict_memory_recall(m, k, NOW, NULL));
     }
 }
 
@@ -154,11 +176,11 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
         ;
     for (unsigned i = 0; i < OPS; i++) {
         key_of(i, salt, k);
-        clerk_verdict_memory_remember(w->m, k, NOW + 1 + i % 30);
-        clerk_verdict_memory_recall(w->m, k, NOW);
+        clerk_verdict_memory_remember(w->m, k, NOW + 1 + i % 30, 0);
+        clerk_verdict_memory_recall(w->m, k, NOW, NULL);
         if (i % 3 == 0)
             clerk_verdict_memory_forget(w->m, k);
-        w->lost_pins += !clerk_verdict_memory_recall(w->m, w->pinned[i % PINNED], NOW);
+        w->lost_pins += !clerk_verdict_memory_recall(w->m, w->pinned[i % PINNED], NOW, NULL);
     }
     return NULL;
 }
@@ -178,7 +200,7 @@ static void test_threads_share_the_memory(void **state)
 
     for (unsigned i = 0; i < PINNED; i++) {
         key_of(i, "pinned", pinned[i]);
-        clerk_verdict_memory_remember(m, pinned[i], NOW + 3600);
+        clerk_verdict_memory_remember(m, pinned[i], NOW + 3600, 0);
     }
     for (unsigned i = 0; i < THREADS; i++) {
         w[i] = (worker_t){ .m = m, .go = &go, .pinned = (const unsigned char (*)[32])pinned,
@@ -192,13 +214,14 @@ static void test_threads_share_the_memory(void **state)
     }
     assert_true(clerk_verdict_memory_size(m) <= 512);
     for (unsigned i = 0; i < PINNED; i++)
-        assert_true(clerk_verdict_memory_recall(m, pinned[i], NOW));
+        assert_true(clerk_verdict_memory_recall(m, pinned[i], NOW, NULL));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_recall_until_expiry),
+        UNIT_TEST(test_verdict_is_given_back),
         UNIT_TEST(test_forget),
         UNIT_TEST(test_capacity_is_rounded_up),
         UNIT_TEST(test_flood_is_bounded),

@@ -69,7 +69,12 @@ def common(fake, pk=F.PK_LIVE, proxy=True):
     return "\n".join(lines)
 
 
-def config(h, fake):
+# the browser tests resolve many nonces: the default budget is tested in
+# test_browser_hardening.py, on servers of its own (limits="")
+GENEROUS = "ClerkBackendAPIBudget 100000 100000"
+
+
+def config(h, fake, limits=GENEROUS):
     doc = h.docroot
     h.install_www("cgi/printenv.py", "printenv.py")
     h.install_www("site/index.py", "printenv.py")
@@ -78,6 +83,7 @@ def config(h, fake):
     s = [f"""
 ClerkAPIURL {fake.url}
 ClerkHTTPTimeout 2
+{limits}
 {cgi_directory(doc)}
 AliasMatch "^/b/([^/]+)/env$" "{doc}/cgi/printenv.py"
 # as Debian's php8.x.conf: the script files get a section of their own, so the

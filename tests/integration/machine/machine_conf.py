@@ -71,14 +71,21 @@ MaxSpareThreads 64
 }
 
 
-def config(h, fake, single_process=False):
-    """Install the htdocs tree of h and return its config body."""
+# these tests send hundreds of distinct tokens: the default budget is tested
+# in test_machine_budget.py, on servers of its own (limits=...)
+GENEROUS = "ClerkBackendAPIBudget 100000 100000"
+
+
+def config(h, fake, single_process=False, limits=GENEROUS):
+    """Install the htdocs tree of h and return its config body; limits: the
+    server's Backend API limits."""
     doc = h.docroot
     h.install_www("cgi/printenv.py", "printenv.py")
     h.install_www("static/hello.txt", "hello.txt")
     s = [SINGLE_PROCESS[h.mpm] if single_process else "", f"""
 ClerkAPIURL {fake.url}
 ClerkHTTPTimeout 1
+{limits}
 {cgi_directory(doc)}
 AliasMatch "^/m/(.+)/env$" "{doc}/cgi/printenv.py"
 AliasMatch "^/m/(.+)/static\\.txt$" "{doc}/static/hello.txt"
