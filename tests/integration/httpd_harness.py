@@ -87,6 +87,27 @@ MaxRequestWorkers 24
 }
 
 
+# One serving process, for what is counted per process (caches, the
+# thread count); after MPM_TUNING in the config, so these win.
+SINGLE_PROCESS = {
+    "prefork": """
+StartServers 1
+MinSpareServers 1
+MaxSpareServers 2
+ServerLimit 1
+MaxRequestWorkers 1
+""",
+    "event": """
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+MinSpareThreads 1
+MaxSpareThreads 64
+""",
+}
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -7,24 +7,17 @@ in httpd's environment for mod_lua (or mod_php) to read.
 A server of its own per MPM, with the defaults (ClerkAllowOverrideKeySources
 Off), one child, and a second server for the key-source bound."""
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 import clerk_tokens as T
-from helpers import Client, assert_no_crashed_child, assert_ok, describe
-from httpd_harness import MODDIR
+from helpers import Client, assert_no_crashed_child, describe
+from httpd_harness import MODDIR, SINGLE_PROCESS
 from locations import INS_PEM, cgi_directory
 from server_fixtures import client_of, running_httpd
 
 ENV_SECRET = "sk_test_fromTheEnvironment0000000000000"
-ONE_CHILD = {
-    "prefork": "StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\n"
-               "MaxRequestWorkers 1\n",
-    "event": "StartServers 1\nServerLimit 1\nThreadsPerChild 16\nMaxRequestWorkers 16\n"
-             "MinSpareThreads 1\nMaxSpareThreads 64\n",
-}
 
 # name -> (.htaccess text, directive the error must name)
 REFUSED = {
@@ -56,7 +49,7 @@ def hosting_config(h):
             tenant_htaccess("ClerkSecretKey sk_test_tenantsOwnLiteralKey000000000", h.keys))
     h.install_www("tenant/literal/printenv.py", "printenv.py")
     h.install_www("server/printenv.py", "printenv.py")
-    return ONE_CHILD[h.mpm] + f"""
+    return SINGLE_PROCESS[h.mpm] + f"""
 LoadModule lua_module "{MODDIR / 'mod_lua.so'}"
 {cgi_directory(doc)}
 <Directory "{doc}/tenant">
@@ -125,7 +118,7 @@ def bound_config(h):
     doc = h.docroot
     h.install_www("tenant/t/printenv.py", "printenv.py")
     h.install_www("open/hello.txt", "hello.txt")
-    return ONE_CHILD[h.mpm] + f"""
+    return SINGLE_PROCESS[h.mpm] + f"""
 ClerkAllowOverrideKeySources On
 ClerkMaxKeySources {MAX_SOURCES}
 {cgi_directory(doc)}

@@ -4,8 +4,9 @@
            before every test
   mserver  one Httpd per MPM with machine_conf.LOCATIONS, talking to fake
   mclient  helpers.Client bound to mserver
-  single   makes single-process servers (httpd_factory) with the same config:
-           single() -> (Httpd, Client)
+  extra_server  makes servers of their own (httpd_factory) with the same
+           locations: extra_server(single_process=..., limits=...) -> (Httpd, Client)
+  single   extra_server(single_process=True)
 """
 import sys
 from pathlib import Path
@@ -41,12 +42,14 @@ def mclient(mserver):
 
 
 @pytest.fixture
-def single(httpd_factory, fake_module):
+def extra_server(httpd_factory, fake_module):
+    """extra_server(**kw) -> (Httpd, Client): a server of its own with the
+    same locations; kw go to machine_conf.config (single_process, limits)."""
     clients = []
 
-    def make():
-        h = httpd_factory("machine-single")
-        h.write_config(machine_conf.config(h, fake_module, single_process=True))
+    def make(**kw):
+        h = httpd_factory("machine-extra")
+        h.write_config(machine_conf.config(h, fake_module, **kw))
         h.start()
         c = Client(h)
         clients.append(c)
@@ -55,3 +58,9 @@ def single(httpd_factory, fake_module):
     yield make
     for c in clients:
         c.s.close()
+
+
+@pytest.fixture
+def single(extra_server):
+    """single() -> (Httpd, Client): a single-process server."""
+    return lambda: extra_server(single_process=True)

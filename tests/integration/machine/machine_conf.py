@@ -7,6 +7,7 @@ ClerkAPIURL: the fake Backend API (opaque tokens); ClerkHTTPTimeout 1.
 """
 import clerk_tokens as T
 import fake_bapi as F
+from httpd_harness import SINGLE_PROCESS
 from locations import REALM, cgi_directory, clerk
 
 AUD = "api.example.com"
@@ -51,24 +52,6 @@ LOCATIONS = [
     ("/m/ttl", S, MS, ANY, "ClerkMachineTokenCacheTTL 5", "Require valid-user"),
 ]
 
-SINGLE_PROCESS = {
-    # after the harness's MPM_TUNING: the later directive wins
-    "prefork": """
-StartServers 1
-MinSpareServers 1
-MaxSpareServers 2
-ServerLimit 1
-MaxRequestWorkers 1
-""",
-    "event": """
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 16
-MaxRequestWorkers 16
-MinSpareThreads 1
-MaxSpareThreads 64
-""",
-}
 
 
 # these tests send hundreds of distinct tokens: the default budget is tested

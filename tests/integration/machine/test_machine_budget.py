@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-import machine_conf
 from helpers import Client, assert_invalid, assert_no_crashed_child, assert_ok, describe
 
 BURST, RATE = 20, 5
@@ -21,21 +20,9 @@ def random_token(kind):
 
 
 @pytest.fixture
-def limited(httpd_factory, fake_module):
+def limited(extra_server):
     """limited(limits) -> (Httpd, Client): a server with these Backend API limits."""
-    clients = []
-
-    def make(limits=""):
-        h = httpd_factory("budget")
-        h.write_config(machine_conf.config(h, fake_module, limits=limits))
-        h.start()
-        c = Client(h)
-        clients.append(c)
-        return h, c
-
-    yield make
-    for c in clients:
-        c.s.close()
+    return lambda limits="": extra_server(limits=limits)
 
 
 def many(fn, args, workers=8):
@@ -75,12 +62,12 @@ def test_random_opaque_tokens_spend_at_most_the_budget(limited, fake, mpm):
     assert_no_crashed_child(h)
 
 
-def test_known_good_rechecks_are_not_charged(limited, fake, mpm):
+def test_known_good_rechecks_are_not_charged(extra_server, fake):
     """ClerkMachineTokenCacheTTL 0: a good token is asked about on every
     request (revocation), but those re-checks do not spend the budget, so a
     flood of random tokens does not lock its owner out.  What a process
     learnt is its own: one process here."""
-    h, c = limited(machine_conf.SINGLE_PROCESS[mpm])
+    h, c = extra_server(single_process=True, limits="")
     good = fake.token("ak")
     assert_ok(c.get("/m/any/static.txt", token=good))
     statuses = [c.get("/m/any/static.txt", token=random_token("ak")).status_code
@@ -134,15 +121,15 @@ def test_budget_directives_are_checked(configtester):
     assert rc == 0, out
 
 
-def test_waiting_threads_are_bounded(limited, fake, mpm):
+def test_waiting_threads_are_bounded(extra_server, fake, mpm):
     """A Backend API that hangs: at most ClerkBackendAPIMaxWaiting threads of a
     process wait on it; the others get 503 at once instead of a worker held
     for ClerkHTTPTimeout.  (prefork: one thread per process, so the bound is
     the budget's alone.)"""
     if mpm != "event":
         pytest.skip("a per-process bound on threads: prefork has one thread per process")
-    h, c = limited(machine_conf.SINGLE_PROCESS["event"] +
-                   "ClerkBackendAPIBudget 1000 1000\nClerkBackendAPIMaxWaiting 2")
+    h, c = extra_server(single_process=True,
+                        limits="ClerkBackendAPIBudget 1000 1000\nClerkBackendAPIMaxWaiting 2")
     tokens = [fake.token("mt") for _ in range(8)]
     before = fake.verify_calls()
     fake.set_mode("hang")
