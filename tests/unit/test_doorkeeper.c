@@ -10,21 +10,13 @@
 
 #include "clerk_doorkeeper.h"
 
-/* 32 key bytes from a counter, through SHA-256 as the cache's keys are. */
-static void key_of(unsigned n, const char *salt, unsigned char key[32])
-{
-    char text[64];
-    int len = snprintf(text, sizeof(text), "%s-%u", salt, n);
-    assert_int_equal(EVP_Digest(text, (size_t)len, key, NULL, EVP_sha256(), NULL), 1);
-}
-
 static void test_second_sighting_is_admitted(void **state)
 {
     clerk_doorkeeper_t *d = clerk_doorkeeper_create(UNIT_POOL, 4096);
     unsigned char a[32], b[32];
 
-    key_of(1, "a", a);
-    key_of(2, "b", b);
+    unit_key_of(1, "a", a);
+    unit_key_of(2, "b", b);
     assert_false(clerk_doorkeeper_admit(d, a));
     assert_true(clerk_doorkeeper_admit(d, a));
     assert_true(clerk_doorkeeper_admit(d, a));
@@ -39,7 +31,7 @@ static void test_both_bits_must_be_set(void **state)
     clerk_doorkeeper_t *d = clerk_doorkeeper_create(UNIT_POOL, 4096);
     unsigned char a[32], half[32];
 
-    key_of(7, "half", a);
+    unit_key_of(7, "half", a);
     memcpy(half, a, sizeof(half));
     half[20] ^= 0x5a;                   /* the second bit differs, the first is a's */
     assert_false(clerk_doorkeeper_admit(d, a));
@@ -55,16 +47,16 @@ static void test_window_forgets(void **state)
     unsigned char k[32], first[32];
     unsigned fresh = 1;                 /* `first` is one first sighting */
 
-    key_of(0, "w", first);
+    unit_key_of(0, "w", first);
     assert_false(clerk_doorkeeper_admit(d, first));
     assert_true(clerk_doorkeeper_admit(d, first));
     for (unsigned i = 1; fresh < window - 1; i++) {
-        key_of(i, "w", k);
+        unit_key_of(i, "w", k);
         fresh += !clerk_doorkeeper_admit(d, k);
     }
     assert_true(clerk_doorkeeper_admit(d, first));     /* still inside the window */
     for (unsigned i = 1000; fresh < window; i++) {
-        key_of(i, "w", k);
+        unit_key_of(i, "w", k);
         fresh += !clerk_doorkeeper_admit(d, k);
     }
     assert_false(clerk_doorkeeper_admit(d, first));    /* cleared: seen anew */
@@ -79,7 +71,7 @@ static void test_false_positives_are_rare(void **state)
     unsigned admitted = 0, n = 100000;
 
     for (unsigned i = 0; i < n; i++) {
-        key_of(i, "fp", k);
+        unit_key_of(i, "fp", k);
         admitted += (unsigned)clerk_doorkeeper_admit(d, k);
     }
     assert_true(admitted < n / 10);
@@ -105,7 +97,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
     while (!apr_atomic_read32(w->go))
         ;
     for (unsigned i = 0; i < KEYS; i++) {
-        key_of(i, salt, k);
+        unit_key_of(i, salt, k);
         clerk_doorkeeper_admit(w->d, k);
         w->second_admitted += (unsigned)clerk_doorkeeper_admit(w->d, k);
     }

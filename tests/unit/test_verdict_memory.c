@@ -13,14 +13,6 @@
 
 #define NOW 1700000000
 
-/* 32 key bytes from a counter, through SHA-256 as the module's keys are. */
-static void key_of(unsigned n, const char *salt, unsigned char key[32])
-{
-    char text[64];
-    int len = snprintf(text, sizeof(text), "%s-%u", salt, n);
-    assert_int_equal(EVP_Digest(text, (size_t)len, key, NULL, EVP_sha256(), NULL), 1);
-}
-
 static clerk_verdict_memory_t *memory(apr_pool_t *p, unsigned capacity)
 {
     clerk_verdict_memory_t *m = NULL;
@@ -33,8 +25,8 @@ static void test_recall_until_expiry(void **state)
     clerk_verdict_memory_t *m = memory(UNIT_POOL, 64);
     unsigned char a[32], b[32];
 
-    key_of(1, "a", a);
-    key_of(2, "b", b);
+    unit_key_of(1, "a", a);
+    unit_key_of(2, "b", b);
     assert_false(clerk_verdict_memory_recall(m, a, NOW, NULL));
     clerk_verdict_memory_remember(m, a, NOW + 5, 0);
     assert_true(clerk_verdict_memory_recall(m, a, NOW, NULL));
@@ -55,8 +47,8 @@ static void test_verdict_is_given_back(void **state)
     unsigned char a[32], b[32];
     int v = -1;
 
-    key_of(1, "v", a);
-    key_of(2, "v", b);
+    unit_key_of(1, "v", a);
+    unit_key_of(2, "v", b);
     clerk_verdict_memory_remember(m, a, NOW + 5, 7);
     clerk_verdict_memory_remember(m, b, NOW + 5, 9);
     assert_true(clerk_verdict_memory_recall(m, a, NOW, &v));
@@ -76,8 +68,8 @@ static void test_forget(void **state)
     clerk_verdict_memory_t *m = memory(UNIT_POOL, 64);
     unsigned char a[32], b[32];
 
-    key_of(1, "f", a);
-    key_of(2, "f", b);
+    unit_key_of(1, "f", a);
+    unit_key_of(2, "f", b);
     clerk_verdict_memory_remember(m, a, NOW + 60, 0);
     clerk_verdict_memory_remember(m, b, NOW + 60, 0);
     clerk_verdict_memory_forget(m, a);
@@ -105,7 +97,7 @@ static void test_flood_is_bounded(void **state)
     unsigned char k[32];
 
     for (unsigned i = 0; i < 100000; i++) {
-        key_of(i, "flood", k);
+        unit_key_of(i, "flood", k);
         clerk_verdict_memory_remember(m, k, NOW + 10, 0);
         assert_true(clerk_verdict_memory_recall(m, k, NOW, NULL));   /* the newest is always kept */
         if (i % 1000 == 0)
@@ -121,11 +113,11 @@ static void test_eviction_takes_the_expired_first(void **state)
     unsigned char k[CLERK_VERDICT_WAYS + 1][32];
 
     for (unsigned i = 0; i < CLERK_VERDICT_WAYS; i++) {
-        key_of(i, "x", k[i]);
+        unit_key_of(i, "x", k[i]);
         /* entry 3 expired at NOW - 1, while the others, older and newer, live on */
         clerk_verdict_memory_remember(m, k[i], i == 3 ? NOW - 1 : NOW + 100 + i, 0);
     }
-    key_of(99, "x", k[CLERK_VERDICT_WAYS]);
+    unit_key_of(99, "x", k[CLERK_VERDICT_WAYS]);
     clerk_verdict_memory_remember(m, k[CLERK_VERDICT_WAYS], NOW + 5, 0);
     for (unsigned i = 0; i <= CLERK_VERDICT_WAYS; i++)
         assert_int_equal(clerk_verdict_memory_recall(m, k[i], NOW, NULL), i != 3);
@@ -138,18 +130,18 @@ static void test_eviction_then_takes_the_oldest(void **state)
     clerk_verdict_memory_t *m = memory(UNIT_POOL, CLERK_VERDICT_WAYS);
     unsigned char k[32], first[32];
 
-    key_of(0, "o", first);
+    unit_key_of(0, "o", first);
     clerk_verdict_memory_remember(m, first, NOW + 10, 0);
     for (unsigned i = 1; i < CLERK_VERDICT_WAYS; i++) {
-        key_of(i, "o", k);
+        unit_key_of(i, "o", k);
         clerk_verdict_memory_remember(m, k, NOW + 10 + i, 0);     /* remembered a second later each */
     }
     assert_true(clerk_verdict_memory_recall(m, first, NOW, NULL));
-    key_of(100, "o", k);
+    unit_key_of(100, "o", k);
     clerk_verdict_memory_remember(m, k, NOW + 10 + CLERK_VERDICT_WAYS, 0);
     assert_false(clerk_verdict_memory_recall(m, first, NOW, NULL));
     for (unsigned i = 1; i < CLERK_VERDICT_WAYS; i++) {
-        key_of(i, "o", k);
+        unit_key_of(i, "o", k);
         assert_true(clerk_verdict_memory_recall(m, k, NOW, NULL));
     }
 }
@@ -175,7 +167,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
     while (!apr_atomic_read32(w->go))
         ;
     for (unsigned i = 0; i < OPS; i++) {
-        key_of(i, salt, k);
+        unit_key_of(i, salt, k);
         clerk_verdict_memory_remember(w->m, k, NOW + 1 + i % 30, 0);
         clerk_verdict_memory_recall(w->m, k, NOW, NULL);
         if (i % 3 == 0)
@@ -199,7 +191,7 @@ static void test_threads_share_the_memory(void **state)
     apr_status_t rv;
 
     for (unsigned i = 0; i < PINNED; i++) {
-        key_of(i, "pinned", pinned[i]);
+        unit_key_of(i, "pinned", pinned[i]);
         clerk_verdict_memory_remember(m, pinned[i], NOW + 3600, 0);
     }
     for (unsigned i = 0; i < THREADS; i++) {

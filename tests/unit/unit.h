@@ -96,6 +96,14 @@ static inline int unit_teardown(void **state)
 #define UNIT_POOL ((apr_pool_t *)*state)
 #define UNIT_RUN(tests) cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown)
 
+/* 32 key bytes (a token cache or verdict key) from a counter, through SHA-256 as the module's. */
+static inline void unit_key_of(unsigned n, const char *salt, unsigned char key[32])
+{
+    char text[64];
+    int len = snprintf(text, sizeof(text), "%s-%u", salt, n);
+    assert_int_equal(EVP_Digest(text, (size_t)len, key, NULL, EVP_sha256(), NULL), 1);
+}
+
 /* ---- assertions that tolerate NULL ---- */
 
 #define unit_assert_str(actual, expected)                                          \
