@@ -9,6 +9,9 @@ PYTHON    ?= /usr/bin/python3
 
 CORE_SRC  := $(sort $(wildcard src/*.c))
 CORE_HDR  := $(wildcard src/*.h)
+# the httpd glue: the only code that includes httpd headers
+GLUE_SRC  := $(sort $(wildcard src/httpd/*.c))
+GLUE_HDR  := $(wildcard src/httpd/*.h)
 APR_CFLAGS := $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
 APR_LIBS   := $(shell apr-1-config --link-ld --libs) $(shell apu-1-config --link-ld --libs)
 DEP_LIBS   := -ljansson -lcrypto -lcurl
@@ -36,13 +39,15 @@ cli: build/clerk-jwt
 # apxs/libtool writes its objects next to the sources: build in a private
 # directory (concurrent builds must not share one) and install the result by
 # rename, never by overwriting (a running httpd has the old file mapped).
-build/mod_auth_clerk.so: mod_auth_clerk.c $(CORE_SRC) $(CORE_HDR)
+build/mod_auth_clerk.so: mod_auth_clerk.c $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p build
-	@set -e; d=$$(mktemp -d build/apxs.XXXXXX); mkdir -p $$d/src; \
+	@set -e; d=$$(mktemp -d build/apxs.XXXXXX); mkdir -p $$d/src/httpd; \
 	cp mod_auth_clerk.c $$d/; cp $(CORE_SRC) $(CORE_HDR) $$d/src/; \
+	cp $(GLUE_SRC) $(GLUE_HDR) $$d/src/httpd/; \
 	if ! (cd $$d && $(APXS) -c -o mod_auth_clerk.la \
 	        -Wc,-std=c11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-Isrc \
-	        mod_auth_clerk.c $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
+	        -Wc,-Isrc/httpd mod_auth_clerk.c $(GLUE_SRC) \
+	        $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
 	        >apxs.log 2>&1); then cat $$d/apxs.log; rm -rf $$d; exit 1; fi; \
 	cp $$d/.libs/mod_auth_clerk.so $@.$$$$ && mv -f $@.$$$$ $@; rm -rf $$d
 	@echo "built $@"

@@ -1,0 +1,296 @@
+/*
+ * What the httpd glue of mod_auth_clerk shares between its files: the
+ * configuration structures, the per-request state, and the functions one
+ * concern offers the others.  Only src/httpd/ and mod_auth_clerk.c include
+ * httpd headers; the core under src/ never does.
+ *
+ *   config.c           per-directory and server configuration: create/merge,
+ *                      the effective settings, the directive table and its
+ *                      setters (but the key and secret directives)
+ *   config_keys.c      the key and secret directives, and what they read
+ *   key_sources.c      the network key sources of a process and the keys a
+ *                      request verifies with
+ *   request_hygiene.c  what no request may carry in or pass on: spoofed
+ *                      X-Clerk-* headers, handshake secrets in the request
+ *                      line, a parent request's identity in a subrequest
+ *   authn.c            AuthType Clerk: finding and verifying the token, the
+ *                      token cache, signed in / signed out, what the
+ *                      application sees, WWW-Authenticate
+ *   backend_api.c      the Backend API on behalf of clients: opaque tokens,
+ *                      handshake nonces, the budget that bounds them
+ *   browser.c          ClerkSignedOutAction handshake: Clerk's browser session
+ *   authz.c            the Require clerk-* providers
+ *
+ * Functions shared between files are named mac_*; everything else is static.
+ */
+#ifndef MOD_AUTH_CLERK_GLUE_H
+#define MOD_AUTH_CLERK_GLUE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_auth.h"
+
+#include "apr_atomic.h"
+#include "apr_strings.h"
+
+#include "clerk_backend_api.h"
+#include "clerk_carrier.h"
+#include "clerk_export.h"
+#include "clerk_handshake.h"
+#include "clerk_http.h"
+#include "clerk_jwks_cache.h"
+#include "clerk_key.h"
+#include "clerk_policy.h"
+#include "clerk_publishable_key.h"
+#include "clerk_token_cache.h"
+#include "clerk_verify.h"
+
+extern module AP_MODULE_DECLARE_DATA auth_clerk_module;
+APLOG_USE_MODULE(auth_clerk);
+
+#define AUTH_TYPE_NAME "Clerk"
+#define SESSION_COOKIE "__session"
+
+/* ClerkTokenSource bits */
+#define SOURCE_HEADER 1
+#define SOURCE_COOKIE 2
+
+typedef enum {
+    SIGNED_OUT_UNSET = 0, SIGNED_OUT_DENY, SIGNED_OUT_PASS, SIGNED_OUT_REDIRECT,
+    SIGNED_OUT_HANDSHAKE
+} signed_out_action_t;
+
+/* ClerkPassClaimsAs bits */
+#define PASS_UNSET 0
+#define PASS_ENV 1
+#define PASS_HEADERS 2
+#define PASS_NONE 4
+
+/* An integer setting not given in a section (merging keeps the parent's). */
+#define UNSET -1
+
+/*
+ * How key sets are fetched: per server (virtual host), since one source has
+ * one fetch schedule per process.
+ */
+typedef struct {
+    const char *api_url;
+    apr_interval_time_t jwks_ttl, refresh_min, max_stale;   /* -1: unset */
+    long http_timeout_ms;                                   /* -1: unset */
+    const char *ca_file, *proxy;
+    int token_cache_entries;                                /* -1: unset */
+    int allow_override_keys;                                /* -1: unset */
+    int max_key_sources;                                    /* -1: unset; main server */
+    int budget_rate, budget_burst;                          /* -1: unset */
+    unsigned budget_bucket;                                 /* set in post_config */
+    int max_waiting;                                        /* -1: unset; main server */
+    clerk_token_cache_t *token_cache;                       /* made in post_config */
+    clerk_http_t *backend_api;                              /* per process, child_init */
+} clerk_server_conf;
+
+/*
+ * A list-valued setting with a digest of its content, computed when it is
+ * parsed, so the token cache can tell verification contexts apart by
+ * content (an .htaccess section is parsed anew for every request).
+ */
+typedef struct {
+    apr_array_header_t *values;
+    unsigned char digest[CLERK_TOKEN_CACHE_KEY_LEN];
+} string_list;
+
+/* A key set from configuration, with a digest of its keys. */
+typedef struct {
+    clerk_keyset_t *keys;
+    unsigned char digest[CLERK_TOKEN_CACHE_KEY_LEN];
+} static_keyset;
+
+/*
+ * A network key source named by a directive (ClerkJWKSURL, ClerkSecretKey,
+ * ClerkPublishableKey).  Slots made while the configuration is read are
+ * resolved to a per-process cache in post_config; slots made in .htaccess at
+ * request time are resolved on first use.
+ */
+typedef struct key_slot {
+    const char *url;
+    apr_array_header_t *headers;    /* may carry the secret key: never logged */
+    const char *secret;             /* ClerkSecretKey: the URL needs ClerkAPIURL */
+    int from_publishable_key;
+    server_rec *server;             /* whose fetch settings apply */
+    const struct clerk_dir_conf *owner;
+    clerk_jwks_cache_t *cache;
+} key_slot;
+
+/*
+ * The explicit key source: ClerkJWTKey/ClerkJWTKeyFile, ClerkJWKSFile and
+ * ClerkJWKSURL form one unit, so a child section that names any key replaces
+ * the parent's choice as a whole.  Within a section the PEM key wins (the
+ * source order of the README's "How keys are found, rotated and survive
+ * outages").
+ */
+typedef struct {
+    int set;
+    static_keyset *pem;
+    static_keyset *jwks;
+    key_slot *url;
+} key_choice;
+
+/* What ClerkPublishableKey names, and what is derived from it once. */
+typedef struct {
+    clerk_publishable_key_t *key;
+    key_slot *jwks;                     /* the Frontend API key set */
+    string_list *issuer;                /* [https://<frontend api>] */
+    const char *session_cookie;         /* __session_<suffix> */
+    const char *uat_cookie;             /* __client_uat_<suffix> */
+} instance_identity;
+
+/*
+ * Per-directory configuration.  Every field has an "unset" value so that a
+ * child section overrides exactly what it sets (see mac_merge_dir_conf).
+ */
+typedef struct clerk_dir_conf {
+    key_choice keys;                /* ClerkJWTKey(File), ClerkJWKSFile, ClerkJWKSURL */
+    key_slot *backend_api;          /* ClerkSecretKey: Backend API /v1/jwks */
+    const char *machine_secret;     /* ClerkMachineSecretKey: opaque M2M tokens */
+    int machine_cache_ttl;          /* ClerkMachineTokenCacheTTL seconds */
+
+    instance_identity instance;             /* ClerkPublishableKey */
+    string_list *issuers;                   /* NULL: unset; no values after "off" */
+    string_list *authorized_parties;        /* NULL: unset */
+    string_list *audiences;                 /* NULL: unset */
+    int clock_skew;
+    unsigned accept_types;                  /* 0: unset */
+    int sources;                            /* 0: unset */
+    int allow_pending;
+    signed_out_action_t signed_out_action;
+    const char *sign_in_url;                /* for ClerkSignedOutAction redirect */
+    const char *proxy_url;                  /* ClerkProxyURL: the Frontend API's public base */
+    int trust_forwarded;
+    int pass_claims_as;
+    const char *remote_user_claim;
+    int debug_headers;
+} clerk_dir_conf;
+
+/* What check_authn found out, kept for the providers, fixups and failure hook. */
+typedef struct {
+    clerk_reason_t reason;                  /* CLERK_OK when claims are set */
+    clerk_claims_t *claims;
+    const char *token;                      /* to recognise the same token again */
+    const void *key_source;                 /* a keyset or a cache */
+    clerk_verify_opts_t opts;
+    const apr_array_header_t *vars;         /* what to export (from the token cache) */
+    int exported;
+    const char *handshake_session;          /* the __session a handshake result set */
+} clerk_request_state;
+
+/* The keys a verification uses: static, or a snapshot of a network cache. */
+typedef struct {
+    const static_keyset *fixed;
+    clerk_jwks_cache_t *cache;
+    clerk_jwks_snapshot_t *snap;
+    const clerk_keyset_t *keys;
+    apr_uint64_t generation;
+} keys_in_use;
+
+/*
+ * Whether a warning about a recurring condition may be logged now: at most
+ * one per LOG_INTERVAL seconds per call site, so an attacker who triggers
+ * it on every request cannot flood the error log.
+ */
+#define LOG_INTERVAL 10
+
+static inline int log_allowed(volatile apr_uint32_t *last)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), then = apr_atomic_read32(last);
+
+    return (!then || now - then >= LOG_INTERVAL) && apr_atomic_cas32(last, now, then) == then;
+}
+
+
+/*
+ * The handshake result parameters, taken out of the request line as soon as
+ * the request is read and kept for the decision (request_hygiene.c).
+ */
+typedef struct {
+    const char *handshake;          /* __clerk_handshake: a JWT holding a session token */
+    const char *nonce;              /* __clerk_handshake_nonce */
+} handshake_params;
+
+/* ---- config.c ---- */
+extern const command_rec mac_cmds[];
+void *mac_create_dir_conf(apr_pool_t *p, char *dir);
+void *mac_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+void *mac_create_server_conf(apr_pool_t *p, server_rec *s);
+void *mac_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
+/* pre_config: a configuration is about to be read; post_config: it has been */
+void mac_config_begin(apr_pool_t *pconf);
+void mac_config_end(void);
+int mac_config_reading(void);
+int mac_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int mac_in_htaccess(cmd_parms *cmd);
+string_list *mac_make_list(apr_pool_t *p, int argc, char *const argv[]);
+const static_keyset *mac_static_keys(const clerk_dir_conf *c);
+key_slot *mac_network_slot(const clerk_dir_conf *c);
+const string_list *mac_effective_issuers(const clerk_dir_conf *c);
+void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o);
+
+/* ---- config_keys.c ---- */
+const char *mac_set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *arg);
+const char *mac_set_keys_file(cmd_parms *cmd, void *dconf, const char *arg);
+const char *mac_set_jwks_url(cmd_parms *cmd, void *dconf, const char *arg);
+const char *mac_set_secret_key(cmd_parms *cmd, void *dconf, const char *arg);
+const char *mac_set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *arg);
+const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg);
+void mac_warn_dev_handshake(cmd_parms *cmd, const clerk_dir_conf *c);
+
+/* ---- key_sources.c ---- */
+void mac_key_sources_begin(apr_pool_t *pconf);
+key_slot *mac_slot_new(cmd_parms *cmd, const clerk_dir_conf *owner);
+apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+void mac_key_sources_child_init(apr_pool_t *pchild, server_rec *s);
+int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, apr_time_t now);
+void mac_release_keys(keys_in_use *k);
+
+/* ---- request_hygiene.c ---- */
+int mac_post_read_request(request_rec *r);
+const handshake_params *mac_handshake_params(const request_rec *r);
+void mac_clean_slate(request_rec *r);
+
+/* ---- authn.c ---- */
+int mac_is_clerk_request(request_rec *r);
+clerk_request_state *mac_request_state(const request_rec *r);
+void mac_set_debug_headers(request_rec *r, const clerk_dir_conf *c, const char *status,
+                           clerk_reason_t reason);
+int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y);
+clerk_carrier_t mac_find_token(request_rec *r, const clerk_dir_conf *c, unsigned accept,
+                               const char **token, apr_size_t *len, const char **carrier);
+int mac_signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                   clerk_reason_t reason);
+int mac_signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st);
+void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
+                    clerk_cached_token_t *entry);
+int mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                   const char *token, const char *carrier, clerk_reason_t *reason);
+int mac_fixups(request_rec *r);
+int mac_note_auth_failure(request_rec *r, const char *auth_type);
+
+/* ---- backend_api.c ---- */
+apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s);
+void mac_backend_api_child_init(apr_pool_t *pchild, server_rec *s);
+int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                     const char *token, clerk_token_type_t type, const char *carrier);
+int mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
+                       apr_array_header_t **directives, const char **detail);
+
+/* ---- browser.c ---- */
+int mac_browser_session(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st);
+const char *mac_public_url(request_rec *r, const clerk_dir_conf *c);
+int mac_navigation(const request_rec *r);
+
+/* ---- authz.c ---- */
+void mac_register_providers(apr_pool_t *p);
+
+#endif

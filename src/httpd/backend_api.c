@@ -1,0 +1,326 @@
+/*
+ * Every opaque token and handshake nonce a client sends would cost a Backend
+ * API call with the instance's secret, against a rate limit that every
+ * service using that secret shares, and hold a worker while Clerk answers.
+ * So: a budget of calls for what is not known good, shared by all processes
+ * of the server (ClerkBackendAPIBudget), a bound on the threads of a process
+ * waiting on answers (ClerkBackendAPIMaxWaiting), a short memory of refusals
+ * and a memory of tokens Clerk vouched for (whose revocation re-checks are
+ * not charged).  Beyond a bound a request gets 503 at once.
+ */
+#include "auth_clerk.h"
+
+#include "clerk_call_budget.h"
+#include "clerk_call_gate.h"
+#include "clerk_opaque_token.h"
+#include "clerk_verdict_memory.h"
+
+#define DEFAULT_BUDGET_RATE 5
+#define DEFAULT_BUDGET_BURST 20
+#define DEFAULT_MAX_WAITING 8
+#define REFUSAL_MEMORY_SECONDS 5       /* a dead token retried in a loop */
+#define GOOD_MEMORY_SECONDS 3600       /* at most; never past the token's exp */
+#define VERDICT_MEMORY_ENTRIES 4096
+
+static struct {
+    clerk_call_budget_t *budget;        /* post_config: shared by the children */
+    clerk_verdict_memory_t *refused;    /* child_init: per process */
+    clerk_verdict_memory_t *good;
+    clerk_call_gate_t *gate;
+} bapi;
+
+/*
+ * Take a place for one Backend API call: OK (then call bapi_leave), or 503
+ * with Retry-After.  charge: whether the call counts against the budget.
+ */
+static int bapi_enter(request_rec *r, int charge, const char *what)
+{
+    static volatile apr_uint32_t last_waiting_log;
+    const clerk_server_conf *sc = ap_get_module_config(r->server->module_config,
+                                                       &auth_clerk_module);
+    apr_interval_time_t retry = 0;
+
+    if (bapi.gate && !clerk_call_gate_try_enter(bapi.gate)) {
+        if (log_allowed(&last_waiting_log))
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10631)
+                          "%s: ClerkBackendAPIMaxWaiting threads of this process already "
+                          "wait on the Backend API: answering 503", what);
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!charge || !bapi.budget
+        || clerk_call_budget_take(bapi.budget, sc->budget_bucket, apr_time_now(), &retry))
+        return OK;
+    if (bapi.gate)
+        clerk_call_gate_leave(bapi.gate);
+    if (clerk_call_budget_warn_due(bapi.budget, sc->budget_bucket, apr_time_now(),
+                                   apr_time_from_sec(LOG_INTERVAL)))
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10632)
+                      "%s: the Backend API budget (ClerkBackendAPIBudget) is spent: "
+                      "answering 503", what);
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
+                                (retry + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC + (retry == 0)));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+static void bapi_leave(void)
+{
+    if (bapi.gate)
+        clerk_call_gate_leave(bapi.gate);
+}
+
+/*
+ * The key of a Backend API answer: the token (or nonce) under everything the
+ * answer depends on; a digest, never the token or the secret.  0 when it
+ * could not be computed (out of memory): then nothing is remembered.
+ */
+static int bapi_key(const clerk_dir_conf *c, const char *secret, unsigned kind,
+                    const char *token, int ttl, unsigned char *key)
+{
+    struct {
+        unsigned char secret[CLERK_TOKEN_CACHE_KEY_LEN];
+        unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
+        unsigned kind;                  /* a token type, or 0 for a nonce */
+        int ttl;
+    } ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (c->audiences && kind)
+        memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
+    ctx.kind = kind;
+    ctx.ttl = ttl;
+    return clerk_digest(secret, strlen(secret), ctx.secret)
+        && clerk_token_cache_key(token, strlen(token), &ctx, sizeof(ctx), key);
+}
+
+/*
+ * Opaque mt_/oat_/ak_ tokens: only from the Authorization header, only when
+ * their type is accepted here and they are well-formed, verified by the
+ * Backend API (answers reused for ClerkMachineTokenCacheTTL seconds when
+ * that is set) within its budget.
+ */
+int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                        const char *token, clerk_token_type_t type, const char *carrier)
+{
+    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const clerk_request_state *earlier = mac_request_state(r->main ? r->main : r->prev);
+    const char *secret = type == CLERK_TYPE_M2M && c->machine_secret
+        ? c->machine_secret : (c->backend_api ? c->backend_api->secret : NULL);
+    int ttl = c->machine_cache_ttl == UNSET ? 0 : c->machine_cache_ttl;
+    clerk_token_cache_t *cache = ttl ? sc->token_cache : NULL;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    clerk_cached_token_t *entry;
+    clerk_verify_result_t res;
+    const char *detail = NULL;
+    int keyed, remembered, known_good, rv;
+    clerk_bapi_outcome_t outcome;
+
+    st->token = token;
+    st->claims = NULL;
+    if (!(st->opts.accept_types & type)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10618)
+                      "token rejected: token-type-mismatch (%s from %s is not accepted here)",
+                      clerk_token_type_name(type), carrier);
+        return mac_signed_out(r, c, st, CLERK_TOKEN_TYPE_MISMATCH);
+    }
+    if (!secret || !sc->backend_api) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10619)
+                      "token rejected: token-invalid (an opaque %s needs ClerkSecretKey%s)",
+                      clerk_token_type_name(type),
+                      type == CLERK_TYPE_M2M ? " or ClerkMachineSecretKey" : "");
+        return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
+    }
+    if (clerk_opaque_token_wellformed(token, strlen(token)) != type) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10633)
+                      "token rejected: token-invalid (malformed opaque %s from %s; not sent "
+                      "to the Backend API)", clerk_token_type_name(type), carrier);
+        return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
+    }
+    /*
+     * A subrequest or internal redirect into another section re-uses the
+     * answer the Backend API gave for the same token, secret and audiences.
+     * (For an opaque token, key_source is the secret it was verified with.)
+     */
+    st->key_source = secret;
+    if (earlier && earlier->claims && earlier->claims->type == type && earlier->key_source
+        && !strcmp(earlier->token, token) && !strcmp(earlier->key_source, secret)
+        && mac_same_strings(earlier->opts.audiences, st->opts.audiences)) {
+        st->claims = earlier->claims;
+        st->vars = earlier->vars;
+        return mac_signed_in(r, c, st);
+    }
+    keyed = bapi_key(c, secret, type, token, ttl, key);
+    if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, &remembered)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10634)
+                      "token rejected: %s (the Backend API refused this %s moments ago)",
+                      clerk_reason_str((clerk_reason_t)remembered), clerk_token_type_name(type));
+        return mac_signed_out(r, c, st, (clerk_reason_t)remembered);
+    }
+    if (!keyed)
+        cache = NULL;
+    else if (cache && (entry = clerk_token_cache_get(cache, key, 0, now))) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the cache");
+        mac_use_cached(r, st, cache, entry);
+        return mac_signed_in(r, c, st);
+    }
+    known_good = keyed && bapi.good && clerk_verdict_memory_recall(bapi.good, key, now, NULL);
+    if ((rv = bapi_enter(r, !known_good, "opaque token")) != OK)
+        return rv;
+    outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api,
+                                          sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
+                                          secret, token, type, st->opts.audiences, now, &res,
+                                          &detail);
+    bapi_leave();
+    switch (outcome) {
+    case CLERK_BAPI_ANSWERED:
+        break;
+    case CLERK_BAPI_SECRET_REJECTED:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10620) "%s", detail);
+        apr_table_setn(r->err_headers_out, "Retry-After", "30");
+        return HTTP_SERVICE_UNAVAILABLE;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10621)
+                      "%s: answering 503", detail);
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (res.reason != CLERK_OK) {
+        if (keyed && bapi.refused)
+            clerk_verdict_memory_remember(bapi.refused, key, now + REFUSAL_MEMORY_SECONDS,
+                                          (int)res.reason);
+        if (keyed && bapi.good)
+            clerk_verdict_memory_forget(bapi.good, key);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622)
+                      "token rejected: %s (%s; %s from %s)", clerk_reason_str(res.reason),
+                      res.detail ? res.detail : "-", clerk_token_type_name(type), carrier);
+        return mac_signed_out(r, c, st, res.reason);
+    }
+    if (keyed && bapi.good) {
+        apr_int64_t until = now + GOOD_MEMORY_SECONDS;
+        if (res.claims->exp && res.claims->exp < until)
+            until = res.claims->exp;
+        clerk_verdict_memory_remember(bapi.good, key, until, 0);
+    }
+    if (cache) {
+        apr_int64_t until = now + ttl;
+        if (res.claims->exp && res.claims->exp < until)
+            until = res.claims->exp;
+        if ((entry = clerk_token_cache_put(cache, key, 0, until, res.claims,
+                                           clerk_export_vars(r->pool, res.claims)))) {
+            mac_use_cached(r, st, cache, entry);
+            return mac_signed_in(r, c, st);
+        }
+    }
+    st->claims = res.claims;
+    return mac_signed_in(r, c, st);
+}
+
+/*
+ * A handshake nonce for its Set-Cookie directives, within the Backend API
+ * budget: OK with *directives (NULL when there are none to use, *detail says
+ * why), or 503.  A malformed nonce is never sent; one Clerk did not know is
+ * remembered, so a client replaying it costs one call.
+ */
+int mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
+                          apr_array_header_t **directives, const char **detail)
+{
+    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const char *secret = c->backend_api->secret;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    int keyed, rv;
+    clerk_bapi_outcome_t outcome;
+
+    *directives = NULL;
+    if (!clerk_handshake_nonce_wellformed(nonce, strlen(nonce))) {
+        *detail = "malformed handshake nonce (not sent to the Backend API)";
+        return OK;
+    }
+    keyed = bapi_key(c, secret, 0, nonce, 0, key);
+    if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, NULL)) {
+        *detail = "the Backend API did not know this handshake nonce moments ago";
+        return OK;
+    }
+    if ((rv = bapi_enter(r, 1, "handshake nonce")) != OK)
+        return rv;
+    outcome = clerk_backend_handshake_payload(r->pool, sc->backend_api,
+                                              sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
+                                              secret, nonce, directives, detail);
+    bapi_leave();
+    if (outcome != CLERK_BAPI_ANSWERED)
+        *directives = NULL;
+    else if (!(*directives)->nelts && keyed && bapi.refused)
+        clerk_verdict_memory_remember(bapi.refused, key, now + REFUSAL_MEMORY_SECONDS, 0);
+    return OK;
+}
+
+/*
+ * The Backend API budget, in shared memory made before the children are
+ * forked, so that prefork's many children share one.  A virtual host whose
+ * ClerkBackendAPIBudget differs from the main server's has a budget of its
+ * own; the others share the main server's.
+ */
+apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    unsigned n = 0;
+    apr_status_t rv;
+
+    for (server_rec *vs = s; vs; vs = vs->next)
+        n++;
+    if ((rv = clerk_call_budget_create(&bapi.budget, pconf, n)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(10635)
+                     "cannot create the shared Backend API budget");
+        return rv;
+    }
+    n = 0;
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                                &auth_clerk_module);
+        int rate = sc->budget_rate == UNSET ? DEFAULT_BUDGET_RATE : sc->budget_rate;
+        int burst = sc->budget_burst == UNSET ? DEFAULT_BUDGET_BURST : sc->budget_burst;
+        if (vs != s && sc->budget_rate == main_sc->budget_rate
+            && sc->budget_burst == main_sc->budget_burst) {
+            sc->budget_bucket = main_sc->budget_bucket;
+            continue;
+        }
+        sc->budget_bucket = n;
+        if ((rv = clerk_call_budget_configure(bapi.budget, n++, (unsigned)rate, (unsigned)burst))
+            != APR_SUCCESS)
+            return rv;
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * In each serving process: the verdict memories and the gate of this
+ * process, and per server the Backend API handles its threads share.
+ */
+void mac_backend_api_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                            &auth_clerk_module);
+
+    /* Without the memories nothing breaks: every call is then charged. */
+    if (clerk_verdict_memory_create(&bapi.refused, pchild, VERDICT_MEMORY_ENTRIES) != APR_SUCCESS
+        || clerk_verdict_memory_create(&bapi.good, pchild, VERDICT_MEMORY_ENTRIES)
+               != APR_SUCCESS) {
+        bapi.refused = bapi.good = NULL;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10636)
+                     "cannot set up the Backend API verdict memories");
+    }
+    bapi.gate = clerk_call_gate_create(pchild, main_sc->max_waiting == UNSET
+                                                   ? DEFAULT_MAX_WAITING
+                                                   : (unsigned)main_sc->max_waiting);
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        clerk_http_opts_t opts = {0};
+        opts.timeout_ms = sc->http_timeout_ms != UNSET ? sc->http_timeout_ms : 5000;
+        opts.ca_file = sc->ca_file;
+        opts.proxy = sc->proxy;
+        if (clerk_http_create(pchild, &opts, 16, &sc->backend_api) != APR_SUCCESS)
+            sc->backend_api = NULL;
+    }
+}

@@ -1,0 +1,202 @@
+/*
+ * Key sources: the network key sources the configuration names (slots), the
+ * bounded per-process registry of the caches they resolve to
+ * (src/clerk_source_registry.h), and the keys a request verifies with.
+ */
+#include "auth_clerk.h"
+
+#include "apr_hash.h"
+
+#include "clerk_source_registry.h"
+
+/*
+ * Process-wide: the slots named by the configuration and the registry of
+ * their caches.  Rebuilt with each configuration generation (pconf);
+ * .htaccess slots are resolved at request time and may be closed to make
+ * room.
+ */
+static struct {
+    apr_array_header_t *slots;          /* key_slot * made while reading config */
+    clerk_source_registry_t *sources;   /* made in post_config */
+} registry;
+
+void mac_key_sources_begin(apr_pool_t *pconf)
+{
+    registry.slots = apr_array_make(pconf, 4, sizeof(key_slot *));
+    registry.sources = NULL;
+}
+
+key_slot *mac_slot_new(cmd_parms *cmd, const clerk_dir_conf *owner)
+{
+    key_slot *slot = apr_pcalloc(cmd->pool, sizeof(*slot));
+    slot->headers = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    slot->server = cmd->server;
+    slot->owner = owner;
+    if (mac_config_reading())
+        APR_ARRAY_PUSH(registry.slots, key_slot *) = slot;
+    return slot;
+}
+
+static void log_from_cache(void *baton, int level, const char *msg)
+{
+    ap_log_error(APLOG_MARK, level, 0, (server_rec *)baton, APLOGNO(10611) "%s", msg);
+}
+
+/*
+ * What a slot fetches under a server's fetch settings; the registry keeps
+ * one cache per distinct (URL, headers, settings) per process, naming it by
+ * a hash of the headers, not the secret itself.
+ */
+static void slot_source(const key_slot *slot, server_rec *s, apr_pool_t *p,
+                        clerk_jwks_source_t *src_out)
+{
+    const clerk_server_conf *sc = ap_get_module_config(s->module_config, &auth_clerk_module);
+    clerk_jwks_source_t src;
+
+    src.url = slot->secret ? apr_pstrcat(p, sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
+                                         "/v1/jwks", NULL)
+                           : slot->url;
+    src.headers = slot->headers;
+    src.ttl = sc->jwks_ttl != UNSET ? sc->jwks_ttl : apr_time_from_sec(300);
+    src.refresh_min = sc->refresh_min != UNSET ? sc->refresh_min : apr_time_from_sec(30);
+    src.max_stale = sc->max_stale != UNSET ? sc->max_stale : apr_time_from_sec(86400);
+    src.http.timeout_ms = sc->http_timeout_ms != UNSET ? sc->http_timeout_ms : 5000;
+    src.http.ca_file = sc->ca_file;
+    src.http.proxy = sc->proxy;
+    src.http.max_body = 0;
+    *src_out = src;
+}
+
+static apr_status_t release_source(void *cache)
+{
+    clerk_source_registry_release(registry.sources, cache);
+    return APR_SUCCESS;
+}
+
+/*
+ * The cache behind a slot.  Slots of the server configuration were pinned
+ * in post_config; an .htaccess slot is admitted on use and held until the
+ * request ends (so it is never closed under it).  NULL when the registry
+ * is full of sources in use (logged, rate-limited).
+ */
+static clerk_jwks_cache_t *slot_cache(request_rec *r, key_slot *slot)
+{
+    static volatile apr_uint32_t last_full_log;
+    clerk_jwks_source_t src;
+    clerk_jwks_cache_t *cache;
+
+    if (slot->cache)
+        return slot->cache;
+    slot_source(slot, r->server, r->pool, &src);
+    if ((cache = clerk_source_registry_hold(registry.sources, &src, r->pool))) {
+        apr_pool_cleanup_register(r->pool, cache, release_source, apr_pool_cleanup_null);
+        return cache;
+    }
+    if (log_allowed(&last_full_log))
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10629)
+                      "key source of %s not admitted: all %u key sources of this process "
+                      "(ClerkMaxKeySources) are in use; answering 503",
+                      r->uri, clerk_source_registry_count(registry.sources));
+    return NULL;
+}
+
+/* Take the section's keys; OK, or the HTTP status to answer (500, 503). */
+int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, apr_time_t now)
+{
+    memset(k, 0, sizeof(*k));
+    if ((k->fixed = mac_static_keys(c))) {
+        k->keys = k->fixed->keys;
+        return OK;
+    }
+    if (mac_network_slot(c) && !(k->cache = slot_cache(r, mac_network_slot(c)))) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!k->cache) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10607)
+                      "AuthType Clerk without a key source: configure ClerkPublishableKey, "
+                      "ClerkSecretKey, ClerkJWKSURL, ClerkJWKSFile or ClerkJWTKey(File)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    switch (clerk_jwks_cache_acquire(k->cache, now, &k->snap)) {
+    case CLERK_KEYS_READY:
+        k->keys = clerk_jwks_snapshot_keys(k->snap);
+        k->generation = clerk_jwks_snapshot_generation(k->snap);
+        return OK;
+    case CLERK_KEYS_NEVER_LOADED:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10612)
+                      "keys unavailable (not loaded yet): answering 503");
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        break;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10624)
+                      "keys unavailable (stale past ClerkJWKSMaxStale): answering 503");
+        apr_table_setn(r->err_headers_out, "Retry-After", "30");
+        break;
+    }
+    mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+void mac_release_keys(keys_in_use *k)
+{
+    if (k->snap)
+        clerk_jwks_cache_release(k->cache, k->snap);   /* claims never point into keys */
+    k->snap = NULL;
+}
+
+/*
+ * Would this slot be the key source of the section that named it?  Only
+ * such slots are fetched at start-up; any other is fetched on first use.
+ */
+static int slot_in_force(const key_slot *slot)
+{
+    const clerk_dir_conf *o = slot->owner;
+    if (slot->from_publishable_key)
+        return !o->keys.set && !o->backend_api;
+    if (slot->secret)
+        return !o->keys.set;
+    return !o->keys.pem && !o->keys.jwks;
+}
+
+apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                            &auth_clerk_module);
+    int warm = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG
+        && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL;
+    apr_hash_t *fetched = apr_hash_make(ptemp);     /* caches fetched at start-up */
+
+    registry.sources = clerk_source_registry_create(
+        pconf, main_sc->max_key_sources == UNSET ? CLERK_DEFAULT_MAX_KEY_SOURCES
+                                                 : (unsigned)main_sc->max_key_sources,
+        log_from_cache, s);
+    for (int i = 0; i < registry.slots->nelts; i++) {
+        key_slot *slot = APR_ARRAY_IDX(registry.slots, i, key_slot *);
+        clerk_jwks_source_t src;
+        slot_source(slot, slot->server, ptemp, &src);
+        slot->cache = clerk_source_registry_pin(registry.sources, &src, ptemp);
+        /*
+         * Fetch each in-force source once, here, so children start warm.  A
+         * cache shared by several slots is fetched for the first slot that
+         * is in force, which need not be the one that made it.
+         */
+        if (!warm || !slot_in_force(slot)
+            || apr_hash_get(fetched, &slot->cache, sizeof(slot->cache)))
+            continue;
+        apr_hash_set(fetched, apr_pmemdup(ptemp, &slot->cache, sizeof(slot->cache)),
+                     sizeof(slot->cache), slot);
+        if (clerk_jwks_cache_fetch_now(slot->cache, ptemp) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10614)
+                         "key set not loaded at start-up; requests get 503 until a refresh "
+                         "succeeds");
+    }
+    return APR_SUCCESS;
+}
+
+void mac_key_sources_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    if (clerk_source_registry_child_init(registry.sources, pchild) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10615) "cannot set up the key caches");
+}
