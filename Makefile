@@ -54,9 +54,9 @@ endef
 build/mod_auth_clerk.so: mod_auth_clerk.c $(CORE_SRC) $(CORE_HDR)
 	$(call apxs_build,)
 
-# The module with ASan+UBSan for `make integration-asan`: -Wc, for the
-# compiler (-O1 for exact stacks), -Wl, for the link (libtool passes -fsanitize=* on to gcc, which
-# then links libasan/libubsan into the .so).
+# The module with ASan+UBSan for `make test-asan`: -Wc, for the compiler (-O1
+# for exact stacks), -Wl, for the link (libtool passes -fsanitize=* on to gcc,
+# which then links libasan and libubsan into the .so).
 APXS_SAN := $(patsubst %,-Wc$(comma)%,$(SAN_FLAGS) -O1) -Wl,-fsanitize=address,undefined
 build/asan/mod_auth_clerk.so: mod_auth_clerk.c $(CORE_SRC) $(CORE_HDR)
 	$(call apxs_build,$(APXS_SAN))
