@@ -302,8 +302,13 @@ class Httpd:
             lines += ["User www-data", "Group www-data"]
         if self.mpm == "event":
             lines.append('ScriptSock "%s/run/cgid.sock"' % self.root)
-        if os.environ.get("CLERK_IT_COREDUMP"):
-            # cores of crashed children land in <root>/cores (keep with CLERK_IT_KEEP=1)
+        if os.environ.get("CLERK_IT_COREDUMP") or SANITIZER_PRELOAD:
+            # cores of crashed children land in <root>/cores (keep with CLERK_IT_KEEP=1).
+            # A sanitizer run needs the directive too: only with it does httpd make
+            # its children dumpable again after they switch to www-data, and in an
+            # undumpable child /proc/self/maps is unreadable to itself, so UBSan
+            # (which reads it at its first report) prints no stack.  ASan keeps
+            # the aborts from writing cores (disable_coredump, on by default).
             (self.root / "cores").mkdir(exist_ok=True)
             lines.append('CoreDumpDirectory "%s/cores"' % self.root)
         lines += [
