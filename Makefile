@@ -1,6 +1,7 @@
 # mod_auth_clerk — build, test, demo, bench.
 #   make            module (build/mod_auth_clerk.so) and CLI (build/clerk-jwt)
-#   make test       everything CI runs: unit (plain and ASan/UBSan), CLI, integration
+#   make test       everything CI runs: unit (plain, ASan/UBSan, TSan), CLI, integration
+#                   (plain, then with the ASan/UBSan module: make test-asan), fuzz smoke
 #   make demo       local httpd on 127.0.0.1 protecting sample pages (see README)
 
 APXS      ?= apxs
@@ -18,6 +19,7 @@ DEP_LIBS   := -ljansson -lcrypto -lcurl
 WARN       := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
 CORE_CFLAGS = $(WARN) $(CFLAGS) $(APR_CFLAGS) -Isrc
+comma      := ,
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 CORE_OBJ     := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC))
@@ -28,7 +30,7 @@ UNIT_SAN_BIN := $(patsubst tests/unit/%.c,build/unit-san/%,$(UNIT_SRC))
 
 .SECONDARY:
 
-.PHONY: all module cli install test unit unit-san cli-test integration fuzz fuzz-smoke \
+.PHONY: all module cli install test unit unit-san cli-test integration test-asan fuzz fuzz-smoke \
         demo demo-stop bench clean
 
 all: module cli
@@ -39,18 +41,32 @@ cli: build/clerk-jwt
 # apxs/libtool writes its objects next to the sources: build in a private
 # directory (concurrent builds must not share one) and install the result by
 # rename, never by overwriting (a running httpd has the old file mapped).
-build/mod_auth_clerk.so: mod_auth_clerk.c $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
-	@mkdir -p build
+# $(call apxs_build,extra apxs options) builds $@.
+define apxs_build
+	@mkdir -p $(dir $@)
 	@set -e; d=$$(mktemp -d build/apxs.XXXXXX); mkdir -p $$d/src/httpd; \
 	cp mod_auth_clerk.c $$d/; cp $(CORE_SRC) $(CORE_HDR) $$d/src/; \
 	cp $(GLUE_SRC) $(GLUE_HDR) $$d/src/httpd/; \
 	if ! (cd $$d && $(APXS) -c -o mod_auth_clerk.la \
 	        -Wc,-std=c11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-Isrc \
-	        -Wc,-Isrc/httpd mod_auth_clerk.c $(GLUE_SRC) \
+	        -Wc,-Isrc/httpd $(1) mod_auth_clerk.c $(GLUE_SRC) \
 	        $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
 	        >apxs.log 2>&1); then cat $$d/apxs.log; rm -rf $$d; exit 1; fi; \
 	cp $$d/.libs/mod_auth_clerk.so $@.$$$$ && mv -f $@.$$$$ $@; rm -rf $$d
 	@echo "built $@"
+endef
+
+MODULE_SRC := mod_auth_clerk.c $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
+
+build/mod_auth_clerk.so: $(MODULE_SRC)
+	$(call apxs_build,)
+
+# The module with ASan+UBSan for `make test-asan`: -Wc, for the compiler (-O1
+# for exact stacks), -Wl, for the link (libtool passes -fsanitize=* on to gcc,
+# which then links libasan and libubsan into the .so).
+APXS_SAN := $(patsubst %,-Wc$(comma)%,$(SAN_FLAGS) -O1) -Wl,-fsanitize=address,undefined
+build/asan/mod_auth_clerk.so: $(MODULE_SRC)
+	$(call apxs_build,$(APXS_SAN))
 
 build/obj/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -86,7 +102,17 @@ unit-san: $(UNIT_SAN_BIN)
 integration: all
 	$(PYTHON) -m pytest -q tests/integration
 
-test: unit unit-san unit-tsan cli-test integration fuzz-smoke
+# The whole integration suite again, with the ASan+UBSan module loaded into
+# Debian's (uninstrumented) apache2: the libasan of the compiler apxs uses is
+# preloaded into httpd, the harness sets the sanitizer options and log_path,
+# and test_zz_sanitizer.py fails on any report (see httpd_harness.py).
+ASAN_RUNTIME = $(realpath $(shell $(shell $(APXS) -q CC) -print-file-name=libasan.so))
+test-asan: build/asan/mod_auth_clerk.so cli
+	@test -n "$(ASAN_RUNTIME)" || { echo "libasan.so of $$($(APXS) -q CC) not found" >&2; exit 1; }
+	CLERK_IT_MODULE=$(CURDIR)/build/asan/mod_auth_clerk.so CLERK_IT_PRELOAD=$(ASAN_RUNTIME) \
+	    $(PYTHON) -m pytest -q tests/integration
+
+test: unit unit-san unit-tsan cli-test integration test-asan fuzz-smoke
 
 clean:
 	rm -rf build

@@ -66,3 +66,11 @@ def log(server):
     """The error-log text written during the test: log() -> str."""
     mark = server.log_mark()
     return lambda: server.log_since(mark)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """test_zz_sanitizer.py last of all, after the MPM grouping of the fixtures
+    (trylast): it stops the servers still running and reads every report."""
+    last = [i for i in items if i.path.name == "test_zz_sanitizer.py"]
+    items[:] = [i for i in items if i not in last] + last

@@ -2,16 +2,24 @@
 
 Httpd(mpm) builds <tmp>/{conf,logs,run,htdocs,keys}, writes a minimal
 httpd.conf (only the modules the suite needs, from /usr/lib/apache2/modules,
-plus build/mod_auth_clerk.so of this checkout), runs `apache2 -DFOREGROUND`
+plus build/mod_auth_clerk.so of this checkout, or CLERK_IT_MODULE), runs `apache2 -DFOREGROUND`
 on a free 127.0.0.1 port and stops it with SIGTERM.  configtest() runs
 `apache2 -t` on a config for the failure tests.
 
 When the suite runs as root, httpd's children and CGI scripts run as
 www-data (Debian's apache2 refuses User root), so the tree is made readable
 and traversable by everyone.
+
+Sanitizer runs (make test-asan): CLERK_IT_MODULE names the ASan+UBSan build
+of the module and CLERK_IT_PRELOAD the matching libasan, which httpd gets as
+LD_PRELOAD (the ASan runtime must come first in the process; apache2 itself
+is not instrumented).  ASan writes its reports into <root>/sanitizer/, UBSan
+to httpd's stderr (see SANITIZER_LINE); cleanup() saves both in one directory
+per test run, and sanitizer_reports() lists them all for test_zz_sanitizer.py.
 """
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,7 +30,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-MODULE = REPO / "build" / "mod_auth_clerk.so"
+MODULE = Path(os.environ.get("CLERK_IT_MODULE") or REPO / "build" / "mod_auth_clerk.so").resolve()
+SANITIZER_PRELOAD = os.environ.get("CLERK_IT_PRELOAD", "")
 VECTORS = REPO / "tests" / "vectors" / "clerk"
 WWW = HERE / "www"
 APACHE = os.environ.get("APACHE2", "/usr/sbin/apache2")
@@ -118,7 +127,9 @@ def free_port():
 
 def _chmod_tree(root):
     for dirpath, dirnames, filenames in os.walk(root):
-        os.chmod(dirpath, 0o1777 if os.path.basename(dirpath) == "cores" else 0o755)
+        # cores/ and sanitizer/ are written by children running as www-data
+        sticky = os.path.basename(dirpath) in ("cores", "sanitizer")
+        os.chmod(dirpath, 0o1777 if sticky else 0o755)
         for f in filenames:
             p = os.path.join(dirpath, f)
             os.chmod(p, 0o755 if f.endswith(".py") else 0o644)
@@ -130,6 +141,71 @@ def _allow_cores():
 
 
 _SNAPSHOT = {}
+
+# The Httpds not cleaned up yet, so that the last test can stop those still
+# running and look at their sanitizer reports too.
+_ALL = []
+_REPORTS = {}
+
+# Sanitizer options for httpd in a sanitizer run; log_path is added per ServerRoot.
+#   detect_leaks=0  httpd never destroys pconf or its global pool before exit
+#                   (and OpenSSL/curl keep their global state), so LeakSanitizer
+#                   would report every configuration allocation at every exit;
+#                   the unit tests run with leak checking instead (make unit-san).
+#   abort_on_error=1  a report ends the child with SIGABRT, which the parent logs
+#                   ("exit signal Aborted"): the error-log crash checks see it too.
+#   allow_user_segv_handler=0  httpd installs its own SIGSEGV/SIGBUS handler (to
+#                   dump core); ASan keeps its own so a wild access is reported
+#                   with a stack instead of being a bare "exit signal".
+ASAN_DEFAULTS = "detect_leaks=0:abort_on_error=1:allow_user_segv_handler=0:print_summary=1"
+UBSAN_DEFAULTS = "print_stacktrace=1:halt_on_error=1:abort_on_error=1"
+
+
+def _report_dir():
+    if "dir" not in _REPORTS:
+        _REPORTS["dir"] = Path(tempfile.mkdtemp(prefix="clerk-it-sanitizer-"))
+        # kept when a report is in it (os.rmdir fails on a non-empty directory)
+        atexit.register(lambda d=_REPORTS["dir"]: os.rmdir(d) if not any(d.iterdir()) else None)
+    return _REPORTS["dir"]
+
+
+# A sanitizer report on stderr.  ASan honours log_path, but GCC's UBSan is a
+# runtime of its own (libubsan) whose log_path goes to the preloaded libasan's
+# copy of the common sanitizer code, so UBSan reports land on httpd's stderr:
+# logs/stdout.log until httpd opens its error log, logs/error.log after.
+SANITIZER_LINE = re.compile(r"runtime error:|ERROR: AddressSanitizer|"
+                            r"ERROR: UndefinedBehaviorSanitizer|^SUMMARY: \w+Sanitizer")
+
+
+def _reports_in(h):
+    """[(file name, text)]: h's files in sanitizer/, and from each of its two
+    stderr logs the first sanitizer line with what follows it (the stack)."""
+    found = []
+    if h.sanitizer_dir.is_dir():
+        found += [(p.name, p.read_text(errors="replace")) for p in sorted(h.sanitizer_dir.iterdir())]
+    for log in ("stdout.log", "error.log"):
+        try:
+            lines = (h.root / "logs" / log).read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            continue
+        hits = [i for i, line in enumerate(lines) if SANITIZER_LINE.search(line)]
+        if hits:
+            found.append((log, "\n".join(lines[hits[0]:hits[0] + 80])))
+    return found
+
+
+def sanitizer_reports():
+    """[(where, text)]: every sanitizer report of this run so far, those saved
+    from removed ServerRoots and those in the live ones."""
+    found = [(p, p.read_text(errors="replace")) for p in sorted(_report_dir().iterdir())]
+    for h in _ALL:
+        found += [(h.root / name, text) for name, text in _reports_in(h)]
+    return found
+
+
+def stop_all():
+    for h in _ALL:
+        h.stop()
 
 
 def snapshot_module():
@@ -179,8 +255,15 @@ class Httpd:
         self.extra_env = {}         # more environment for apache2 (env: secrets)
         self._copy_keys()
         self.module = self._snapshot_module()
+        if SANITIZER_PRELOAD:
+            self.sanitizer_dir.mkdir()
+        _ALL.append(self)
 
     # ------------------------------------------------------------ layout
+    @property
+    def sanitizer_dir(self):
+        return self.root / "sanitizer"
+
     @property
     def keys(self):
         return self.root / "keys"
@@ -241,8 +324,13 @@ class Httpd:
             lines += ["User www-data", "Group www-data"]
         if self.mpm == "event":
             lines.append('ScriptSock "%s/run/cgid.sock"' % self.root)
-        if os.environ.get("CLERK_IT_COREDUMP"):
-            # cores of crashed children land in <root>/cores (keep with CLERK_IT_KEEP=1)
+        if os.environ.get("CLERK_IT_COREDUMP") or SANITIZER_PRELOAD:
+            # cores of crashed children land in <root>/cores (keep with CLERK_IT_KEEP=1).
+            # A sanitizer run needs the directive too: only with it does httpd make
+            # its children dumpable again after they switch to www-data, and in an
+            # undumpable child /proc/self/maps is unreadable to itself, so UBSan
+            # (which reads it at its first report) prints no stack.  ASan keeps
+            # the aborts from writing cores (disable_coredump, on by default).
             (self.root / "cores").mkdir(exist_ok=True)
             lines.append('CoreDumpDirectory "%s/cores"' % self.root)
         lines += [
@@ -282,6 +370,15 @@ class Httpd:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LD_PRELOAD"):
             if k in os.environ:
                 env[k] = os.environ[k]
+        if SANITIZER_PRELOAD:
+            # Options from the caller's environment may add to the defaults;
+            # log_path comes last, because the report check looks only there.
+            for k, defaults, name in (("ASAN_OPTIONS", ASAN_DEFAULTS, "asan"),
+                                      ("UBSAN_OPTIONS", UBSAN_DEFAULTS, "ubsan")):
+                extra = os.environ.get(k, "")
+                env[k] = ":".join(o for o in (defaults, extra,
+                                              "log_path=%s/%s" % (self.sanitizer_dir, name)) if o)
+            env["LD_PRELOAD"] = SANITIZER_PRELOAD
         env.update(self.extra_env)
         return env
 
@@ -339,6 +436,11 @@ class Httpd:
 
     def cleanup(self):
         self.stop()
+        if SANITIZER_PRELOAD:
+            for name, text in _reports_in(self):
+                (_report_dir() / ("%s-%s" % (self.root.name, name))).write_text(text)
+        if self in _ALL:
+            _ALL.remove(self)
         if not os.environ.get("CLERK_IT_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -21,7 +21,7 @@ def require_prereqs():
     if not os.path.exists(APACHE):
         pytest.fail("apache2 not found at %s" % APACHE)
     if not MODULE.exists():
-        pytest.fail("%s is not built: run `make module` first" % MODULE)
+        pytest.fail("%s is not built: run `make module` (or `make test-asan`) first" % MODULE)
 
 
 def running_httpd(mpm, configure, name="main"):
