@@ -1,33 +1,27 @@
-#!/usr/bin/python3
-"""`./bench/run.sh --callgrind`: instructions per request, under callgrind.
+"""Instructions per request under callgrind: the last part of `make bench`, and
+all of `./bench/run.sh --callgrind`.
 
 Unlike req/s, instruction counts do not depend on what else the machine is
 doing, so this is the load-independent half of `make bench`.  Each server
 runs as one process (apache2 -X) under valgrind --tool=callgrind, counting
-only inside ap_run_process_connection; N requests are sent one after another
-on one keep-alive connection, one valgrind run per server and phase.  Reported: user-space
-instructions (Ir) per request, and for mod_auth_clerk the inclusive
-instructions of its main functions.  Kernel time (the network stack) is not
-counted, and valgrind's CPU model keeps OpenSSL off its AVX-512 code, so
-these are instruction shares, not times.
-
-Environment: BENCH_CG_REQUESTS (default 500).
+only inside ap_run_process_connection; BENCH_CG_REQUESTS (default 500)
+requests are sent one after another on one keep-alive connection, one
+valgrind run per server and phase.  Reported: user-space instructions (Ir)
+per request, and for mod_auth_clerk the inclusive instructions of its main
+functions.  Kernel time (the network stack) is not counted, and valgrind's
+CPU model keeps OpenSSL off its AVX-512 code, so these are instruction
+shares, not times.
 """
-import http.client
-import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import bench  # noqa: E402
-import mint  # noqa: E402
+from host import give_to_httpd
+from profiling import function_name
+from servers import Httpd, get
+from settings import CG_REQUESTS, OUT, log
 
-N = int(os.environ.get("BENCH_CG_REQUESTS", "500"))
-CG = bench.OUT / "callgrind"
+CG = OUT / "callgrind"
 
 FUNCS = [
     ("clerk_check_authn", "check_authn hook, all of it"),
@@ -58,19 +52,6 @@ FUNCS = [
 ]
 
 
-def send(port, tokens):
-    """Send the requests on one keep-alive connection; count non-200s."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    bad = 0
-    for t in tokens:
-        c.request("GET", bench.PATH, headers={"Authorization": "Bearer " + t} if t else {})
-        r = c.getresponse()
-        r.read()
-        bad += r.status != 200
-    c.close()
-    return bad
-
-
 def annotate(path):
     out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100",
                           str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -83,8 +64,7 @@ def annotate(path):
     for line in out.splitlines():
         m = re.match(r"\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?\S*?:([A-Za-z_][\w.]*)", line)
         if m:
-            # export_claims.isra.0 -> export_claims
-            incl.setdefault(m.group(2).split(".")[0], int(m.group(1).replace(",", "")))
+            incl.setdefault(function_name(m.group(2)), int(m.group(1).replace(",", "")))
     return total, incl, out
 
 
@@ -94,42 +74,40 @@ def profile(name, label, tokens):
     One valgrind run per phase; only ap_run_process_connection (reading,
     processing and answering a request) is counted, so start-up and idle
     time are not.  The first request of a run (cold caches) is included:
-    with N = 1000 it moves the average by well under 1%.
+    with 1000 requests it moves the average by well under 1%.
     """
     out = CG / ("%s-%s.out" % (name, label))
     # valgrind creates the file as root at start and rewrites it at exit,
     # after httpd has become www-data: give the file to www-data up front.
     out.write_bytes(b"")
-    if bench.IS_ROOT:
-        bench.shutil.chown(out, "www-data", "www-data")
-    srv = bench.Httpd(name, wrapper=["valgrind", "--tool=callgrind", "--quiet",
-                                     "--collect-atstart=no",
-                                     "--toggle-collect=ap_run_process_connection",
-                                     "--callgrind-out-file=%s" % out])
+    give_to_httpd(out)
+    srv = Httpd(name, wrapper=["valgrind", "--tool=callgrind", "--quiet",
+                               "--collect-atstart=no",
+                               "--toggle-collect=ap_run_process_connection",
+                               "--callgrind-out-file=%s" % out])
     srv.start()     # one probe request without a token, counted too
     try:
         t0 = time.time()
-        bad = send(srv.port, tokens)
+        bad = sum(status != 200 for status, _ in get(srv.port, tokens, timeout=60))
         secs = time.time() - t0
     finally:
         srv.stop()
     total, incl, text = annotate(out)
     (CG / ("%s-%s.txt" % (name, label))).write_text(text)
     n = len(tokens) + 1
-    bench.log("callgrind %-14s %-9s %5d requests (%d not 200) in %4.1f s: %8.0f Ir/request"
-              % (name, label, len(tokens), bad, secs, total / n))
+    log("callgrind %-14s %-9s %5d requests (%d not 200) in %4.1f s: %8.0f Ir/request"
+        % (name, label, len(tokens), bad, secs, total / n))
     return total / n, {k: v / n for k, v in incl.items()}
 
 
 def run(token, tokens_file):
     """Profile every server; returns the report lines."""
     CG.mkdir(parents=True, exist_ok=True)
-    if bench.IS_ROOT:
-        # httpd -X drops to www-data, and callgrind writes its output at exit.
-        bench.shutil.chown(CG, "www-data", "www-data")
+    # httpd -X drops to www-data, and callgrind writes its output at exit.
+    give_to_httpd(CG)
     with open(tokens_file) as f:
-        distinct = [next(f).strip() for _ in range(N)]
-    same = [token] * N
+        distinct = [next(f).strip() for _ in range(CG_REQUESTS)]
+    same = [token] * CG_REQUESTS
     r = {}
     for name, label, tokens in (("noauth", "same", same), ("clerk", "same", same),
                                 ("clerk", "distinct", distinct),
@@ -137,7 +115,7 @@ def run(token, tokens_file):
         r.setdefault(name, {})[label] = profile(name, label, tokens)
     base = r["noauth"]["same"][0]
     lines = ["User-space instructions per request under callgrind (load-independent; %d "
-             "requests per row on one" % N,
+             "requests per row on one" % CG_REQUESTS,
              "keep-alive connection; counted inside ap_run_process_connection; no kernel "
              "time; valgrind hides SHA-NI/AVX-512):",
              "  %-34s %11s %12s %9s" % ("server / phase", "Ir/request", "over noauth",
@@ -159,18 +137,3 @@ def run(token, tokens_file):
     lines.append("  annotations: %s" % CG)
     return lines
 
-
-def main():
-    bench.prepare()
-    if not bench.shutil.which("valgrind"):
-        bench.die("valgrind is not installed (Debian: apt-get install valgrind)")
-    token = mint.mint_one(str(bench.PRIVATE), bench.KID, 999999999, bench.TOKEN_TTL)
-    tokens_file = mint.distinct_tokens(bench.OUT / "tokens", str(bench.PRIVATE), bench.KID,
-                                       bench.N_TOKENS, bench.TOKEN_TTL, 3600, bench.log)
-    print()
-    for line in run(token, tokens_file):
-        print(line)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 #!/bin/sh
 # make bench: mod_auth_clerk vs. no auth vs. mod_auth_openidc on 127.0.0.1.
-# Everything is in bench/bench.py (see its docstring for the knobs); this only
-# checks the tools and runs it with Debian's python3 (python3-jwt,
-# python3-cryptography).  Output, configs, logs, tokens: build/bench/.
+# Everything is in bench/*.py (bench.py is the entry point, settings.py lists
+# the knobs); this only checks the tools and runs it with Debian's python3
+# (python3-jwt, python3-cryptography).  Output, configs, logs, tokens: build/bench/.
 #   ./bench/run.sh               the benchmark (make bench)
 #   ./bench/run.sh --callgrind   only the instructions-per-request part
 set -eu
@@ -18,7 +18,4 @@ if [ -n "$missing" ]; then
     echo "bench: install them with: apt-get install$missing" >&2
     exit 1
 fi
-case ${1:-} in
---callgrind) shift; exec "$PY" bench/callgrind.py "$@" ;;   # instructions per request
-*) exec "$PY" bench/bench.py "$@" ;;
-esac
+exec "$PY" bench/bench.py "$@"

@@ -1,0 +1,149 @@
+"""The final report: the table of medians and ratios (what the main README's
+"Performance" section quotes), the RSS, profile and callgrind sections, the
+verdicts against the targets, and build/bench/results.txt."""
+import datetime
+import statistics
+import time
+
+import load
+from host import PIN, machine, versions
+from settings import (CONNECTIONS, DURATION, N_TOKENS, NOISE_LIMIT, NOISE_RETRIES, OUT,
+                      RETRY_BUDGET, ROUNDS, RSS_REQUESTS, SCENARIOS, STATIC, STATIC_CONF, THREADS)
+
+# The ratio each authenticating server should reach against noauth.
+TARGETS = {("a", "clerk"): 0.90, ("b", "clerk"): 0.60, ("c", "clerk-nocache"): 0.60}
+
+
+def fmt_ms(v):
+    return "%.2f" % v if v == v else "-"
+
+
+def median_of(rounds, field):
+    return statistics.median(r[field] for r in rounds)
+
+
+def table(results):
+    lines = []
+    hdr = "%-27s %-14s %9s %8s %8s %6s %11s %7s %7s %10s %5s %6s" % (
+        "scenario", "server", "req/s", "p50 ms", "p99 ms", "ratio", "(min-max)", "non-2xx",
+        "sockerr", "CPU us/req", "util", "noise")
+    lines.append(hdr)
+    lines.append("-" * len(hdr))
+    verdicts = []
+    for key in SCENARIOS:
+        title, _, names = load.SCENARIO_SPECS[key]
+        per = results[key]
+        base = per["noauth"]
+        for n in names:
+            rps = median_of(per[n], "rps")
+            # Each round's figure against the no-auth figure of the same round
+            # (measured seconds before): drift of the machine cancels out.
+            ratios = [r["rps"] / b["rps"] for r, b in zip(per[n], base) if b["rps"]]
+            ratio = statistics.median(ratios) if ratios else 0.0
+            non2xx = sum(r["non2xx"] for r in per[n])
+            sockerr = sum(r["sockerr"] for r in per[n])
+            mark = ""
+            target = TARGETS.get((key, n))
+            if target is not None:
+                good = ratio >= target and non2xx == 0
+                mark = "  target >= %.2f: %s" % (target, "MET" if good else "NOT MET")
+                verdicts.append((title, n, ratio, target, good, non2xx))
+            lines.append("%-27s %-14s %9.0f %8s %8s %6.3f %11s %7d %7d %10.1f %4.0f%% %5.0f%%%s"
+                         % (title, n, rps, fmt_ms(median_of(per[n], "p50")),
+                            fmt_ms(median_of(per[n], "p99")), ratio,
+                            "%.2f-%.2f" % (min(ratios), max(ratios)) if ratios else "-",
+                            non2xx, sockerr, median_of(per[n], "cpu_us"),
+                            100 * median_of(per[n], "util"),
+                            100 * max(r["other"] for r in per[n]), mark))
+        lines.append("")
+    return lines, verdicts
+
+
+def rss_lines(rss, rss_ctl):
+    """The RSS section: load.rss_run's results with the cache and, as the
+    control, without it."""
+    lines = []
+    if rss:
+        samples, total, secs, rps = rss
+        full = samples[1][1] if len(samples) > 1 else samples[0][1]
+        lines.append("RSS (clerk child, ClerkTokenCache default 4096 entries): %d requests in "
+                     "%.0f s (%.0f req/s), each token twice in a row," % (total, secs, rps))
+        lines.append("  cycling through %d distinct valid tokens: every request is a cache miss "
+                     "and a verification, every second one an insert and an eviction."
+                     % N_TOKENS)
+        lines.append("  fresh (1 request): %d KiB; after %d requests (cache full): %d KiB; "
+                     "after %d requests: %d KiB; growth after the cache filled: %+d KiB"
+                     % (samples[0][1], samples[1][0], full, total, samples[-1][1],
+                        samples[-1][1] - full))
+        lines.append("  peak %d KiB; samples: %s"
+                     % (max(s[1] for s in samples),
+                        ", ".join("%dk:%d" % (n // 1000, kb) for n, kb in samples)))
+        if total < RSS_REQUESTS:
+            lines.append("  NOTE: stopped at BENCH_RSS_MAX_SECONDS before %d requests"
+                         % RSS_REQUESTS)
+    if rss_ctl:
+        samples, total, secs, rps = rss_ctl
+        lines.append("  control, ClerkTokenCache 0, same traffic: fresh %d KiB; after %d "
+                     "requests: %d KiB; after %d requests: %d KiB"
+                     % (samples[0][1], samples[1][0], samples[1][1], total, samples[-1][1]))
+        if rss:
+            held = rss[0][-1][1] - samples[-1][1]
+            lines.append("  => memory held by the 4096-entry cache: about %d KiB (%d B per "
+                         "entry); it stops growing once the cache is full"
+                         % (held, held * 1024 // 4096))
+    return lines
+
+
+def print_report(t_start, busy_before, results, rss, rss_ctl, sections):
+    """sections: the perf, microbench and callgrind lines, each None when
+    that part did not run."""
+    lines, verdicts = table(results)
+    print()
+    print("=" * 100)
+    print("mod_auth_clerk benchmark, %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    print("machine: " + machine())
+    print("software: " + versions())
+    print("load: wrk -t%d -c%d, %d s rounds, %d rounds alternating servers, median; "
+          "100-byte static file; %s"
+          % (THREADS, CONNECTIONS, DURATION, ROUNDS,
+             "httpd pinned to CPU 0, wrk to CPU 1" if PIN else "no CPU pinning"))
+    print("httpd: event MPM, 1 child x 32 threads, KeepAlive On, LogLevel warn, no access log, "
+          "%s (BENCH_STATIC=%s)" % (STATIC_CONF.replace("\n", ", "), STATIC))
+    print("idle check before measuring: %.0f%% of the CPUs busy with other work%s"
+          % (busy_before * 100, "  ** WARNING: noisy **" if busy_before > 0.10 else ""))
+    print("req/s, p50, p99, CPU: median over the rounds; ratio: median over the rounds of "
+          "req/s / req/s of noauth in the same round")
+    print("(same client script; noauth runs first in every round), with the lowest and "
+          "highest round")
+    print("non-2xx = wrk's count of responses >= 400 summed over all rounds; "
+          "CPU us/req = server user+sys CPU / requests;")
+    print("util = the server's CPU use while loaded (100% = one core: server-bound); "
+          "noise = largest share of CPU 0 or CPU 1")
+    print("used by anything but that httpd or wrk during a kept round (other processes); "
+          "rounds above %d%% are redone up to %d times"
+          % (100 * NOISE_LIMIT, NOISE_RETRIES))
+    print("(within %d s of redone rounds in all; %.0f s used)"
+          % (RETRY_BUDGET, load.retry_seconds))
+    print()
+    for line in lines + rss_lines(rss, rss_ctl):
+        print(line)
+    for section in sections:
+        if section:
+            print()
+            for line in section:
+                print(line)
+    print()
+    for title, n, ratio, target, good, non2xx in verdicts:
+        print("%-27s %-14s ratio %.3f (target >= %.2f, non-2xx %d): %s"
+              % (title, n, ratio, target, non2xx, "MET" if good else "NOT MET"))
+    print("total time: %.0f s; raw wrk output and logs: %s" % (time.time() - t_start, OUT))
+    print("=" * 100)
+
+
+def write_results(results):
+    """Every wrk output, raw, for the README's figures."""
+    with open(OUT / "results.txt", "w") as f:
+        for key in SCENARIOS:
+            for n, rounds in results[key].items():
+                for i, r in enumerate(rounds):
+                    f.write("### %s %s round %d\n%s\n" % (key, n, i + 1, r["raw"]))
