@@ -10,8 +10,6 @@
  */
 #include "auth_clerk.h"
 
-#define DEFAULT_TOKEN_CACHE_ENTRIES 4096
-
 static int clerk_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     mac_config_begin(pconf);
@@ -28,15 +26,13 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         clerk_http_global_init();
         curl_ready = 1;
     }
-    mac_config_end();
+    mac_config_end(s);
     if (mac_backend_api_post_config(pconf, s) != APR_SUCCESS
         || mac_key_sources_post_config(pconf, ptemp, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
-        sc->token_cache = clerk_token_cache_create(
-            pconf, sc->token_cache_entries == UNSET ? DEFAULT_TOKEN_CACHE_ENTRIES
-                                                    : (unsigned)sc->token_cache_entries);
+        sc->token_cache = clerk_token_cache_create(pconf, (unsigned)sc->token_cache_entries);
     }
     return OK;
 }
@@ -48,7 +44,7 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
         if (sc->token_cache && clerk_token_cache_child_init(sc->token_cache, pchild) != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10617)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CLERKNO(017)
                          "cannot set up the token cache");
     }
 }
@@ -81,12 +77,12 @@ static int clerk_check_authn(request_rec *r)
 
     found = mac_find_token(r, c, st->opts.accept_types, &token, &len, &carrier);
     if (found == CLERK_CARRIER_NONE) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10605)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(005)
                       "no token: session-token-missing");
         return mac_signed_out(r, c, st, CLERK_SESSION_TOKEN_MISSING);
     }
     if (found == CLERK_CARRIER_MALFORMED) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10606)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(006)
                       "token rejected: token-invalid (malformed or repeated %s)", carrier);
         return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
     }

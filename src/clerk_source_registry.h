@@ -18,9 +18,6 @@
 
 #include "clerk_jwks_cache.h"
 
-/* ClerkMaxKeySources: the default bound on key sources per process. */
-#define CLERK_DEFAULT_MAX_KEY_SOURCES 256
-
 typedef struct clerk_source_registry clerk_source_registry_t;
 
 /* A registry in p (the configuration pool) admitting at most max sources. */

@@ -52,6 +52,12 @@
 extern module AP_MODULE_DECLARE_DATA auth_clerk_module;
 APLOG_USE_MODULE(auth_clerk);
 
+/*
+ * The module's own log tags ("CLERK012: ..."), one per message, so that a
+ * log line leads to its source; httpd's APLOGNO numbers are httpd's own.
+ */
+#define CLERKNO(n) "CLERK" #n ": "
+
 #define AUTH_TYPE_NAME "Clerk"
 #define SESSION_COOKIE "__session"
 
@@ -74,13 +80,35 @@ typedef enum {
 #define UNSET -1
 
 /*
- * How key sets are fetched: per server (virtual host), since one source has
- * one fetch schedule per process.
+ * The defaults of the server-scope directives, in seconds or counts: the one
+ * place they are written.  config.c applies them to every server in
+ * post_config (mac_config_apply_defaults), and the directives' help text
+ * quotes them, so code, help and README cannot disagree.
+ */
+#define DEFAULT_JWKS_TTL 300
+#define DEFAULT_JWKS_REFRESH_MIN 30
+#define DEFAULT_JWKS_MAX_STALE 86400
+#define DEFAULT_HTTP_TIMEOUT 5
+#define DEFAULT_TOKEN_CACHE 4096
+#define DEFAULT_BUDGET_RATE 5
+#define DEFAULT_BUDGET_BURST 20
+#define DEFAULT_MAX_WAITING 8
+#define DEFAULT_MAX_KEY_SOURCES 256
+/* and of a per-directory one, applied where it is read */
+#define DEFAULT_MACHINE_TOKEN_CACHE_TTL 0
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+/*
+ * The server-scope settings: how key sets are fetched (per server, since one
+ * source has one fetch schedule per process) and what the Backend API may
+ * cost.  Unset fields (-1, NULL) get their DEFAULT_* in post_config.
  */
 typedef struct {
     const char *api_url;
     apr_interval_time_t jwks_ttl, refresh_min, max_stale;   /* -1: unset */
-    long http_timeout_ms;                                   /* -1: unset */
+    apr_interval_time_t http_timeout;                       /* -1: unset */
     const char *ca_file, *proxy;
     int token_cache_entries;                                /* -1: unset */
     int allow_override_keys;                                /* -1: unset */
@@ -227,7 +255,7 @@ void *mac_create_server_conf(apr_pool_t *p, server_rec *s);
 void *mac_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 /* pre_config: a configuration is about to be read; post_config: it has been */
 void mac_config_begin(apr_pool_t *pconf);
-void mac_config_end(void);
+void mac_config_end(server_rec *s);
 int mac_config_reading(void);
 int mac_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int mac_in_htaccess(cmd_parms *cmd);

@@ -39,7 +39,7 @@ static void export_claims(request_rec *r, const clerk_dir_conf *c, clerk_request
             if (clerk_export_header_safe(v->value))
                 apr_table_setn(r->headers_in, v->header, v->value);
             else
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10603)
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(003)
                               "not passing %s as a header: control characters", v->header);
         }
     }
@@ -154,7 +154,7 @@ int mac_signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *
     const char *user = clerk_export_remote_user(r->pool, st->claims, claim);
 
     if (!user || !*user) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10604)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(004)
                       "token rejected: token-verification-failed (ClerkRemoteUserClaim "
                       "%s is missing, empty or not a string)", claim);
         st->claims = NULL;
@@ -258,11 +258,11 @@ int mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state 
     clerk_verify_token(r->pool, token, len, k.keys, &st->opts, apr_time_sec(now), &res);
     mac_release_keys(&k);
     if (res.reason == CLERK_JWK_KID_MISMATCH && k.cache && clerk_jwks_cache_kid_miss(k.cache, now))
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10613)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(013)
                       "unknown kid %s: asked for a key set refresh", loggable_kid(res.kid));
     *reason = res.reason;
     if (res.reason != CLERK_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10608)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(008)
                       "token rejected: %s (%s; kid %s; from %s)", clerk_reason_str(res.reason),
                       res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
         return OK;

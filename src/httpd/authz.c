@@ -26,14 +26,14 @@ static authz_status check_require(request_rec *r, const char *line, const void *
         return AUTHZ_DENIED_NO_USER;
     st = mac_request_state(r);
     if (!st || !st->claims) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10609)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(009)
                       "Require %s %s: denied, no verified Clerk token",
                       clerk_require_name(req->kind), line);
         return AUTHZ_DENIED;
     }
     if (clerk_require_match(req, st->claims))
         return AUTHZ_GRANTED;
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10610)
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(010)
                   "Require %s %s: denied for %s", clerk_require_name(req->kind), line, r->user);
     return AUTHZ_DENIED;
 }

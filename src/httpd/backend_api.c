@@ -15,9 +15,6 @@
 #include "clerk_opaque_token.h"
 #include "clerk_verdict_memory.h"
 
-#define DEFAULT_BUDGET_RATE 5
-#define DEFAULT_BUDGET_BURST 20
-#define DEFAULT_MAX_WAITING 8
 #define REFUSAL_MEMORY_SECONDS 5       /* a dead token retried in a loop */
 #define GOOD_MEMORY_SECONDS 3600       /* at most; never past the token's exp */
 #define VERDICT_MEMORY_ENTRIES 4096
@@ -42,7 +39,7 @@ static int bapi_enter(request_rec *r, int charge, const char *what)
 
     if (bapi.gate && !clerk_call_gate_try_enter(bapi.gate)) {
         if (log_allowed(&last_waiting_log))
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10631)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(031)
                           "%s: ClerkBackendAPIMaxWaiting threads of this process already "
                           "wait on the Backend API: answering 503", what);
         apr_table_setn(r->err_headers_out, "Retry-After", "1");
@@ -55,7 +52,7 @@ static int bapi_enter(request_rec *r, int charge, const char *what)
         clerk_call_gate_leave(bapi.gate);
     if (clerk_call_budget_warn_due(bapi.budget, sc->budget_bucket, apr_time_now(),
                                    apr_time_from_sec(LOG_INTERVAL)))
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10632)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(032)
                       "%s: the Backend API budget (ClerkBackendAPIBudget) is spent: "
                       "answering 503", what);
     apr_table_setn(r->err_headers_out, "Retry-After",
@@ -107,7 +104,8 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
     const clerk_request_state *earlier = mac_request_state(r->main ? r->main : r->prev);
     const char *secret = type == CLERK_TYPE_M2M && c->machine_secret
         ? c->machine_secret : (c->backend_api ? c->backend_api->secret : NULL);
-    int ttl = c->machine_cache_ttl == UNSET ? 0 : c->machine_cache_ttl;
+    int ttl = c->machine_cache_ttl == UNSET ? DEFAULT_MACHINE_TOKEN_CACHE_TTL
+                                            : c->machine_cache_ttl;
     clerk_token_cache_t *cache = ttl ? sc->token_cache : NULL;
     apr_int64_t now = apr_time_sec(apr_time_now());
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
@@ -120,20 +118,20 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
     st->token = token;
     st->claims = NULL;
     if (!(st->opts.accept_types & type)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10618)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(018)
                       "token rejected: token-type-mismatch (%s from %s is not accepted here)",
                       clerk_token_type_name(type), carrier);
         return mac_signed_out(r, c, st, CLERK_TOKEN_TYPE_MISMATCH);
     }
     if (!secret || !sc->backend_api) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10619)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(019)
                       "token rejected: token-invalid (an opaque %s needs ClerkSecretKey%s)",
                       clerk_token_type_name(type),
                       type == CLERK_TYPE_M2M ? " or ClerkMachineSecretKey" : "");
         return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
     }
     if (clerk_opaque_token_wellformed(token, strlen(token)) != type) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10633)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(033)
                       "token rejected: token-invalid (malformed opaque %s from %s; not sent "
                       "to the Backend API)", clerk_token_type_name(type), carrier);
         return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
@@ -153,7 +151,7 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
     }
     keyed = bapi_key(c, secret, type, token, ttl, key);
     if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, &remembered)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10634)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(034)
                       "token rejected: %s (the Backend API refused this %s moments ago)",
                       clerk_reason_str((clerk_reason_t)remembered), clerk_token_type_name(type));
         return mac_signed_out(r, c, st, (clerk_reason_t)remembered);
@@ -169,19 +167,18 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
     if ((rv = bapi_enter(r, !known_good, "opaque token")) != OK)
         return rv;
     outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api,
-                                          sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
-                                          secret, token, type, st->opts.audiences, now, &res,
+                                          sc->api_url, secret, token, type, st->opts.audiences, now, &res,
                                           &detail);
     bapi_leave();
     switch (outcome) {
     case CLERK_BAPI_ANSWERED:
         break;
     case CLERK_BAPI_SECRET_REJECTED:
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10620) "%s", detail);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(020) "%s", detail);
         apr_table_setn(r->err_headers_out, "Retry-After", "30");
         return HTTP_SERVICE_UNAVAILABLE;
     default:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10621)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(021)
                       "%s: answering 503", detail);
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
         return HTTP_SERVICE_UNAVAILABLE;
@@ -192,7 +189,7 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
                                           (int)res.reason);
         if (keyed && bapi.good)
             clerk_verdict_memory_forget(bapi.good, key);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10622)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(022)
                       "token rejected: %s (%s; %s from %s)", clerk_reason_str(res.reason),
                       res.detail ? res.detail : "-", clerk_token_type_name(type), carrier);
         return mac_signed_out(r, c, st, res.reason);
@@ -246,8 +243,7 @@ int mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonc
     if ((rv = bapi_enter(r, 1, "handshake nonce")) != OK)
         return rv;
     outcome = clerk_backend_handshake_payload(r->pool, sc->backend_api,
-                                              sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
-                                              secret, nonce, directives, detail);
+                                              sc->api_url, secret, nonce, directives, detail);
     bapi_leave();
     if (outcome != CLERK_BAPI_ANSWERED)
         *directives = NULL;
@@ -270,7 +266,7 @@ apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s)
     for (server_rec *vs = s; vs; vs = vs->next)
         n++;
     if ((rv = clerk_call_budget_create(&bapi.budget, pconf, n)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(10635)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, CLERKNO(035)
                      "cannot create the shared Backend API budget");
         return rv;
     }
@@ -279,15 +275,14 @@ apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s)
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
         const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
                                                                 &auth_clerk_module);
-        int rate = sc->budget_rate == UNSET ? DEFAULT_BUDGET_RATE : sc->budget_rate;
-        int burst = sc->budget_burst == UNSET ? DEFAULT_BUDGET_BURST : sc->budget_burst;
         if (vs != s && sc->budget_rate == main_sc->budget_rate
             && sc->budget_burst == main_sc->budget_burst) {
             sc->budget_bucket = main_sc->budget_bucket;
             continue;
         }
         sc->budget_bucket = n;
-        if ((rv = clerk_call_budget_configure(bapi.budget, n++, (unsigned)rate, (unsigned)burst))
+        if ((rv = clerk_call_budget_configure(bapi.budget, n++, (unsigned)sc->budget_rate,
+                                              (unsigned)sc->budget_burst))
             != APR_SUCCESS)
             return rv;
     }
@@ -308,16 +303,14 @@ void mac_backend_api_child_init(apr_pool_t *pchild, server_rec *s)
         || clerk_verdict_memory_create(&bapi.good, pchild, VERDICT_MEMORY_ENTRIES)
                != APR_SUCCESS) {
         bapi.refused = bapi.good = NULL;
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10636)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CLERKNO(036)
                      "cannot set up the Backend API verdict memories");
     }
-    bapi.gate = clerk_call_gate_create(pchild, main_sc->max_waiting == UNSET
-                                                   ? DEFAULT_MAX_WAITING
-                                                   : (unsigned)main_sc->max_waiting);
+    bapi.gate = clerk_call_gate_create(pchild, (unsigned)main_sc->max_waiting);
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
         clerk_http_opts_t opts = {0};
-        opts.timeout_ms = sc->http_timeout_ms != UNSET ? sc->http_timeout_ms : 5000;
+        opts.timeout_ms = (long)apr_time_as_msec(sc->http_timeout);
         opts.ca_file = sc->ca_file;
         opts.proxy = sc->proxy;
         if (clerk_http_create(pchild, &opts, 16, &sc->backend_api) != APR_SUCCESS)

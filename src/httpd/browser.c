@@ -103,14 +103,14 @@ static int handshake_redirect(request_rec *r, const clerk_dir_conf *c, clerk_req
 
     if (!mac_navigation(r) || !c->instance.key->production
         || count >= CLERK_HANDSHAKE_MAX_REDIRECTS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10625)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(025)
                       "no handshake (%s): %s", why,
                       !mac_navigation(r) ? "not a mac_navigation request"
                       : !c->instance.key->production ? "development instance"
                                                         : "redirect loop guard");
         return mac_signed_out(r, c, st, fallback);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10626) "handshake: %s", why);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(026) "handshake: %s", why);
     apr_table_setn(r->headers_out, "Location",
                    clerk_handshake_location(r->pool, base, mac_public_url(r, c), why, suffixed));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
@@ -179,7 +179,7 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
     else if ((rv = mac_exchange_nonce(r, c, nonce, &directives, &detail)) != OK)
         return rv;
     if (!directives) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10627)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(027)
                       "handshake result not usable, continuing with the cookies: %s", detail);
         return DECLINED;
     }
@@ -191,13 +191,13 @@ static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_reque
     dropped = apr_array_make(r->pool, 0, sizeof(const char *));
     directives = clerk_handshake_allowed_cookies(r->pool, directives, public_host(r, c), dropped);
     for (int i = 0; i < dropped->nelts; i++)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10637)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(037)
                       "handshake directive not set: %s", APR_ARRAY_IDX(dropped, i, const char *));
     session = clerk_handshake_session(r->pool, directives);
     for (int i = 0; i < directives->nelts; i++)
         apr_table_addn(r->err_headers_out, "Set-Cookie", APR_ARRAY_IDX(directives, i, const char *));
     if (!session) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10628)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(028)
                       "handshake set no session: signed out");
         return mac_signed_out(r, c, st, CLERK_SESSION_TOKEN_MISSING);
     }

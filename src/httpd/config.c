@@ -34,9 +34,30 @@ void mac_config_begin(apr_pool_t *pconf)
     config_state.oauth_sections = apr_array_make(pconf, 2, sizeof(oauth_section));
 }
 
-void mac_config_end(void)
+/*
+ * The configuration is read: every server's unset settings get their
+ * defaults, so that nothing else ever falls back.
+ */
+void mac_config_end(server_rec *s)
 {
     config_state.reading = 0;
+    for (server_rec *vs = s; vs; vs = vs->next) {
+        clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+#define DEFAULT_TO(field, value) if (sc->field == UNSET) sc->field = (value)
+        DEFAULT_TO(jwks_ttl, apr_time_from_sec(DEFAULT_JWKS_TTL));
+        DEFAULT_TO(refresh_min, apr_time_from_sec(DEFAULT_JWKS_REFRESH_MIN));
+        DEFAULT_TO(max_stale, apr_time_from_sec(DEFAULT_JWKS_MAX_STALE));
+        DEFAULT_TO(http_timeout, apr_time_from_sec(DEFAULT_HTTP_TIMEOUT));
+        DEFAULT_TO(token_cache_entries, DEFAULT_TOKEN_CACHE);
+        DEFAULT_TO(allow_override_keys, 0);
+        DEFAULT_TO(max_key_sources, DEFAULT_MAX_KEY_SOURCES);
+        DEFAULT_TO(budget_rate, DEFAULT_BUDGET_RATE);
+        DEFAULT_TO(budget_burst, DEFAULT_BUDGET_BURST);
+        DEFAULT_TO(max_waiting, DEFAULT_MAX_WAITING);
+#undef DEFAULT_TO
+        if (!sc->api_url)
+            sc->api_url = CLERK_DEFAULT_API_URL;
+    }
 }
 
 int mac_config_reading(void)
@@ -91,7 +112,7 @@ void *mac_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     clerk_server_conf *sc = apr_pcalloc(p, sizeof(*sc));
     sc->jwks_ttl = sc->refresh_min = sc->max_stale = UNSET;
-    sc->http_timeout_ms = UNSET;
+    sc->http_timeout = UNSET;
     sc->token_cache_entries = UNSET;
     sc->allow_override_keys = UNSET;
     sc->max_key_sources = UNSET;
@@ -109,7 +130,7 @@ void *mac_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     sc->jwks_ttl = MERGE_INT(jwks_ttl);
     sc->refresh_min = MERGE_INT(refresh_min);
     sc->max_stale = MERGE_INT(max_stale);
-    sc->http_timeout_ms = MERGE_INT(http_timeout_ms);
+    sc->http_timeout = MERGE_INT(http_timeout);
     sc->ca_file = MERGE_PTR(ca_file);
     sc->proxy = MERGE_PTR(proxy);
     sc->token_cache_entries = MERGE_INT(token_cache_entries);
@@ -380,28 +401,31 @@ static const char *set_api_url(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* The key-fetch durations: ClerkHTTPTimeout up to 300 s, the others up to a week. */
+/* A duration of the server configuration: its field and the bounds of its seconds. */
+typedef struct {
+    apr_size_t offset;              /* an apr_interval_time_t in clerk_server_conf */
+    apr_int64_t min, max;
+} duration_slot;
+
+#define WEEK (7 * 86400)
+static const duration_slot jwks_ttl_slot = {APR_OFFSETOF(clerk_server_conf, jwks_ttl), 1, WEEK};
+static const duration_slot refresh_min_slot = {APR_OFFSETOF(clerk_server_conf, refresh_min), 1,
+                                               WEEK};
+static const duration_slot max_stale_slot = {APR_OFFSETOF(clerk_server_conf, max_stale), 0, WEEK};
+static const duration_slot http_timeout_slot = {APR_OFFSETOF(clerk_server_conf, http_timeout), 1,
+                                                300};
+
+/* ClerkJWKSCacheTTL, ClerkJWKSRefreshMin, ClerkJWKSMaxStale, ClerkHTTPTimeout (cmd->info). */
 static const char *set_seconds(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
-    const char *name = cmd->cmd->name;
+    const duration_slot *slot = cmd->info;
     apr_int64_t v;
-    const char *err = parse_bounded(cmd, arg, !strcasecmp(name, "ClerkJWKSMaxStale") ? 0 : 1,
-                                    7 * 86400, "seconds", &v);
+    const char *err = parse_bounded(cmd, arg, slot->min, slot->max, "seconds", &v);
 
-    if (err)
-        return err;
-    if (!strcasecmp(name, "ClerkJWKSCacheTTL"))
-        sc->jwks_ttl = apr_time_from_sec(v);
-    else if (!strcasecmp(name, "ClerkJWKSRefreshMin"))
-        sc->refresh_min = apr_time_from_sec(v);
-    else if (!strcasecmp(name, "ClerkJWKSMaxStale"))
-        sc->max_stale = apr_time_from_sec(v);
-    else if (v > 300)
-        return apr_psprintf(cmd->pool, "%s: at most 300 seconds", name);
-    else
-        sc->http_timeout_ms = (long)v * 1000;
-    return NULL;
+    if (!err)
+        *(apr_interval_time_t *)((char *)sc + slot->offset) = apr_time_from_sec(v);
+    return err;
 }
 
 static const char *set_server_path(cmd_parms *cmd, void *dconf, const char *arg)
@@ -481,12 +505,6 @@ static const char *set_proxy(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
-{
-    int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
-    *field = on ? 1 : 0;
-    return NULL;
-}
 
 #define DIR_CMD RSRC_CONF | OR_AUTHCFG
 
@@ -506,35 +524,42 @@ const command_rec mac_cmds[] = {
     AP_INIT_TAKE1("ClerkMachineSecretKey", mac_set_machine_secret_key, NULL, DIR_CMD,
                   "sk_…, env:VAR or file:/path: verifies opaque M2M tokens (else ClerkSecretKey)"),
     AP_INIT_TAKE1("ClerkMachineTokenCacheTTL", set_machine_cache_ttl, NULL, DIR_CMD,
-                  "seconds a positive opaque-token verification may be reused (default 0)"),
+                  "seconds a positive opaque-token verification may be reused (default "
+                  STRINGIFY(DEFAULT_MACHINE_TOKEN_CACHE_TTL) ")"),
     AP_INIT_TAKE1("ClerkAPIURL", set_api_url, NULL, RSRC_CONF,
-                  "Backend API base URL (default https://api.clerk.com)"),
-    AP_INIT_TAKE1("ClerkJWKSCacheTTL", set_seconds, NULL, RSRC_CONF,
-                  "seconds a fetched key set is fresh (default 300)"),
-    AP_INIT_TAKE1("ClerkJWKSRefreshMin", set_seconds, NULL, RSRC_CONF,
-                  "at most one forced refetch per source per this many seconds (default 30)"),
-    AP_INIT_TAKE1("ClerkJWKSMaxStale", set_seconds, NULL, RSRC_CONF,
-                  "seconds keys stay usable after a failed refresh (default 86400)"),
-    AP_INIT_TAKE1("ClerkHTTPTimeout", set_seconds, NULL, RSRC_CONF,
-                  "total seconds for one Backend/Frontend API call (default 5)"),
+                  "Backend API base URL (default " CLERK_DEFAULT_API_URL ")"),
+    AP_INIT_TAKE1("ClerkJWKSCacheTTL", set_seconds, (void *)&jwks_ttl_slot, RSRC_CONF,
+                  "seconds a fetched key set is fresh (default " STRINGIFY(DEFAULT_JWKS_TTL) ")"),
+    AP_INIT_TAKE1("ClerkJWKSRefreshMin", set_seconds, (void *)&refresh_min_slot, RSRC_CONF,
+                  "at most one forced refetch per source per this many seconds (default "
+                  STRINGIFY(DEFAULT_JWKS_REFRESH_MIN) ")"),
+    AP_INIT_TAKE1("ClerkJWKSMaxStale", set_seconds, (void *)&max_stale_slot, RSRC_CONF,
+                  "seconds keys stay usable after a failed refresh (default "
+                  STRINGIFY(DEFAULT_JWKS_MAX_STALE) ")"),
+    AP_INIT_TAKE1("ClerkHTTPTimeout", set_seconds, (void *)&http_timeout_slot, RSRC_CONF,
+                  "total seconds for one Backend/Frontend API call (default "
+                  STRINGIFY(DEFAULT_HTTP_TIMEOUT) ")"),
     AP_INIT_TAKE1("ClerkHTTPCAFile", set_server_path, NULL, RSRC_CONF,
                   "CA bundle for HTTPS fetches (default: the system store)"),
     AP_INIT_TAKE1("ClerkHTTPProxy", set_proxy, NULL, RSRC_CONF,
                   "outbound proxy URL for fetches"),
     AP_INIT_TAKE1("ClerkTokenCache", set_token_cache, NULL, RSRC_CONF,
-                  "verified tokens cached per process (default 4096, 0 = off)"),
+                  "verified tokens cached per process (default " STRINGIFY(DEFAULT_TOKEN_CACHE)
+                  ", 0 = off)"),
     AP_INIT_FLAG("ClerkAllowOverrideKeySources", set_allow_override_keys, NULL, RSRC_CONF,
                  "whether .htaccess may name ClerkJWKSURL, ClerkJWTKeyFile and ClerkJWKSFile "
                  "(default Off)"),
     AP_INIT_TAKE1("ClerkMaxKeySources", set_max_key_sources, NULL, RSRC_CONF,
                   "key sources (and refresher threads) per process; beyond it the least "
-                  "recently used .htaccess source is closed (default 256)"),
+                  "recently used .htaccess source is closed (default "
+                  STRINGIFY(DEFAULT_MAX_KEY_SOURCES) ")"),
     AP_INIT_TAKE2("ClerkBackendAPIBudget", set_backend_api_budget, NULL, RSRC_CONF,
                   "<per-second> <burst>: Backend API calls for tokens and nonces not known "
-                  "good, shared by all processes of the server (default 5 20)"),
+                  "good, shared by all processes of the server (default "
+                  STRINGIFY(DEFAULT_BUDGET_RATE) " " STRINGIFY(DEFAULT_BUDGET_BURST) ")"),
     AP_INIT_TAKE1("ClerkBackendAPIMaxWaiting", set_backend_api_max_waiting, NULL, RSRC_CONF,
                   "threads of a process that may wait on Backend API answers at once "
-                  "(default 8)"),
+                  "(default " STRINGIFY(DEFAULT_MAX_WAITING) ")"),
     AP_INIT_TAKE_ARGV("ClerkIssuer", set_issuer, NULL, DIR_CMD,
                       "accepted iss values (exact match), or off"),
     AP_INIT_TAKE_ARGV("ClerkAuthorizedParties", set_authorized_parties, NULL, DIR_CMD,
@@ -547,7 +572,7 @@ const command_rec mac_cmds[] = {
                       "token types accepted: session_token m2m_token oauth_token api_key | any"),
     AP_INIT_TAKE_ARGV("ClerkTokenSource", set_token_source, NULL, DIR_CMD,
                       "where session tokens are read: header, cookie (default both)"),
-    AP_INIT_FLAG("ClerkAllowPendingSessions", set_flag,
+    AP_INIT_FLAG("ClerkAllowPendingSessions", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(clerk_dir_conf, allow_pending), DIR_CMD,
                  "whether sts: pending sessions count as signed in (default Off)"),
     AP_INIT_TAKE12("ClerkSignedOutAction", set_signed_out_action, NULL, DIR_CMD,
@@ -555,14 +580,14 @@ const command_rec mac_cmds[] = {
                    "redirect <sign-in URL> or handshake"),
     AP_INIT_TAKE1("ClerkProxyURL", set_proxy_url, NULL, DIR_CMD,
                   "the Frontend API's public URL when Clerk is proxied (handshake redirects)"),
-    AP_INIT_FLAG("ClerkTrustForwardedHeaders", set_flag,
+    AP_INIT_FLAG("ClerkTrustForwardedHeaders", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(clerk_dir_conf, trust_forwarded), DIR_CMD,
                  "build the public URL from X-Forwarded-Proto/-Host (behind a trusted proxy)"),
     AP_INIT_TAKE1("ClerkPassClaimsAs", set_pass_claims_as, NULL, DIR_CMD,
                   "how claims reach the application: env, headers, both or none"),
     AP_INIT_TAKE1("ClerkRemoteUserClaim", set_remote_user_claim, NULL, DIR_CMD,
                   "claim used for REMOTE_USER (default sub)"),
-    AP_INIT_FLAG("ClerkDebugHeaders", set_flag,
+    AP_INIT_FLAG("ClerkDebugHeaders", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(clerk_dir_conf, debug_headers), DIR_CMD,
                  "add X-Clerk-Auth-Status and X-Clerk-Auth-Reason to responses"),
     {NULL}
@@ -585,7 +610,7 @@ int mac_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         const clerk_dir_conf *defaults = ap_get_module_config(o->server->lookup_defaults,
                                                               &auth_clerk_module);
         if (!o->conf->audiences && !defaults->audiences)
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, o->server, APLOGNO(10630)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, o->server, CLERKNO(030)
                          "ClerkAcceptToken at %s admits oauth_token without ClerkAudience: "
                          "an OAuth token that any OAuth application of the instance obtained "
                          "is accepted; set ClerkAudience to the audience of yours", o->where);

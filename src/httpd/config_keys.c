@@ -75,7 +75,7 @@ const char *mac_set_keys_file(cmd_parms *cmd, void *dconf, const char *arg)
               : clerk_keyset_from_pem_file(cmd->pool, path, &keys, &err)) != APR_SUCCESS)
         return apr_pstrcat(cmd->pool, name, ": ", err, NULL);
     for (int i = 0; i < keys->skipped->nelts; i++)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10601)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, CLERKNO(001)
                      "%s %s: %s", name, path, APR_ARRAY_IDX(keys->skipped, i, const char *));
     if (jwks)
         c->keys.jwks = make_static(cmd->pool, keys);
@@ -194,7 +194,7 @@ void mac_warn_dev_handshake(cmd_parms *cmd, const clerk_dir_conf *c)
 {
     if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->instance.key
         && !c->instance.key->production)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10623)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, CLERKNO(023)
                      "ClerkSignedOutAction handshake with a development instance (pk_test_): "
                      "the development browser flow is not supported; requests that would "
                      "need a handshake are answered as signed out (401)");

@@ -39,7 +39,7 @@ key_slot *mac_slot_new(cmd_parms *cmd, const clerk_dir_conf *owner)
 
 static void log_from_cache(void *baton, int level, const char *msg)
 {
-    ap_log_error(APLOG_MARK, level, 0, (server_rec *)baton, APLOGNO(10611) "%s", msg);
+    ap_log_error(APLOG_MARK, level, 0, (server_rec *)baton, CLERKNO(011) "%s", msg);
 }
 
 /*
@@ -53,14 +53,12 @@ static void slot_source(const key_slot *slot, server_rec *s, apr_pool_t *p,
     const clerk_server_conf *sc = ap_get_module_config(s->module_config, &auth_clerk_module);
     clerk_jwks_source_t src;
 
-    src.url = slot->secret ? apr_pstrcat(p, sc->api_url ? sc->api_url : CLERK_DEFAULT_API_URL,
-                                         "/v1/jwks", NULL)
-                           : slot->url;
+    src.url = slot->secret ? apr_pstrcat(p, sc->api_url, "/v1/jwks", NULL) : slot->url;
     src.headers = slot->headers;
-    src.ttl = sc->jwks_ttl != UNSET ? sc->jwks_ttl : apr_time_from_sec(300);
-    src.refresh_min = sc->refresh_min != UNSET ? sc->refresh_min : apr_time_from_sec(30);
-    src.max_stale = sc->max_stale != UNSET ? sc->max_stale : apr_time_from_sec(86400);
-    src.http.timeout_ms = sc->http_timeout_ms != UNSET ? sc->http_timeout_ms : 5000;
+    src.ttl = sc->jwks_ttl;
+    src.refresh_min = sc->refresh_min;
+    src.max_stale = sc->max_stale;
+    src.http.timeout_ms = (long)apr_time_as_msec(sc->http_timeout);
     src.http.ca_file = sc->ca_file;
     src.http.proxy = sc->proxy;
     src.http.max_body = 0;
@@ -93,7 +91,7 @@ static clerk_jwks_cache_t *slot_cache(request_rec *r, key_slot *slot)
         return cache;
     }
     if (log_allowed(&last_full_log))
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10629)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(029)
                       "key source of %s not admitted: all %u key sources of this process "
                       "(ClerkMaxKeySources) are in use; answering 503",
                       r->uri, clerk_source_registry_count(registry.sources));
@@ -114,7 +112,7 @@ int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, ap
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (!k->cache) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10607)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(007)
                       "AuthType Clerk without a key source: configure ClerkPublishableKey, "
                       "ClerkSecretKey, ClerkJWKSURL, ClerkJWKSFile or ClerkJWTKey(File)");
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -125,12 +123,12 @@ int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, ap
         k->generation = clerk_jwks_snapshot_generation(k->snap);
         return OK;
     case CLERK_KEYS_NEVER_LOADED:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10612)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(012)
                       "keys unavailable (not loaded yet): answering 503");
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
         break;
     default:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(10624)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(024)
                       "keys unavailable (stale past ClerkJWKSMaxStale): answering 503");
         apr_table_setn(r->err_headers_out, "Retry-After", "30");
         break;
@@ -169,9 +167,7 @@ apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
     apr_hash_t *fetched = apr_hash_make(ptemp);     /* caches fetched at start-up */
 
     registry.sources = clerk_source_registry_create(
-        pconf, main_sc->max_key_sources == UNSET ? CLERK_DEFAULT_MAX_KEY_SOURCES
-                                                 : (unsigned)main_sc->max_key_sources,
-        log_from_cache, s);
+        pconf, (unsigned)main_sc->max_key_sources, log_from_cache, s);
     for (int i = 0; i < registry.slots->nelts; i++) {
         key_slot *slot = APR_ARRAY_IDX(registry.slots, i, key_slot *);
         clerk_jwks_source_t src;
@@ -188,7 +184,7 @@ apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
         apr_hash_set(fetched, apr_pmemdup(ptemp, &slot->cache, sizeof(slot->cache)),
                      sizeof(slot->cache), slot);
         if (clerk_jwks_cache_fetch_now(slot->cache, ptemp) != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10614)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CLERKNO(014)
                          "key set not loaded at start-up; requests get 503 until a refresh "
                          "succeeds");
     }
@@ -198,5 +194,5 @@ apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
 void mac_key_sources_child_init(apr_pool_t *pchild, server_rec *s)
 {
     if (clerk_source_registry_child_init(registry.sources, pchild) != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10615) "cannot set up the key caches");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CLERKNO(015) "cannot set up the key caches");
 }

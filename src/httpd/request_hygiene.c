@@ -46,7 +46,7 @@ static void strip_spoofed_headers(request_rec *r)
 
     apr_table_do(collect_clerk_header, names, r->headers_in, NULL);
     for (int i = 0; i < names->nelts; i++)
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10602)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(002)
                       "removed client-sent header %s", APR_ARRAY_IDX(names, i, const char *));
     unset_names(r->headers_in, names);
 }
