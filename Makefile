@@ -76,8 +76,9 @@ build/obj-san/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -fPIC -c $< -o $@
 
-build/clerk-jwt: cli/clerk-jwt.c $(CORE_OBJ)
-	$(CC) $(CORE_CFLAGS) $< $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+build/clerk-jwt: $(CLI_SRC) $(wildcard cli/*.h) $(CORE_OBJ)
+	$(CC) $(CORE_CFLAGS) $(CLI_SRC) $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS)
 
 build/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/test_server.h $(CORE_OBJ)
 	@mkdir -p $(dir $@)

@@ -58,6 +58,9 @@ typedef struct clerk_claims {
 clerk_reason_t clerk_claims_build(apr_pool_t *p, json_t *payload, clerk_token_type_t type,
                                   clerk_claims_t **out, const char **detail);
 
+/* Whether a payload carries Clerk's v2 claims: "v" is the number 2. */
+int clerk_claims_are_v2(const json_t *payload);
+
 /*
  * The organization from v1 (org_id, org_slug, org_role, org_permissions) or
  * v2 (v == 2 as a number, "o", "fea") claims, exactly as @clerk/backend

@@ -117,7 +117,7 @@ static apr_array_header_t *v2_permissions(apr_pool_t *p, const json_t *o,
     return perms;
 }
 
-static int is_v2(const json_t *payload)
+int clerk_claims_are_v2(const json_t *payload)
 {
     const json_t *v = json_object_get(payload, "v");
     return json_is_integer(v) && json_integer_value(v) == 2;
@@ -129,7 +129,7 @@ clerk_reason_t clerk_org_from_payload(apr_pool_t *p, const json_t *payload,
     memset(org, 0, sizeof(*org));
     *detail = NULL;
 
-    if (is_v2(payload)) {
+    if (clerk_claims_are_v2(payload)) {
         const json_t *o = json_object_get(payload, "o");
         apr_array_header_t *org_features;
         const char *rol;

@@ -7,7 +7,7 @@
 void clerk_verify_opts_init(clerk_verify_opts_t *opts)
 {
     memset(opts, 0, sizeof(*opts));
-    opts->clock_skew = 5;
+    opts->clock_skew = CLERK_DEFAULT_CLOCK_SKEW;
     opts->accept_types = CLERK_TYPE_SESSION;
     opts->max_token_len = CLERK_TOKEN_MAX_LEN;
 }

@@ -38,7 +38,8 @@ typedef struct clerk_verify_opts {
     apr_size_t max_token_len;           /* 0: CLERK_TOKEN_MAX_LEN */
 } clerk_verify_opts_t;
 
-/* The largest ClerkClockSkew / --clock-skew. */
+/* ClerkClockSkew / --clock-skew: the default (Clerk's 5 s) and the largest. */
+#define CLERK_DEFAULT_CLOCK_SKEW 5
 #define CLERK_MAX_CLOCK_SKEW 3600
 
 /*
@@ -59,7 +60,7 @@ int clerk_session_category(const clerk_jws_t *jws);
 /* Whether s is an origin as browsers send it: scheme://host[:port], nothing after. */
 int clerk_is_origin(const char *s);
 
-/* Defaults of the contract: skew 5 s, session tokens only. */
+/* Defaults of the contract: skew CLERK_DEFAULT_CLOCK_SKEW, session tokens only. */
 void clerk_verify_opts_init(clerk_verify_opts_t *opts);
 
 typedef struct clerk_verify_result {

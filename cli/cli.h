@@ -1,0 +1,188 @@
+/*
+ * clerk-jwt: what the command files share.
+ *
+ * Every command works the same way: its options are a table of setters
+ * (cli_parse_args), its TOKEN comes through cli_get_token, and its result is
+ * built once, as a JSON document, which cli_emit either prints (--json) or
+ * hands to the command's text view.  So the two outputs cannot drift apart:
+ * the text shows what the JSON says (and, where it needs them, the options
+ * the command was given).
+ *
+ * Exit status: 0 valid/ok, 1 rejected/findings, 2 usage or I/O error.
+ */
+#ifndef CLERK_CLI_H
+#define CLERK_CLI_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "clerk_claims.h"
+
+#define EXIT_VALID    0
+#define EXIT_REJECTED 1
+#define EXIT_USAGE    2
+
+/* Clerk's default session-token lifetime: what mint issues, what lint compares with. */
+#define CLI_CLERK_SESSION_TTL 60
+
+/* Times beyond this are shown as out of range (no int64 overflow). */
+#define CLI_TIME_LIMIT 253402300799LL /* 9999-12-31T23:59:59Z */
+
+extern const char *const cli_prog;
+extern const char *cli_cmd;         /* the command running, for messages */
+extern int cli_json;                /* --json anywhere on the line */
+
+/* ---- the commands (cli/main.c holds their table) ---- */
+
+typedef int (*cli_command_fn)(apr_pool_t *p, int argc, char **argv);
+
+int cli_decode(apr_pool_t *p, int argc, char **argv);
+int cli_lint(apr_pool_t *p, int argc, char **argv);
+int cli_verify(apr_pool_t *p, int argc, char **argv);
+int cli_mint(apr_pool_t *p, int argc, char **argv);
+int cli_keygen(apr_pool_t *p, int argc, char **argv);
+
+/* Each command's help after its "Usage:" line, beside the options it explains. */
+extern const char cli_decode_help[], cli_lint_help[], cli_verify_help[], cli_mint_help[],
+    cli_keygen_help[];
+
+/* Print the help of cmd (NULL: the tool's); EXIT_VALID. */
+int cli_show_help(const char *cmd);
+
+/* ---- messages and output (cli/output.c) ---- */
+
+typedef enum { CLI_ERR_USAGE, CLI_ERR_IO } cli_error_kind_t;
+
+/*
+ * Report an error that ends the command: on stderr (a usage error with a
+ * --help hint) and, with --json, as {"ok":false,"error":"usage"|"io",...} on
+ * stdout.  Returns EXIT_USAGE.
+ */
+int cli_error(cli_error_kind_t kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define cli_usage_error(...) cli_error(CLI_ERR_USAGE, __VA_ARGS__)
+#define cli_io_error(...)    cli_error(CLI_ERR_IO, __VA_ARGS__)
+
+/* A note on stderr, kept off when stdout is JSON for a program. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A claim value for a terminal: control characters escaped. */
+void cli_put_safe(FILE *f, const char *s);
+
+/*
+ * "  label        value suffix\n", the value escaped (suffix is ours, NULL
+ * for none): the one row shape of the text views.
+ */
+void cli_put_row(const char *label, const char *value, const char *suffix);
+
+json_t *cli_json_str_or_null(const char *s);
+json_t *cli_json_str_array(const apr_array_header_t *a);
+
+/* The strings of a JSON array joined by sep, in p. */
+const char *cli_json_join(apr_pool_t *p, const json_t *array, char sep);
+
+/* A command's text output: its result, and what it was asked (its args struct). */
+typedef void (*cli_text_view)(apr_pool_t *p, const json_t *result, const void *args);
+
+/* Print result as JSON or through text, then free it; returns rc. */
+int cli_emit(apr_pool_t *p, json_t *result, cli_text_view text, const void *args, int rc);
+
+/* ---- options (cli/options.c) ---- */
+
+/*
+ * One option: its name without "--", and the setter that stores or checks
+ * its value at offset in the command's argument struct (as httpd's slot
+ * setters do).  Every option takes a value except those set by
+ * cli_set_flag, so a row cannot claim a value its setter ignores.  A setter
+ * returns 0 or the exit status of the error it reported.
+ */
+typedef struct cli_optdef cli_optdef_t;
+typedef int (*cli_setter)(void *args, const cli_optdef_t *opt, const char *val);
+struct cli_optdef {
+    const char *name;
+    cli_setter set;
+    size_t offset;
+};
+
+#define CLI_SLOT(args, opt, type) ((type *)(void *)((char *)(args) + (opt)->offset))
+
+int cli_set_string(void *args, const cli_optdef_t *opt, const char *val);  /* const char * */
+int cli_set_flag(void *args, const cli_optdef_t *opt, const char *val);    /* int = 1 */
+int cli_set_list(void *args, const cli_optdef_t *opt, const char *val);    /* array push */
+int cli_set_now(void *args, const cli_optdef_t *opt, const char *val);     /* apr_int64_t */
+int cli_set_clock_skew(void *args, const cli_optdef_t *opt, const char *val); /* apr_int64_t */
+int cli_set_accept(void *args, const cli_optdef_t *opt, const char *val);  /* unsigned bits */
+
+/*
+ * GNU-style long options ("--name value" or "--name=value") in any order
+ * with the positional arguments, which go to pos; "--" ends options; "-" is
+ * positional.  Returns 1 to go on, or 0 when the command ends here with
+ * *status (help shown: EXIT_VALID; an error reported: EXIT_USAGE).
+ */
+int cli_parse_args(int argc, char **argv, const cli_optdef_t *defs, void *args,
+                   apr_array_header_t *pos, int *status);
+
+/* The one TOKEN argument of decode, lint and verify; 0 or the exit status. */
+int cli_one_token_arg(const apr_array_header_t *pos, const char **arg);
+
+/* A decimal integer in [min, max]; 1 on success. */
+int cli_parse_int(const char *s, long long min, long long max, long long *out);
+
+/* ---- input (cli/input.c) ---- */
+
+/* A file's contents, or standard input for "-"; NULL with *err. */
+char *cli_read_file(apr_pool_t *p, const char *path, apr_size_t *len, const char **err);
+
+/* TOKEN or '-': the token text with surrounding white space removed; 0 or exit status. */
+int cli_get_token(apr_pool_t *p, const char *arg, const char **tok, apr_size_t *len);
+
+/* A JSON object given inline, as @FILE, or @- (stdin); NULL with *rc set. */
+json_t *cli_get_json_object(apr_pool_t *p, const char *opt, const char *arg, int *rc);
+
+/* ---- times (cli/times.c) ---- */
+
+apr_int64_t cli_clock_now(void);
+const char *cli_iso_utc(apr_pool_t *p, apr_int64_t t);
+/* "45s", "3m 20s", "2h 5m", "400d 3h": the two largest units. */
+const char *cli_span(apr_pool_t *p, apr_int64_t s);
+
+/* A time claim: absent, an integer in range, or invalid. */
+typedef struct cli_time_claim {
+    int present, valid;
+    apr_int64_t v;
+} cli_time_claim_t;
+
+cli_time_claim_t cli_time_claim(const json_t *payload, const char *name);
+
+/* The phrase for time claim name (iat, nbf, exp) at v relative to now. */
+const char *cli_relative_time(apr_pool_t *p, const char *name, apr_int64_t v, apr_int64_t now,
+                              apr_int64_t skew);
+
+/* ---- a token read without verifying it (cli/token_view.c) ---- */
+
+typedef struct cli_token_view {
+    apr_size_t len;
+    const char *opaque;         /* type name of an opaque machine token */
+    const char *error;          /* set when not a decodable JWS */
+    int canonical;              /* every segment strict unpadded base64url */
+    json_t *header, *payload;
+    const char *alg, *kid, *typ, *cat;  /* NULL when absent or not strings */
+    clerk_token_type_t type;
+} cli_token_view_t;
+
+/*
+ * Read a token as decode and lint show it: leniently (padded or standard
+ * base64 too, which the module refuses), to explain what it claims.
+ */
+void cli_view_token(apr_pool_t *p, const char *tok, apr_size_t len, cli_token_view_t *v);
+
+/* The Clerk category (header cat) described, and its short name for --json. */
+const char *cli_category_name(const char *cat);
+const char *cli_category_key(const char *cat);
+
+/* "session_token,m2m_token": the names of the CLERK_TYPE_* bits set. */
+const char *cli_type_list(apr_pool_t *p, unsigned types);
+
+#endif
