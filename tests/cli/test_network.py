@@ -40,12 +40,15 @@ class FakeClerk(BaseHTTPRequestHandler):
         FakeClerk.seen.append((self.path, dict(self.headers)))
         if not self.authorized():
             return self.reply(401)
-        if self.path == "/m2m_tokens/verify" and body.get("token") == "mt_good":
+        if self.path == "/m2m_tokens/verify" and body.get("token") == GOOD_M2M:
             return self.reply(200, json.dumps({
-                "object": "machine_to_machine_token", "id": "mt_good", "subject": "mch_1",
+                "object": "machine_to_machine_token", "id": "mt_1", "subject": "mch_1",
                 "scopes": ["mch_2"], "revoked": False, "expired": False,
                 "expiration": None}).encode())
         self.reply(404)
+
+
+GOOD_M2M = "mt_" + "g" * 32     # a well-formed opaque token the fake knows
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,7 @@ def test_backend_api_refusing_the_secret_is_an_error_that_never_shows_it(fake):
 
 
 def test_opaque_m2m_token_through_the_backend_api(fake):
-    r = run("verify", "mt_good", "--json", "--accept", "m2m_token", "--secret-key", SECRET,
+    r = run("verify", GOOD_M2M, "--json", "--accept", "m2m_token", "--secret-key", SECRET,
             "--api-url", fake)
     assert r.rc == 0 and r.json["valid"]
     assert r.json["env"]["CLERK_MACHINE_ID"] == "mch_1"
@@ -92,9 +95,22 @@ def test_opaque_m2m_token_through_the_backend_api(fake):
 
 
 def test_unknown_opaque_token_is_token_invalid(fake):
-    r = run("verify", "mt_unknown", "--json", "--accept", "m2m_token", "--secret-key", SECRET,
+    FakeClerk.seen.clear()
+    r = run("verify", "mt_" + "u" * 32, "--json", "--accept", "m2m_token", "--secret-key", SECRET,
             "--api-url", fake)
     assert r.rc == 1 and r.json["reason"] == "token-invalid"
+    assert [path for path, _ in FakeClerk.seen] == ["/m2m_tokens/verify"]
+
+
+@pytest.mark.parametrize("token", ["mt_good", "oat_" + "a" * 257, "ak_" + "a" * 20 + "%2F"])
+def test_malformed_opaque_token_is_token_invalid_without_a_call(fake, token):
+    """As the module decides: a malformed opaque token never reaches the Backend API."""
+    FakeClerk.seen.clear()
+    r = run("verify", token, "--json", "--accept", "any", "--secret-key", SECRET,
+            "--api-url", fake)
+    assert r.rc == 1 and r.json["reason"] == "token-invalid", r.out + r.err
+    assert "malformed" in r.json["detail"]
+    assert FakeClerk.seen == []
 
 
 def test_pem_wins_over_network_sources(fake):
