@@ -21,6 +21,9 @@ CFLAGS     ?= -O2 -g
 CORE_CFLAGS = $(WARN) $(CFLAGS) $(APR_CFLAGS) -Isrc
 comma      := ,
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Debian's hardening, as apxs compiles the glue (not with the sanitizers: ASan
+# replaces the fortified functions)
+HARDEN     := -fstack-protector-strong -D_FORTIFY_SOURCE=2
 
 CORE_OBJ     := $(patsubst src/%.c,build/obj/%.o,$(CORE_SRC))
 CORE_SAN_OBJ := $(patsubst src/%.c,build/obj-san/%.o,$(CORE_SRC))
@@ -30,7 +33,7 @@ UNIT_SAN_BIN := $(patsubst tests/unit/%.c,build/unit-san/%,$(UNIT_SRC))
 
 .SECONDARY:
 
-.PHONY: all module cli install test unit unit-san cli-test integration test-asan fuzz fuzz-smoke \
+.PHONY: all module cli install test tree-check unit unit-san cli-test integration test-asan fuzz fuzz-smoke \
         demo demo-stop bench clean
 
 all: module cli
@@ -38,39 +41,48 @@ all: module cli
 module: build/mod_auth_clerk.so
 cli: build/clerk-jwt
 
-# apxs/libtool writes its objects next to the sources: build in a private
-# directory (concurrent builds must not share one) and install the result by
-# rename, never by overwriting (a running httpd has the old file mapped).
-# $(call apxs_build,extra apxs options) builds $@.
+# The core, compiled once with the full warning set (position-independent, so
+# that the module can link it too): the CLI and the unit tests link these
+# objects, the module links the archive.  The fuzzers compile it again, since
+# coverage instrumentation has to be in the code they explore.
+build/libclerk.a: $(CORE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+build/libclerk-san.a: $(CORE_SAN_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+# apxs compiles the glue and links it with a core archive.  apxs/libtool
+# writes its objects next to the sources: build in a private directory
+# (concurrent builds must not share one) and install the result by rename,
+# never by overwriting (a running httpd has the old file mapped).
+# $(call apxs_build,core archive,extra apxs options) builds $@.
+GLUE_WARN := $(patsubst %,-Wc$(comma)%,$(WARN))
 define apxs_build
 	@mkdir -p $(dir $@)
 	@set -e; d=$$(mktemp -d build/apxs.XXXXXX); mkdir -p $$d/src/httpd; \
-	cp mod_auth_clerk.c $$d/; cp $(CORE_SRC) $(CORE_HDR) $$d/src/; \
-	cp $(GLUE_SRC) $(GLUE_HDR) $$d/src/httpd/; \
-	if ! (cd $$d && $(APXS) -c -o mod_auth_clerk.la \
-	        -Wc,-std=c11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-Wno-unused-parameter -Wc,-Isrc \
-	        -Wc,-Isrc/httpd $(1) mod_auth_clerk.c $(GLUE_SRC) \
-	        $(addprefix src/,$(notdir $(CORE_SRC))) $(DEP_LIBS) \
+	cp mod_auth_clerk.c $$d/; cp $(CORE_HDR) $$d/src/; cp $(GLUE_SRC) $(GLUE_HDR) $$d/src/httpd/; \
+	if ! (cd $$d && $(APXS) -c -o mod_auth_clerk.la $(GLUE_WARN) -Wc,-Isrc -Wc,-Isrc/httpd \
+	        $(2) mod_auth_clerk.c $(GLUE_SRC) $(abspath $(1)) $(DEP_LIBS) \
 	        >apxs.log 2>&1); then cat $$d/apxs.log; rm -rf $$d; exit 1; fi; \
 	cp $$d/.libs/mod_auth_clerk.so $@.$$$$ && mv -f $@.$$$$ $@; rm -rf $$d
 	@echo "built $@"
 endef
 
-MODULE_SRC := mod_auth_clerk.c $(GLUE_SRC) $(GLUE_HDR) $(CORE_SRC) $(CORE_HDR)
+MODULE_SRC := mod_auth_clerk.c $(GLUE_SRC) $(GLUE_HDR) $(CORE_HDR)
 
-build/mod_auth_clerk.so: $(MODULE_SRC)
-	$(call apxs_build,)
+build/mod_auth_clerk.so: $(MODULE_SRC) build/libclerk.a
+	$(call apxs_build,build/libclerk.a,)
 
 # The module with ASan+UBSan for `make test-asan`: -Wc, for the compiler (-O1
 # for exact stacks), -Wl, for the link (libtool passes -fsanitize=* on to gcc,
 # which then links libasan and libubsan into the .so).
 APXS_SAN := $(patsubst %,-Wc$(comma)%,$(SAN_FLAGS) -O1) -Wl,-fsanitize=address,undefined
-build/asan/mod_auth_clerk.so: $(MODULE_SRC)
-	$(call apxs_build,$(APXS_SAN))
+build/asan/mod_auth_clerk.so: $(MODULE_SRC) build/libclerk-san.a
+	$(call apxs_build,build/libclerk-san.a,$(APXS_SAN))
 
 build/obj/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(CORE_CFLAGS) $(HARDEN) -fPIC -c $< -o $@
 
 build/obj-san/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -113,7 +125,12 @@ test-asan: build/asan/mod_auth_clerk.so cli
 	CLERK_IT_MODULE=$(CURDIR)/build/asan/mod_auth_clerk.so CLERK_IT_PRELOAD=$(ASAN_RUNTIME) \
 	    $(PYTHON) -m pytest -q tests/integration
 
-test: unit unit-san unit-tsan cli-test integration test-asan fuzz-smoke
+test: tree-check unit unit-san unit-tsan cli-test integration test-asan fuzz-smoke
+
+# the tree's own rules: no httpd header in the core, a README row and a merge
+# rule for every directive, unique log tags (tests/tree/test_tree.py)
+tree-check:
+	$(PYTHON) -m pytest -q tests/tree
 
 clean:
 	rm -rf build

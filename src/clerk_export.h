@@ -1,5 +1,5 @@
 /*
- * What the application is given about a verified token (CONTRACT §4): the
+ * What the application is given about a verified token (README: "What the application sees"): the
  * CLERK_* variable names, their X-Clerk-* header twins, and their values.
  * Shared by the module and by "clerk-jwt verify", so both show the same.
  */

@@ -1,6 +1,6 @@
 /*
  * Browser sessions as Clerk's backend SDK runs them (authenticateRequest,
- * clerk-semantics §6): which session cookie to read, the decision table for
+ * README: "Protecting a PHP site for browser users"): which session cookie to read, the decision table for
  * cookie-borne sessions, and the "handshake" round trip through the Frontend
  * API that refreshes an expired session with one redirect.
  *

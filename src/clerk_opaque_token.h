@@ -1,7 +1,7 @@
 /*
  * Opaque Clerk identifiers that only the Backend API can resolve, and only
  * with the instance secret: machine tokens (mt_ M2M tokens, oat_ OAuth
- * access tokens, ak_ API keys; clerk-semantics §5.1) and handshake nonces
+ * access tokens, ak_ API keys; README: "Protecting an internal API for services") and handshake nonces
  * (__clerk_handshake_nonce, resolved by GET /v1/clients/handshake_payload).
  *
  * Every such string a client sends costs a Backend API call charged to the

@@ -1,6 +1,6 @@
 /*
  * The verification pipeline: the decision @clerk/backend makes for a token,
- * with the module's stricter rules (CONTRACT §6).  Pure: no I/O, no clock of
+ * with the module's stricter rules (README: "Security notes").  Pure: no I/O, no clock of
  * its own, no logging; the caller supplies keys, options and the time.
  *
  * Order: JWS structure and header (alg allow-list) -> key by kid and

@@ -293,11 +293,21 @@ clerk_request_state *mac_request_state(const request_rec *r);
 void mac_set_debug_headers(request_rec *r, const clerk_dir_conf *c, const char *status,
                            clerk_reason_t reason);
 int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y);
+/*
+ * The decision of the request this one derives from (the main request of a
+ * subrequest, the previous one of an internal redirect), or NULL; each kind
+ * of token says when it may be re-used (mac_verify_jwt, mac_check_opaque,
+ * a handshake's session, mac_fixups), and mac_adopt re-uses it.
+ */
+const clerk_request_state *mac_earlier_state(const request_rec *r);
+void mac_adopt(clerk_request_state *st, const clerk_request_state *earlier);
 clerk_carrier_t mac_find_token(request_rec *r, const clerk_dir_conf *c, unsigned accept,
                                const char **token, apr_size_t *len, const char **carrier);
 int mac_signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
                    clerk_reason_t reason);
 int mac_signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st);
+/* No decision can be made now: 503 with Retry-After (at least 1 second). */
+int mac_unavailable(request_rec *r, apr_int64_t retry_seconds);
 void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
                     clerk_cached_token_t *entry);
 int mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,

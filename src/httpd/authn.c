@@ -148,6 +148,25 @@ int mac_signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_state 
     return HTTP_UNAUTHORIZED;
 }
 
+const clerk_request_state *mac_earlier_state(const request_rec *r)
+{
+    return mac_request_state(r->main ? r->main : r->prev);
+}
+
+void mac_adopt(clerk_request_state *st, const clerk_request_state *earlier)
+{
+    st->claims = earlier->claims;
+    st->vars = earlier->vars;
+}
+
+int mac_unavailable(request_rec *r, apr_int64_t retry_seconds)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                retry_seconds > 0 ? retry_seconds : 1));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
 int mac_signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
 {
     const char *claim = c->remote_user_claim ? c->remote_user_claim : "sub";
@@ -225,7 +244,7 @@ int mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state 
     apr_size_t len = strlen(token);
     clerk_token_cache_t *cache = sc->token_cache;
     apr_time_t now = apr_time_now();
-    const clerk_request_state *earlier = mac_request_state(r->main ? r->main : r->prev);
+    const clerk_request_state *earlier = mac_earlier_state(r);
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
@@ -241,8 +260,7 @@ int mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state 
     /* A subrequest or internal redirect re-uses an identical verification. */
     if (earlier && same_verification(earlier, token, st->key_source, &st->opts)) {
         mac_release_keys(&k);
-        st->claims = earlier->claims;
-        st->vars = earlier->vars;
+        mac_adopt(st, earlier);
         *reason = CLERK_OK;
         return OK;
     }
@@ -293,7 +311,7 @@ int mac_fixups(request_rec *r)
     if (mac_request_state(r) || !parent)
         return DECLINED;
     mac_clean_slate(r);
-    earlier = mac_request_state(parent);
+    earlier = mac_earlier_state(r);
     if (!r->user || !mac_is_clerk_request(r) || parent->per_dir_config != r->per_dir_config
         || !earlier || !earlier->claims)
         return DECLINED;

@@ -42,8 +42,7 @@ static int bapi_enter(request_rec *r, int charge, const char *what)
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(031)
                           "%s: ClerkBackendAPIMaxWaiting threads of this process already "
                           "wait on the Backend API: answering 503", what);
-        apr_table_setn(r->err_headers_out, "Retry-After", "1");
-        return HTTP_SERVICE_UNAVAILABLE;
+        return mac_unavailable(r, 1);
     }
     if (!charge || !bapi.budget
         || clerk_call_budget_take(bapi.budget, sc->budget_bucket, apr_time_now(), &retry))
@@ -55,10 +54,7 @@ static int bapi_enter(request_rec *r, int charge, const char *what)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(032)
                       "%s: the Backend API budget (ClerkBackendAPIBudget) is spent: "
                       "answering 503", what);
-    apr_table_setn(r->err_headers_out, "Retry-After",
-                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
-                                (retry + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC + (retry == 0)));
-    return HTTP_SERVICE_UNAVAILABLE;
+    return mac_unavailable(r, (retry + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
 }
 
 static void bapi_leave(void)
@@ -101,7 +97,7 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
                         const char *token, clerk_token_type_t type, const char *carrier)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
-    const clerk_request_state *earlier = mac_request_state(r->main ? r->main : r->prev);
+    const clerk_request_state *earlier = mac_earlier_state(r);
     const char *secret = type == CLERK_TYPE_M2M && c->machine_secret
         ? c->machine_secret : (c->backend_api ? c->backend_api->secret : NULL);
     int ttl = c->machine_cache_ttl == UNSET ? DEFAULT_MACHINE_TOKEN_CACHE_TTL
@@ -145,8 +141,7 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
     if (earlier && earlier->claims && earlier->claims->type == type && earlier->key_source
         && !strcmp(earlier->token, token) && !strcmp(earlier->key_source, secret)
         && mac_same_strings(earlier->opts.audiences, st->opts.audiences)) {
-        st->claims = earlier->claims;
-        st->vars = earlier->vars;
+        mac_adopt(st, earlier);
         return mac_signed_in(r, c, st);
     }
     keyed = bapi_key(c, secret, type, token, ttl, key);
@@ -175,13 +170,11 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
         break;
     case CLERK_BAPI_SECRET_REJECTED:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(020) "%s", detail);
-        apr_table_setn(r->err_headers_out, "Retry-After", "30");
-        return HTTP_SERVICE_UNAVAILABLE;
+        return mac_unavailable(r, 30);
     default:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(021)
                       "%s: answering 503", detail);
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        return HTTP_SERVICE_UNAVAILABLE;
+        return mac_unavailable(r, 5);
     }
     if (res.reason != CLERK_OK) {
         if (keyed && bapi.refused)

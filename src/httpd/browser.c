@@ -133,7 +133,7 @@ static int handshake_redirect(request_rec *r, const clerk_dir_conf *c, clerk_req
 static int handshake_result(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
-    const clerk_request_state *earlier = mac_request_state(r->main ? r->main : r->prev);
+    const clerk_request_state *earlier = mac_earlier_state(r);
     const handshake_params *hp = mac_handshake_params(r);
     const char *nonce = NULL, *hs = NULL;
     apr_array_header_t *directives = NULL, *dropped;

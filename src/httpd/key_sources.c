@@ -107,9 +107,8 @@ int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, ap
         return OK;
     }
     if (mac_network_slot(c) && !(k->cache = slot_cache(r, mac_network_slot(c)))) {
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
         mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
-        return HTTP_SERVICE_UNAVAILABLE;
+        return mac_unavailable(r, 5);
     }
     if (!k->cache) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(007)
@@ -125,16 +124,14 @@ int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, ap
     case CLERK_KEYS_NEVER_LOADED:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(012)
                       "keys unavailable (not loaded yet): answering 503");
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        break;
+        mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
+        return mac_unavailable(r, 5);
     default:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(024)
                       "keys unavailable (stale past ClerkJWKSMaxStale): answering 503");
-        apr_table_setn(r->err_headers_out, "Retry-After", "30");
-        break;
+        mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
+        return mac_unavailable(r, 30);
     }
-    mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
-    return HTTP_SERVICE_UNAVAILABLE;
 }
 
 void mac_release_keys(keys_in_use *k)

@@ -1,4 +1,4 @@
-"""BAD_INPUTS.md cases that need no network: structure and encoding,
+"""The bad inputs that need no network: structure and encoding,
 algorithms, kid, header parameters, claims, transport.  Each is refused
 (401 unless stated) and the server keeps answering."""
 import json
@@ -330,8 +330,8 @@ def test_rs384_rs512_against_rs256_jwk(client, alg):
 @pytest.mark.parametrize("alg", ["RS384", "RS512"])
 def test_pem_key_is_rs256_only(client, alg):
     """Clerk's SDK binds a PEM key (jwtKey) to RS256: an RS384/RS512 token fails
-    there (clerk-semantics.md 2.1, verified), and CONTRACT 6 says the module is
-    never looser than the SDK."""
+    there (@clerk/backend's verifyJwt with jwtKey), and the module is never
+    looser than the SDK (README: "Security notes")."""
     for url in (URL, "/t/inline/env"):
         assert_rejected(client.get(url, token=T.mint(alg=alg)))
 

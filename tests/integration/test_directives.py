@@ -1,4 +1,4 @@
-"""Every network-free directive of CONTRACT §2, at request time."""
+"""Every network-free directive of the README's "Directives", at request time."""
 import json
 
 import pytest

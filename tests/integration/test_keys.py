@@ -1,4 +1,4 @@
-"""JWK edge cases (BAD_INPUTS "Algorithms and keys"): a key set mixing one good
+"""JWK edge cases (algorithms and keys): a key set mixing one good
 key with keys that must be skipped at load without poisoning the rest.
 Runs on its own small server so that a start-up failure here does not take
 the rest of the suite down."""

@@ -1,4 +1,4 @@
-"""Require providers (CONTRACT §3): each granting and denying, combined with
+"""Require providers (README: "Require providers"): each granting and denying, combined with
 RequireAll/RequireAny/RequireNone, `Require not`, AuthMerging and
 AuthzSendForbiddenOnFailure; plus the has() conformance vectors."""
 import pytest

@@ -1,5 +1,5 @@
 """A client sending the names the module sets never reaches the application
-as module values (CONTRACT §4, BAD_INPUTS "Transport, spoofing")."""
+as module values (README: "What the application sees")."""
 import pytest
 
 import clerk_tokens as T

@@ -1,4 +1,4 @@
-/* Strict base64url: round trips and every rejection path (BAD_INPUTS "Base64url"). */
+/* Strict base64url: round trips and every rejection path. */
 #include "unit.h"
 
 static const char alphabet[] =

@@ -1,4 +1,4 @@
-/* Token carriers: the Authorization header and the Cookie header (BAD_INPUTS "Structure"). */
+/* Token carriers: the Authorization header and the Cookie header. */
 #include "unit.h"
 
 #include "clerk_carrier.h"

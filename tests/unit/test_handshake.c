@@ -1,5 +1,5 @@
 /*
- * Browser sessions (clerk_handshake.h, clerk-semantics §6): handshake
+ * Browser sessions (clerk_handshake.h, README: "Protecting a PHP site for browser users"): handshake
  * eligibility, the suffixed-cookie rules of Clerk's usesSuffixedCookies, the
  * decision table for cookie and header tokens, the handshake Location, the
  * handshake JWT, Set-Cookie directives, query stripping and decoding.

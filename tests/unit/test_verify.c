@@ -1,6 +1,6 @@
 /*
  * clerk_verify_token: Clerk's fixture tokens at their clocks, and minted
- * tokens for every claim, header and key rule of CONTRACT §6 / BAD_INPUTS.
+ * tokens for every claim, header and key rule of the README's "Security notes".
  */
 #include "unit.h"
 

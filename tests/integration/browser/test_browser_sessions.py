@@ -1,6 +1,6 @@
 """Browser sessions for PHP/CGI sites: ClerkSignedOutAction handshake (and
 redirect) against a fake Clerk, with cookies and headers as browsers send
-them (clerk-semantics §6.6 decision table, CONTRACT §7 browser flow).
+them (the decision table of the README's "Cookie selection and decisions").
 """
 import json
 import re

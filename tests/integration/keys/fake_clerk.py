@@ -16,7 +16,7 @@ Backend API: it answers 401 unless "Authorization: Bearer <secret>"
 (default sk_test_fake).  /_r/<anything> is where the redirect modes point:
 it always serves the JWKS.
 
-Modes (BAD_INPUTS.md "Key source faults"):
+Modes (the key source faults of the README's "How keys are found"):
   ok              the JWKS (application/json)
   500             HTTP 500 with a JSON error
   close           close the connection without answering

@@ -1,5 +1,5 @@
 """Keys from the network: warm start, rotation, outage, never loaded, kid storm,
-a hung source, graceful restart (CONTRACT §5, §7; BAD_INPUTS "Key source faults").
+a hung source, graceful restart (README: "How keys are found, rotated and survive outages").
 
 Every test runs under both MPMs (the mpm fixture) against a FakeClerk.
 """

@@ -1,4 +1,4 @@
-"""Keys from the network: faulty sources (BAD_INPUTS "Key source faults"), the
+"""Keys from the network: faulty sources (key source faults), the
 Backend API source (ClerkSecretKey), secrets, and configtest errors.
 
 Each fault gets its own ClerkJWKSURL path on one FakeClerk, so one httpd per

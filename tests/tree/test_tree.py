@@ -1,0 +1,96 @@
+"""Checks of the source tree that keep its rules true (make tree-check):
+
+- the core under src/ never includes an httpd header (only src/httpd/ and
+  mod_auth_clerk.c may);
+- every directive of the command table has a README row, and every README
+  directive row names a directive of the table;
+- every field of the configuration structures has a merge rule;
+- every log tag (CLERKNO) is used once.
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HTTPD_HEADERS = re.compile(r'#\s*include\s*[<"](httpd|http_[a-z_]+|mod_[a-z_]+|ap_[a-z_]+|util_[a-z_]+)\.h[>"]')
+
+
+def core_files():
+    return sorted(p for p in (ROOT / "src").glob("*.[ch]"))
+
+
+def glue_text():
+    return "\n".join(p.read_text() for p in [ROOT / "mod_auth_clerk.c"] +
+                     sorted((ROOT / "src" / "httpd").glob("*.[ch]")))
+
+
+def command_table():
+    text = (ROOT / "src" / "httpd" / "config.c").read_text()
+    table = text[text.index("const command_rec mac_cmds[]"):]
+    return re.findall(r'AP_INIT_[A-Z0-9_]+\("([A-Za-z]+)"', table)
+
+
+def readme_directives():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Directives"):text.index("## Require providers")]
+    return [m for m in re.findall(r"^\| `(?:AuthType )?(Clerk[A-Za-z]+)", section, re.M)]
+
+
+def struct_fields(text, name):
+    end = text.index("} %s;" % name)
+    body = text[text.rindex("typedef struct", 0, end):end]
+    body = body[body.index("{") + 1:]
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    fields = []
+    for decl in body.split(";"):
+        decl = decl.strip()
+        if not decl:
+            continue
+        # "type a, b, *c" and "type name[n]"
+        names = re.findall(r"(\w+)\s*(?:\[[^\]]*\])?\s*(?:,|$)", decl)
+        fields += names
+    return fields
+
+
+def test_core_has_no_httpd_header():
+    bad = ["%s: %s" % (p.relative_to(ROOT), l.strip()) for p in core_files()
+           for l in p.read_text().splitlines() if HTTPD_HEADERS.search(l)]
+    assert bad == [], bad
+    # and the check would see one
+    assert HTTPD_HEADERS.search('#include "http_config.h"')
+
+
+def test_every_directive_has_a_readme_row_and_back():
+    table, readme = command_table(), readme_directives()
+    assert len(table) > 30 and len(readme) > 30
+    assert sorted(set(table) - set(readme)) == [], "directives without a README row"
+    assert sorted(set(readme) - set(table)) == [], "README rows of no directive"
+    assert len(table) == len(set(table)), "a directive twice in the table"
+
+
+# fields made after the configuration is read, not merged
+COMPUTED = {"clerk_dir_conf": set(),
+            "clerk_server_conf": {"budget_bucket", "token_cache", "backend_api"}}
+
+
+@pytest.mark.parametrize("struct,merge", [("clerk_dir_conf", "mac_merge_dir_conf"),
+                                          ("clerk_server_conf", "mac_merge_server_conf")])
+def test_every_configuration_field_has_a_merge_rule(struct, merge):
+    header = (ROOT / "src" / "httpd" / "auth_clerk.h").read_text()
+    config = (ROOT / "src" / "httpd" / "config.c").read_text()
+    fields = struct_fields(header, struct)
+    assert len(fields) > 8, fields
+    start = config.index("void *%s(" % merge)
+    body = config[start:config.index("\n}\n", start)]
+    missing = [f for f in fields
+               if f not in COMPUTED[struct] and not re.search(r"\b%s\b" % f, body)]
+    assert missing == [], "%s fields without a merge rule in %s" % (struct, merge)
+
+
+def test_log_tags_are_unique():
+    tags = re.findall(r"CLERKNO\((\d+)\)", glue_text())
+    assert len(tags) > 30
+    dupes = sorted({t for t in tags if tags.count(t) > 1})
+    assert dupes == [], dupes
+    assert "APLOGNO(" not in glue_text()
