@@ -364,7 +364,7 @@ int cli_verify(apr_pool_t *p, int argc, char **argv)
 {
     apr_array_header_t *pos = apr_array_make(p, 2, sizeof(const char *));
     verify_args_t a = {
-        .p = p, .api_url = CLERK_DEFAULT_API_URL, .remote_user_claim = "sub",
+        .p = p, .api_url = CLERK_DEFAULT_API_URL, .remote_user_claim = CLERK_DEFAULT_REMOTE_USER_CLAIM,
         .issuers = apr_array_make(p, 2, sizeof(const char *)),
         .azp = apr_array_make(p, 2, sizeof(const char *)),
         .aud = apr_array_make(p, 2, sizeof(const char *)),
@@ -410,14 +410,10 @@ int cli_verify(apr_pool_t *p, int argc, char **argv)
     }
     if (res.reason == CLERK_OK) {
         /* As the module: no usable REMOTE_USER means the token is refused. */
-        remote_user = clerk_export_remote_user(p, res.claims, a.remote_user_claim);
-        if (!remote_user || !*remote_user) {
-            res.reason = CLERK_TOKEN_VERIFICATION_FAILED;
-            res.detail = apr_psprintf(p, "ClerkRemoteUserClaim %s is missing, empty or not a "
-                                         "string", a.remote_user_claim);
+        if ((res.reason = clerk_export_remote_user_decision(p, res.claims, a.remote_user_claim,
+                                                            &remote_user, &res.detail))
+            != CLERK_OK)
             res.claims = NULL;
-            remote_user = NULL;
-        }
     }
 
     j = json_object();

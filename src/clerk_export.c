@@ -71,6 +71,20 @@ const char *clerk_export_remote_user(apr_pool_t *p, const clerk_claims_t *c,
     return NULL;
 }
 
+clerk_reason_t clerk_export_remote_user_decision(apr_pool_t *p, const clerk_claims_t *c,
+                                                 const char *claim, const char **user,
+                                                 const char **detail)
+{
+    if (!claim)
+        claim = CLERK_DEFAULT_REMOTE_USER_CLAIM;
+    *user = clerk_export_remote_user(p, c, claim);
+    if (*user && **user)
+        return CLERK_OK;
+    *user = NULL;
+    *detail = apr_psprintf(p, "ClerkRemoteUserClaim %s is missing, empty or not a string", claim);
+    return CLERK_TOKEN_VERIFICATION_FAILED;
+}
+
 int clerk_export_header_safe(const char *value)
 {
     for (const unsigned char *s = (const unsigned char *)value; *s; s++)

@@ -27,6 +27,19 @@ apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c);
 const char *clerk_export_remote_user(apr_pool_t *p, const clerk_claims_t *c,
                                      const char *claim);
 
+/* ClerkRemoteUserClaim's default. */
+#define CLERK_DEFAULT_REMOTE_USER_CLAIM "sub"
+
+/*
+ * The decision the module and clerk-jwt share: a verified token whose
+ * REMOTE_USER claim (claim; NULL: the default) is missing, empty, or neither
+ * a string nor an integer is refused, CLERK_TOKEN_VERIFICATION_FAILED with
+ * *detail; else CLERK_OK with *user.
+ */
+clerk_reason_t clerk_export_remote_user_decision(apr_pool_t *p, const clerk_claims_t *c,
+                                                 const char *claim, const char **user,
+                                                 const char **detail);
+
 /* 1 when value may be sent as an HTTP header value (no control characters). */
 int clerk_export_header_safe(const char *value);
 

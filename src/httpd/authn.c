@@ -169,15 +169,16 @@ int mac_unavailable(request_rec *r, apr_int64_t retry_seconds)
 
 int mac_signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
 {
-    const char *claim = c->remote_user_claim ? c->remote_user_claim : "sub";
-    const char *user = clerk_export_remote_user(r->pool, st->claims, claim);
+    const char *user, *detail;
+    clerk_reason_t reason = clerk_export_remote_user_decision(r->pool, st->claims,
+                                                              c->remote_user_claim, &user,
+                                                              &detail);
 
-    if (!user || !*user) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(004)
-                      "token rejected: token-verification-failed (ClerkRemoteUserClaim "
-                      "%s is missing, empty or not a string)", claim);
+    if (reason != CLERK_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(004) "token rejected: %s (%s)",
+                      clerk_reason_str(reason), detail);
         st->claims = NULL;
-        return mac_signed_out(r, c, st, CLERK_TOKEN_VERIFICATION_FAILED);
+        return mac_signed_out(r, c, st, reason);
     }
     st->reason = CLERK_OK;
     r->user = (char *)user;

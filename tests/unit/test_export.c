@@ -212,6 +212,30 @@ static void test_remote_user(void **state)
     assert_null(clerk_export_remote_user(UNIT_POOL, c, "obj.sub"));      /* top level only */
 }
 
+/* The refusal the module and clerk-jwt share: no usable REMOTE_USER, no sign-in. */
+static void test_remote_user_decision(void **state)
+{
+    clerk_claims_t *c = unit_claims(UNIT_POOL,
+        "{\"sub\":\"user_1\",\"exp\":1,\"num\":42,\"empty\":\"\",\"t\":true}",
+        CLERK_TYPE_SESSION);
+    const char *user = "unset", *detail = NULL;
+
+    assert_int_equal(clerk_export_remote_user_decision(UNIT_POOL, c, NULL, &user, &detail),
+                     CLERK_OK);
+    unit_assert_str(user, "user_1");
+    assert_int_equal(clerk_export_remote_user_decision(UNIT_POOL, c, "num", &user, &detail),
+                     CLERK_OK);
+    unit_assert_str(user, "42");
+    for (const char *const *claim = (const char *const[]){"empty", "t", "missing", NULL}; *claim;
+         claim++) {
+        detail = NULL;
+        assert_int_equal(clerk_export_remote_user_decision(UNIT_POOL, c, *claim, &user, &detail),
+                         CLERK_TOKEN_VERIFICATION_FAILED);
+        assert_null(user);
+        assert_non_null(strstr(detail, *claim));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +247,7 @@ int main(void)
         UNIT_TEST(test_control_characters_reach_header_safe),
         UNIT_TEST(test_header_safe),
         UNIT_TEST(test_remote_user),
+        UNIT_TEST(test_remote_user_decision),
     };
     return UNIT_RUN(tests);
 }
