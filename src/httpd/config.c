@@ -439,35 +439,43 @@ static const char *set_server_path(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
+/*
+ * A count of the server configuration: its int field, its bounds and unit, and
+ * whether one value serves the whole process (the main server's only).
+ */
+typedef struct {
+    apr_size_t offset;
+    apr_int64_t min, max;
+    const char *unit;
+    int main_server_only;
+} count_slot;
+
+static const count_slot token_cache_slot = {APR_OFFSETOF(clerk_server_conf, token_cache_entries),
+                                            0, 1000000, "entries (0: off)", 0};
+static const count_slot max_key_sources_slot = {APR_OFFSETOF(clerk_server_conf, max_key_sources),
+                                                1, 100000, "key sources", 1};
+static const count_slot max_waiting_slot = {APR_OFFSETOF(clerk_server_conf, max_waiting),
+                                            1, 10000, "threads", 1};
+
+/* ClerkTokenCache, ClerkMaxKeySources, ClerkBackendAPIMaxWaiting (cmd->info). */
+static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
+    const count_slot *slot = cmd->info;
+    const char *err = slot->main_server_only ? ap_check_cmd_context(cmd, GLOBAL_ONLY) : NULL;
     apr_int64_t v;
-    const char *err = parse_bounded(cmd, arg, 0, 1000000, "entries (0: off)", &v);
 
-    if (!err)
-        sc->token_cache_entries = (int)v;
-    return err;
-}
-
-static const char *set_allow_override_keys(cmd_parms *cmd, void *dconf, int on)
-{
-    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
-    sc->allow_override_keys = on ? 1 : 0;
-    return NULL;
-}
-
-/* One registry of key sources per process: the main server's setting only. */
-static const char *set_max_key_sources(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_int64_t v;
-
-    if (err || (err = parse_bounded(cmd, arg, 1, 100000, "key sources", &v)))
+    if (err || (err = parse_bounded(cmd, arg, slot->min, slot->max, slot->unit, &v)))
         return err;
-    sc->max_key_sources = (int)v;
+    *(int *)((char *)sc + slot->offset) = (int)v;
     return NULL;
+}
+
+/* ClerkAllowOverrideKeySources: a flag of the server configuration. */
+static const char *set_server_flag(cmd_parms *cmd, void *dconf, int on)
+{
+    return ap_set_flag_slot(cmd, ap_get_module_config(cmd->server->module_config,
+                                                      &auth_clerk_module), on);
 }
 
 static const char *set_backend_api_budget(cmd_parms *cmd, void *dconf, const char *rate,
@@ -482,19 +490,6 @@ static const char *set_backend_api_budget(cmd_parms *cmd, void *dconf, const cha
         return err;
     sc->budget_rate = (int)r;
     sc->budget_burst = (int)b;
-    return NULL;
-}
-
-/* One bound per process: the main server's setting only. */
-static const char *set_backend_api_max_waiting(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    clerk_server_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_clerk_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_int64_t v;
-
-    if (err || (err = parse_bounded(cmd, arg, 1, 10000, "threads", &v)))
-        return err;
-    sc->max_waiting = (int)v;
     return NULL;
 }
 
@@ -543,13 +538,14 @@ const command_rec mac_cmds[] = {
                   "CA bundle for HTTPS fetches (default: the system store)"),
     AP_INIT_TAKE1("ClerkHTTPProxy", set_proxy, NULL, RSRC_CONF,
                   "outbound proxy URL for fetches"),
-    AP_INIT_TAKE1("ClerkTokenCache", set_token_cache, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ClerkTokenCache", set_count, (void *)&token_cache_slot, RSRC_CONF,
                   "verified tokens cached per process (default " STRINGIFY(DEFAULT_TOKEN_CACHE)
                   ", 0 = off)"),
-    AP_INIT_FLAG("ClerkAllowOverrideKeySources", set_allow_override_keys, NULL, RSRC_CONF,
+    AP_INIT_FLAG("ClerkAllowOverrideKeySources", set_server_flag,
+                 (void *)APR_OFFSETOF(clerk_server_conf, allow_override_keys), RSRC_CONF,
                  "whether .htaccess may name ClerkJWKSURL, ClerkJWTKeyFile and ClerkJWKSFile "
                  "(default Off)"),
-    AP_INIT_TAKE1("ClerkMaxKeySources", set_max_key_sources, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ClerkMaxKeySources", set_count, (void *)&max_key_sources_slot, RSRC_CONF,
                   "key sources (and refresher threads) per process; beyond it the least "
                   "recently used .htaccess source is closed (default "
                   STRINGIFY(DEFAULT_MAX_KEY_SOURCES) ")"),
@@ -557,7 +553,8 @@ const command_rec mac_cmds[] = {
                   "<per-second> <burst>: Backend API calls for tokens and nonces not known "
                   "good, shared by all processes of the server (default "
                   STRINGIFY(DEFAULT_BUDGET_RATE) " " STRINGIFY(DEFAULT_BUDGET_BURST) ")"),
-    AP_INIT_TAKE1("ClerkBackendAPIMaxWaiting", set_backend_api_max_waiting, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ClerkBackendAPIMaxWaiting", set_count, (void *)&max_waiting_slot,
+                  RSRC_CONF,
                   "threads of a process that may wait on Backend API answers at once "
                   "(default " STRINGIFY(DEFAULT_MAX_WAITING) ")"),
     AP_INIT_TAKE_ARGV("ClerkIssuer", set_issuer, NULL, DIR_CMD,
