@@ -224,30 +224,26 @@ static int load_keyset(apr_pool_t *p, keysrc_kind_t kind, const char *where,
 static const char *build_opts(apr_pool_t *p, const verify_args_t *a,
                               const clerk_publishable_key_t *pk, clerk_verify_opts_t *opts)
 {
-    const char *issuer_source = "unchecked";
+    static const char *const source_names[] = {
+        [CLERK_ISSUERS_UNCHECKED] = "unchecked", [CLERK_ISSUERS_OFF] = "off",
+        [CLERK_ISSUERS_CONFIGURED] = "issuer", [CLERK_ISSUERS_INSTANCE] = "publishable_key",
+    };
+    clerk_verify_settings_t s;
 
-    clerk_verify_opts_init(opts);
-    if (a->issuer_off) {
-        opts->issuers = NULL;
-        issuer_source = "off";
-    }
-    else if (a->issuers->nelts) {
-        opts->issuers = a->issuers;
-        issuer_source = "issuer";
-    }
-    else if (pk) {
+    s.issuers = a->issuer_off ? apr_array_make(p, 0, sizeof(const char *))
+                              : a->issuers->nelts ? a->issuers : NULL;
+    s.instance_issuers = NULL;
+    if (pk) {
         apr_array_header_t *one = apr_array_make(p, 1, sizeof(const char *));
         APR_ARRAY_PUSH(one, const char *) = pk->issuer;
-        opts->issuers = one;
-        issuer_source = "publishable_key";
+        s.instance_issuers = one;
     }
-    opts->authorized_parties = a->azp;
-    opts->audiences = a->aud;
-    opts->clock_skew = a->skew;
-    opts->allow_pending = a->allow_pending;
-    if (a->accept)
-        opts->accept_types = a->accept;
-    return issuer_source;
+    s.authorized_parties = a->azp;
+    s.audiences = a->aud;
+    s.clock_skew = (int)a->skew;
+    s.allow_pending = a->allow_pending;
+    s.accept_types = a->accept;
+    return source_names[clerk_verify_opts_from_settings(&s, opts)];
 }
 
 /*

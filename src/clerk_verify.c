@@ -12,6 +12,30 @@ void clerk_verify_opts_init(clerk_verify_opts_t *opts)
     opts->max_token_len = CLERK_TOKEN_MAX_LEN;
 }
 
+clerk_issuer_source_t clerk_verify_opts_from_settings(const clerk_verify_settings_t *s,
+                                                      clerk_verify_opts_t *opts)
+{
+    clerk_issuer_source_t source = CLERK_ISSUERS_UNCHECKED;
+
+    clerk_verify_opts_init(opts);
+    if (s->issuers) {
+        opts->issuers = s->issuers->nelts ? s->issuers : NULL;
+        source = s->issuers->nelts ? CLERK_ISSUERS_CONFIGURED : CLERK_ISSUERS_OFF;
+    }
+    else if (s->instance_issuers) {
+        opts->issuers = s->instance_issuers;
+        source = CLERK_ISSUERS_INSTANCE;
+    }
+    opts->authorized_parties = s->authorized_parties;
+    opts->audiences = s->audiences;
+    if (s->clock_skew >= 0)
+        opts->clock_skew = s->clock_skew;
+    opts->allow_pending = s->allow_pending == 1;
+    if (s->accept_types)
+        opts->accept_types = s->accept_types;
+    return source;
+}
+
 static int fail(clerk_verify_result_t *res, clerk_reason_t r, const char *detail)
 {
     res->reason = r;

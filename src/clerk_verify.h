@@ -63,6 +63,35 @@ int clerk_is_origin(const char *s);
 /* Defaults of the contract: skew CLERK_DEFAULT_CLOCK_SKEW, session tokens only. */
 void clerk_verify_opts_init(clerk_verify_opts_t *opts);
 
+/*
+ * The settings of a section (the module's directives, or clerk-jwt verify's
+ * options of the same names), each possibly unset.
+ */
+typedef struct clerk_verify_settings {
+    const apr_array_header_t *issuers;          /* ClerkIssuer; NULL: unset; empty: off */
+    const apr_array_header_t *instance_issuers; /* the publishable key's issuer, or NULL */
+    const apr_array_header_t *authorized_parties, *audiences;   /* NULL: unset */
+    int clock_skew;                             /* -1: unset */
+    int allow_pending;                          /* -1: unset */
+    unsigned accept_types;                      /* 0: unset */
+} clerk_verify_settings_t;
+
+/* Where the issuers in force came from. */
+typedef enum {
+    CLERK_ISSUERS_UNCHECKED,        /* neither ClerkIssuer nor a publishable key */
+    CLERK_ISSUERS_OFF,              /* ClerkIssuer off */
+    CLERK_ISSUERS_CONFIGURED,       /* ClerkIssuer <url>... */
+    CLERK_ISSUERS_INSTANCE,         /* the publishable key's Frontend API */
+} clerk_issuer_source_t;
+
+/*
+ * The verification options of settings, defaults applied: a ClerkIssuer
+ * setting (also "off") wins over the publishable key's issuer.  The module
+ * and clerk-jwt decide through this one function.
+ */
+clerk_issuer_source_t clerk_verify_opts_from_settings(const clerk_verify_settings_t *s,
+                                                      clerk_verify_opts_t *opts);
+
 typedef struct clerk_verify_result {
     clerk_reason_t reason;
     const char *detail;                 /* for the debug log; never token text */

@@ -176,17 +176,16 @@ const string_list *mac_effective_issuers(const clerk_dir_conf *c)
 /* The verification options in force for a section, defaults applied. */
 void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o)
 {
-    const string_list *issuers = mac_effective_issuers(c);
+    clerk_verify_settings_t s;
 
-    clerk_verify_opts_init(o);
-    o->issuers = issuers ? issuers->values : NULL;
-    o->authorized_parties = c->authorized_parties ? c->authorized_parties->values : NULL;
-    o->audiences = c->audiences ? c->audiences->values : NULL;
-    if (c->clock_skew != UNSET)
-        o->clock_skew = c->clock_skew;
-    o->allow_pending = c->allow_pending == 1;
-    if (c->accept_types)
-        o->accept_types = c->accept_types;
+    s.issuers = c->issuers ? c->issuers->values : NULL;
+    s.instance_issuers = c->instance.issuer ? c->instance.issuer->values : NULL;
+    s.authorized_parties = c->authorized_parties ? c->authorized_parties->values : NULL;
+    s.audiences = c->audiences ? c->audiences->values : NULL;
+    s.clock_skew = c->clock_skew;
+    s.allow_pending = c->allow_pending;
+    s.accept_types = c->accept_types;
+    clerk_verify_opts_from_settings(&s, o);
 }
 
 /* Whether the directive being read comes from an .htaccess file (a tenant's). */

@@ -910,11 +910,50 @@ static void test_reason_strings(void **state)
     unit_assert_str(clerk_reason_str((clerk_reason_t)9999), "unexpected-error");
 }
 
+/* The settings the module and clerk-jwt share, with their defaults and the issuer rule. */
+static void test_opts_from_settings(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    apr_array_header_t *configured = unit_strings(p, "https://a.example", NULL);
+    apr_array_header_t *instance = unit_strings(p, "https://clerk.example.com", NULL);
+    apr_array_header_t *off = unit_strings(p, NULL);
+    clerk_verify_settings_t s = {NULL, NULL, NULL, NULL, -1, -1, 0};
+    clerk_verify_opts_t o;
+
+    assert_int_equal(clerk_verify_opts_from_settings(&s, &o), CLERK_ISSUERS_UNCHECKED);
+    assert_null(o.issuers);
+    assert_int_equal(o.clock_skew, CLERK_DEFAULT_CLOCK_SKEW);
+    assert_int_equal(o.accept_types, CLERK_TYPE_SESSION);
+    assert_false(o.allow_pending);
+    s.instance_issuers = instance;
+    assert_int_equal(clerk_verify_opts_from_settings(&s, &o), CLERK_ISSUERS_INSTANCE);
+    assert_ptr_equal(o.issuers, instance);
+    s.issuers = configured;                     /* ClerkIssuer wins over the instance */
+    assert_int_equal(clerk_verify_opts_from_settings(&s, &o), CLERK_ISSUERS_CONFIGURED);
+    assert_ptr_equal(o.issuers, configured);
+    s.issuers = off;                            /* and so does "off" */
+    assert_int_equal(clerk_verify_opts_from_settings(&s, &o), CLERK_ISSUERS_OFF);
+    assert_null(o.issuers);
+    s.clock_skew = 0;
+    s.allow_pending = 1;
+    s.accept_types = CLERK_TYPE_M2M;
+    s.audiences = configured;
+    clerk_verify_opts_from_settings(&s, &o);
+    assert_int_equal(o.clock_skew, 0);
+    assert_true(o.allow_pending);
+    assert_int_equal(o.accept_types, CLERK_TYPE_M2M);
+    assert_ptr_equal(o.audiences, configured);
+    s.allow_pending = 0;
+    clerk_verify_opts_from_settings(&s, &o);
+    assert_false(o.allow_pending);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_fixture_tokens),
         UNIT_TEST(test_opts_defaults),
+        UNIT_TEST(test_opts_from_settings),
         UNIT_TEST(test_valid_token_claims),
         UNIT_TEST(test_payload_text),
         UNIT_TEST(test_exp),
