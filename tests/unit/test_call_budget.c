@@ -170,19 +170,13 @@ static unsigned run_takers(apr_pool_t *p, clerk_call_budget_t *b, apr_time_t ste
 {
     volatile apr_uint32_t go = 0;
     taker_t w[THREADS];
-    apr_thread_t *t[THREADS];
-    apr_status_t rv;
     unsigned total = 0;
 
-    for (unsigned i = 0; i < THREADS; i++) {
+    for (unsigned i = 0; i < THREADS; i++)
         w[i] = (taker_t){ .b = b, .go = &go, .step = step };
-        assert_int_equal(apr_thread_create(&t[i], NULL, taker, &w[i], p), APR_SUCCESS);
-    }
-    apr_atomic_set32(&go, 1);
-    for (unsigned i = 0; i < THREADS; i++) {
-        apr_thread_join(&rv, t[i]);
+    unit_run_threads(p, THREADS, taker, w, sizeof(w[0]), &go);
+    for (unsigned i = 0; i < THREADS; i++)
         total += w[i].admitted;
-    }
     return total;
 }
 

@@ -65,21 +65,15 @@ static void test_threads_never_exceed_the_limit(void **state)
     volatile apr_uint32_t go = 0;
     atomic_uint inside, most;
     worker_t w[THREADS];
-    apr_thread_t *t[THREADS];
-    apr_status_t rv;
     unsigned entered = 0;
 
     atomic_init(&inside, 0);
     atomic_init(&most, 0);
-    for (unsigned i = 0; i < THREADS; i++) {
+    for (unsigned i = 0; i < THREADS; i++)
         w[i] = (worker_t){ .g = g, .go = &go, .inside = &inside, .most = &most };
-        assert_int_equal(apr_thread_create(&t[i], NULL, worker, &w[i], UNIT_POOL), APR_SUCCESS);
-    }
-    apr_atomic_set32(&go, 1);
-    for (unsigned i = 0; i < THREADS; i++) {
-        apr_thread_join(&rv, t[i]);
+    unit_run_threads(UNIT_POOL, THREADS, worker, w, sizeof(w[0]), &go);
+    for (unsigned i = 0; i < THREADS; i++)
         entered += w[i].entered;
-    }
     assert_true(atomic_load(&most) <= LIMIT);
     assert_true(atomic_load(&most) >= 1);
     assert_true(entered > 0);

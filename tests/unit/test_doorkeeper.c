@@ -111,18 +111,12 @@ static void test_threads_share_the_filter(void **state)
     clerk_doorkeeper_t *d = clerk_doorkeeper_create(UNIT_POOL, 4 * THREADS * KEYS);
     volatile apr_uint32_t go = 0;
     worker_t w[THREADS];
-    apr_thread_t *t[THREADS];
-    apr_status_t rv;
 
-    for (unsigned i = 0; i < THREADS; i++) {
+    for (unsigned i = 0; i < THREADS; i++)
         w[i] = (worker_t){ .d = d, .go = &go, .id = i };
-        assert_int_equal(apr_thread_create(&t[i], NULL, worker, &w[i], UNIT_POOL), APR_SUCCESS);
-    }
-    apr_atomic_set32(&go, 1);
-    for (unsigned i = 0; i < THREADS; i++) {
-        apr_thread_join(&rv, t[i]);
+    unit_run_threads(UNIT_POOL, THREADS, worker, w, sizeof(w[0]), &go);
+    for (unsigned i = 0; i < THREADS; i++)
         assert_int_equal(w[i].second_admitted, KEYS);
-    }
 }
 
 int main(void)

@@ -129,16 +129,11 @@ static void test_threads_share_a_verifier(void **state)
     signed_msg bad = sign_msg(UNIT_POOL, "RS384", "{\"sub\":\"user_2\"}");
     volatile apr_uint32_t go = 0;
     worker_t w[THREADS];
-    apr_thread_t *t[THREADS];
-    apr_status_t rv;
 
-    for (int i = 0; i < THREADS; i++) {
+    for (int i = 0; i < THREADS; i++)
         w[i] = (worker_t){ .v = v, .good = &good, .bad = &bad, .go = &go };
-        assert_int_equal(apr_thread_create(&t[i], NULL, worker, &w[i], UNIT_POOL), APR_SUCCESS);
-    }
-    apr_atomic_set32(&go, 1);
+    unit_run_threads(UNIT_POOL, THREADS, worker, w, sizeof(w[0]), &go);
     for (int i = 0; i < THREADS; i++) {
-        apr_thread_join(&rv, t[i]);
         assert_int_equal(w[i].wrong, 0);
         assert_int_equal(w[i].right, ROUNDS);
     }

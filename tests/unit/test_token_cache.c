@@ -1126,8 +1126,6 @@ static void test_thread_stress(void **state)
     const char *ctx = "stress";
     volatile apr_uint32_t go = 0;
     stress_t s[STRESS_THREADS];
-    apr_thread_t *t[STRESS_THREADS];
-    apr_status_t rv;
     int hits = 0, puts = 0;
     int nvars;
     size_t per;
@@ -1148,11 +1146,9 @@ static void test_thread_stress(void **state)
     for (int i = 0; i < STRESS_THREADS; i++) {
         s[i] = (stress_t){.c = c, .keys = keys, .nvars = nvars, .go = &go,
                           .seed = 2654435761u * (unsigned)(i + 1)};
-        assert_int_equal(apr_thread_create(&t[i], NULL, stresser, &s[i], UNIT_POOL), APR_SUCCESS);
     }
-    apr_atomic_set32(&go, 1);
+    unit_run_threads(UNIT_POOL, STRESS_THREADS, stresser, s, sizeof(s[0]), &go);
     for (int i = 0; i < STRESS_THREADS; i++) {
-        apr_thread_join(&rv, t[i]);
         assert_int_equal(s[i].bad, 0);
         assert_int_equal(s[i].hits + s[i].puts, STRESS_ROUNDS);
         hits += s[i].hits;

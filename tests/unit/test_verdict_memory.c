@@ -187,8 +187,6 @@ static void test_threads_share_the_memory(void **state)
     unsigned char pinned[PINNED][32];
     volatile apr_uint32_t go = 0;
     worker_t w[THREADS];
-    apr_thread_t *t[THREADS];
-    apr_status_t rv;
 
     for (unsigned i = 0; i < PINNED; i++) {
         unit_key_of(i, "pinned", pinned[i]);
@@ -197,13 +195,10 @@ static void test_threads_share_the_memory(void **state)
     for (unsigned i = 0; i < THREADS; i++) {
         w[i] = (worker_t){ .m = m, .go = &go, .pinned = (const unsigned char (*)[32])pinned,
                            .id = i };
-        assert_int_equal(apr_thread_create(&t[i], NULL, worker, &w[i], UNIT_POOL), APR_SUCCESS);
     }
-    apr_atomic_set32(&go, 1);
-    for (unsigned i = 0; i < THREADS; i++) {
-        apr_thread_join(&rv, t[i]);
+    unit_run_threads(UNIT_POOL, THREADS, worker, w, sizeof(w[0]), &go);
+    for (unsigned i = 0; i < THREADS; i++)
         assert_int_equal(w[i].lost_pins, 0);
-    }
     assert_true(clerk_verdict_memory_size(m) <= 512);
     for (unsigned i = 0; i < PINNED; i++)
         assert_true(clerk_verdict_memory_recall(m, pinned[i], NOW, NULL));

@@ -24,6 +24,8 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
+#include <apr_atomic.h>
+#include <apr_thread_proc.h>
 #include <apr_file_io.h>
 
 #include <jansson.h>
@@ -102,6 +104,26 @@ static inline void unit_key_of(unsigned n, const char *salt, unsigned char key[3
     char text[64];
     int len = snprintf(text, sizeof(text), "%s-%u", salt, n);
     assert_int_equal(EVP_Digest(text, (size_t)len, key, NULL, EVP_sha256(), NULL), 1);
+}
+
+/*
+ * Run n threads at once: start fn on each of the n elements of args (size
+ * bytes apart), release them together through *go (each spins until it is
+ * set, so contention starts at the same instant), and join them all.
+ */
+typedef void *(APR_THREAD_FUNC unit_thread_fn)(apr_thread_t *, void *);
+static inline void unit_run_threads(apr_pool_t *p, unsigned n, unit_thread_fn *fn, void *args,
+                                    apr_size_t size, volatile apr_uint32_t *go)
+{
+    apr_thread_t **t = apr_pcalloc(p, n * sizeof(*t));
+    apr_status_t rv;
+
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(apr_thread_create(&t[i], NULL, fn, (char *)args + i * size, p),
+                         APR_SUCCESS);
+    apr_atomic_set32(go, 1);
+    for (unsigned i = 0; i < n; i++)
+        apr_thread_join(&rv, t[i]);
 }
 
 /* ---- assertions that tolerate NULL ---- */
