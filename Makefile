@@ -118,7 +118,7 @@ integration: all
 # The whole integration suite again, with the ASan+UBSan module loaded into
 # Debian's (uninstrumented) apache2: the libasan of the compiler apxs uses is
 # preloaded into httpd, the harness sets the sanitizer options and log_path,
-# and test_zz_sanitizer.py fails on any report (see httpd_harness.py).
+# and test_zz_sanitizer.py fails on any report (see tests/integration/harness/httpd_harness.py).
 ASAN_RUNTIME = $(realpath $(shell $(shell $(APXS) -q CC) -print-file-name=libasan.so))
 test-asan: build/asan/mod_auth_clerk.so cli
 	@test -n "$(ASAN_RUNTIME)" || { echo "libasan.so of $$($(APXS) -q CC) not found" >&2; exit 1; }

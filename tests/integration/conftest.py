@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# the harness (tests/integration/harness/) and the tests of this directory
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from httpd_harness import Httpd  # noqa: E402
 import locations  # noqa: E402

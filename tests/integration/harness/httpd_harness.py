@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parents[2]
 MODULE = Path(os.environ.get("CLERK_IT_MODULE") or REPO / "build" / "mod_auth_clerk.so").resolve()
 SANITIZER_PRELOAD = os.environ.get("CLERK_IT_PRELOAD", "")
 VECTORS = REPO / "tests" / "vectors" / "clerk"
-WWW = HERE / "www"
+WWW = HERE.parent / "www"
 APACHE = os.environ.get("APACHE2", "/usr/sbin/apache2")
 MODDIR = Path(os.environ.get("APACHE2_MODULES", "/usr/lib/apache2/modules"))
 
