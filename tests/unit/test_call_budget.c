@@ -158,8 +158,7 @@ static void *APR_THREAD_FUNC taker(apr_thread_t *t, void *data)
 {
     taker_t *w = data;
 
-    while (!apr_atomic_read32(w->go))
-        ;
+    unit_wait_for(w->go);
     for (unsigned i = 0; i < TRIES; i++)
         w->admitted += (unsigned)clerk_call_budget_take(w->b, 0, T0 + (apr_time_t)i * w->step,
                                                         NULL);

@@ -44,8 +44,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
 {
     worker_t *w = data;
 
-    while (!apr_atomic_read32(w->go))
-        ;
+    unit_wait_for(w->go);
     for (unsigned i = 0; i < TRIES; i++) {
         if (!clerk_call_gate_try_enter(w->g))
             continue;

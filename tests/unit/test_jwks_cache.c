@@ -572,8 +572,7 @@ typedef struct {
 static void *APR_THREAD_FUNC reader(apr_thread_t *t, void *data)
 {
     reader_t *r = data;
-    while (!apr_atomic_read32(r->go))
-        ;
+    unit_wait_for(r->go);
     for (int i = 0; i < STRESS_ITERATIONS
                     || (clerk_jwks_cache_fetches(r->c) < STRESS_SWAPS && apr_time_now() < r->deadline);
          i++) {
@@ -679,8 +678,7 @@ typedef struct {
 static void *APR_THREAD_FUNC multi_reader(apr_thread_t *t, void *data)
 {
     multi_t *m = data;
-    while (!apr_atomic_read32(m->go))
-        ;
+    unit_wait_for(m->go);
     for (int i = 0; i < 2000; i++) {
         clerk_jwks_snapshot_t *snap;
         clerk_jwks_cache_t *c = m->c[i % m->n];

@@ -108,8 +108,7 @@ typedef struct {
 static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
 {
     worker_t *w = data;
-    while (!apr_atomic_read32(w->go))
-        ;
+    unit_wait_for(w->go);
     for (int i = 0; i < ROUNDS; i++) {
         int want = (i % 3) != 0;
         if (check(w->v, want ? w->good : w->bad) == want)

@@ -1062,8 +1062,7 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
         s->bad++;
         return NULL;
     }
-    while (!apr_atomic_read32(s->go))
-        ;
+    unit_wait_for(s->go);
     for (int i = 0; i < STRESS_ROUNDS; i++) {
         unsigned k;
         /* 1 in 64 rounds asks under the next key set generation, 1 in 97 at a late clock */

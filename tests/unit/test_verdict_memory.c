@@ -164,8 +164,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
     unsigned char k[32];
 
     snprintf(salt, sizeof(salt), "t%u", w->id);
-    while (!apr_atomic_read32(w->go))
-        ;
+    unit_wait_for(w->go);
     for (unsigned i = 0; i < OPS; i++) {
         unit_key_of(i, salt, k);
         clerk_verdict_memory_remember(w->m, k, NOW + 1 + i % 30, 0);

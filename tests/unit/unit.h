@@ -112,6 +112,14 @@ static inline void unit_key_of(unsigned n, const char *salt, unsigned char key[3
  * set, so contention starts at the same instant), and join them all.
  */
 typedef void *(APR_THREAD_FUNC unit_thread_fn)(apr_thread_t *, void *);
+
+/* In a thread of unit_run_threads: wait until all are released. */
+static inline void unit_wait_for(volatile apr_uint32_t *go)
+{
+    while (!apr_atomic_read32(go))
+        ;
+}
+
 static inline void unit_run_threads(apr_pool_t *p, unsigned n, unit_thread_fn *fn, void *args,
                                     apr_size_t size, volatile apr_uint32_t *go)
 {
