@@ -274,6 +274,45 @@ static const char *set_clock_skew(cmd_parms *cmd, void *dconf, const char *arg)
     return err;
 }
 
+/* The keywords of a directive (any letter case, as httpd's own) and the bits each stands for. */
+typedef struct {
+    const char *name;
+    unsigned bits;
+} keyword;
+
+typedef struct {
+    const keyword *words;               /* ends with {NULL, 0} */
+    const char *choices;                /* for the error message */
+} keywords;
+
+static const keyword token_source_words[] = {
+    {"header", SOURCE_HEADER}, {"cookie", SOURCE_COOKIE}, {NULL, 0}};
+static const keywords token_source_keywords = {token_source_words, "header or cookie"};
+static const keyword pass_claims_words[] = {
+    {"env", PASS_ENV}, {"headers", PASS_HEADERS}, {"both", PASS_ENV | PASS_HEADERS},
+    {"none", PASS_NONE}, {NULL, 0}};
+static const keywords pass_claims_keywords = {pass_claims_words, "env, headers, both or none"};
+
+/* The union of the bits of the keywords in argv, or the directive's error. */
+static const char *parse_keywords(cmd_parms *cmd, const keywords *k, int argc,
+                                  char *const argv[], unsigned *out)
+{
+    *out = 0;
+    if (argc == 0)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": give ", k->choices, NULL);
+    for (int i = 0; i < argc; i++) {
+        const keyword *w = k->words;
+        while (w->name && strcasecmp(w->name, argv[i]))
+            w++;
+        if (!w->name)
+            return apr_pstrcat(cmd->pool, cmd->cmd->name, ": '", argv[i], "' is not ",
+                               k->choices, NULL);
+        *out |= w->bits;
+    }
+    return NULL;
+}
+
+/* Token types are Clerk's names, matched exactly (clerk_token_type_from_name), or any. */
 static const char *set_accept_token(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     clerk_dir_conf *c = dconf;
@@ -282,15 +321,13 @@ static const char *set_accept_token(cmd_parms *cmd, void *dconf, int argc, char 
     if (argc == 0)
         return "ClerkAcceptToken: give one or more token types, or any";
     for (int i = 0; i < argc; i++) {
-        clerk_token_type_t t = clerk_token_type_from_name(argv[i]);
-        if (!strcmp(argv[i], "any"))
-            types |= CLERK_TYPE_ALL;
-        else if (t)
-            types |= t;
-        else
+        clerk_token_type_t t = !strcmp(argv[i], "any") ? CLERK_TYPE_ALL
+                                                       : clerk_token_type_from_name(argv[i]);
+        if (!t)
             return apr_pstrcat(cmd->pool, "ClerkAcceptToken: '", argv[i],
                                "' is not session_token, m2m_token, oauth_token, api_key "
                                "or any", NULL);
+        types |= t;
     }
     c->accept_types = types;
     if ((types & CLERK_TYPE_OAUTH) && config_state.reading) {
@@ -306,21 +343,12 @@ static const char *set_accept_token(cmd_parms *cmd, void *dconf, int argc, char 
 static const char *set_token_source(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     clerk_dir_conf *c = dconf;
-    int sources = 0;
+    unsigned sources;
+    const char *err = parse_keywords(cmd, &token_source_keywords, argc, argv, &sources);
 
-    if (argc == 0)
-        return "ClerkTokenSource: give header, cookie or both";
-    for (int i = 0; i < argc; i++) {
-        if (!strcasecmp(argv[i], "header"))
-            sources |= SOURCE_HEADER;
-        else if (!strcasecmp(argv[i], "cookie"))
-            sources |= SOURCE_COOKIE;
-        else
-            return apr_pstrcat(cmd->pool, "ClerkTokenSource: '", argv[i],
-                               "' is neither header nor cookie", NULL);
-    }
-    c->sources = sources;
-    return NULL;
+    if (!err)
+        c->sources = (int)sources;
+    return err;
 }
 
 static const char *set_signed_out_action(cmd_parms *cmd, void *dconf, const char *arg,
@@ -363,19 +391,12 @@ static const char *set_proxy_url(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_pass_claims_as(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
+    unsigned how;
+    const char *err = parse_keywords(cmd, &pass_claims_keywords, 1, (char *const *)&arg, &how);
 
-    if (!strcasecmp(arg, "env"))
-        c->pass_claims_as = PASS_ENV;
-    else if (!strcasecmp(arg, "headers"))
-        c->pass_claims_as = PASS_HEADERS;
-    else if (!strcasecmp(arg, "both"))
-        c->pass_claims_as = PASS_ENV | PASS_HEADERS;
-    else if (!strcasecmp(arg, "none"))
-        c->pass_claims_as = PASS_NONE;
-    else
-        return apr_pstrcat(cmd->pool, "ClerkPassClaimsAs: '", arg,
-                           "' is not env, headers, both or none", NULL);
-    return NULL;
+    if (!err)
+        c->pass_claims_as = (int)how;
+    return err;
 }
 
 static const char *set_remote_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
