@@ -5,9 +5,6 @@
 #include <apr_strings.h>
 #include <string.h>
 
-/* Bound on an opaque token: Clerk's are a few dozen characters. */
-#define MAX_OPAQUE_LEN 512
-
 apr_array_header_t *clerk_backend_api_headers(apr_pool_t *p, const char *secret)
 {
     apr_array_header_t *h = apr_array_make(p, 3, sizeof(const char *));
@@ -111,9 +108,10 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
     const char *err;
 
     memset(res, 0, sizeof(*res));
-    if (strlen(token) > MAX_OPAQUE_LEN) {
+    /* what Clerk cannot have issued is never sent (src/clerk_opaque_token.h) */
+    if (clerk_opaque_token_wellformed(token, strlen(token)) != type) {
         res->reason = CLERK_TOKEN_INVALID;
-        res->detail = "opaque token longer than 512 characters";
+        res->detail = "malformed opaque token (not sent to the Backend API)";
         return CLERK_BAPI_ANSWERED;
     }
     APR_ARRAY_PUSH(headers, const char *) = "Content-Type: application/json";
@@ -165,8 +163,8 @@ clerk_bapi_outcome_t clerk_backend_handshake_payload(apr_pool_t *p, clerk_http_t
     json_t *answer;
     const char *err;
 
-    if (strlen(nonce) > MAX_OPAQUE_LEN) {
-        *detail = "handshake nonce longer than 512 characters";
+    if (!clerk_handshake_nonce_wellformed(nonce, strlen(nonce))) {
+        *detail = "malformed handshake nonce (not sent to the Backend API)";
         return CLERK_BAPI_UNAVAILABLE;
     }
     if (clerk_http_request(http, p, "GET", url, clerk_backend_api_headers(p, secret), NULL, &resp)

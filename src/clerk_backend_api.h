@@ -32,7 +32,9 @@ typedef enum {
 } clerk_bapi_outcome_t;
 
 /*
- * Verify an opaque token of the given type.  audiences (may be NULL) apply to
+ * Verify an opaque token of the given type; a malformed one
+ * (clerk_opaque_token_wellformed) is token-invalid without a call.  audiences
+ * (may be NULL) apply to
  * OAuth tokens as in Clerk's SDK.  On CLERK_BAPI_ANSWERED, res is filled as
  * clerk_verify_token would (claims on success).  *detail explains the other
  * outcomes for the log (never the token or the secret).
@@ -46,7 +48,8 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
 
 /*
  * A handshake nonce (__clerk_handshake_nonce) resolved to its Set-Cookie
- * directives: GET <api>/v1/clients/handshake_payload?nonce=…
+ * directives: GET <api>/v1/clients/handshake_payload?nonce=…  A malformed
+ * nonce is never sent (CLERK_BAPI_UNAVAILABLE, *detail says why).
  */
 clerk_bapi_outcome_t clerk_backend_handshake_payload(apr_pool_t *p, clerk_http_t *http,
                                                      const char *api_url, const char *secret,

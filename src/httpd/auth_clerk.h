@@ -262,7 +262,6 @@ int mac_in_htaccess(cmd_parms *cmd);
 string_list *mac_make_list(apr_pool_t *p, int argc, char *const argv[]);
 const static_keyset *mac_static_keys(const clerk_dir_conf *c);
 key_slot *mac_network_slot(const clerk_dir_conf *c);
-const string_list *mac_effective_issuers(const clerk_dir_conf *c);
 void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o);
 
 /* ---- config_keys.c ---- */

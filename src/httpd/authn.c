@@ -206,7 +206,10 @@ static int token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
         unsigned types;
         int allow_pending;
     } ctx;
-    const string_list *issuers = mac_effective_issuers(c);
+    /* the list the options were decided from (clerk_verify_opts_from_settings), with its digest */
+    const string_list *issuers = c->issuers && o->issuers == c->issuers->values ? c->issuers
+        : c->instance.issuer && o->issuers == c->instance.issuer->values ? c->instance.issuer
+                                                                          : NULL;
 
     memset(&ctx, 0, sizeof(ctx));
     if (fixed)

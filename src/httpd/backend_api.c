@@ -253,6 +253,8 @@ int mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonc
  */
 apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s)
 {
+    const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                            &auth_clerk_module);
     unsigned n = 0;
     apr_status_t rv;
 
@@ -266,8 +268,6 @@ apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s)
     n = 0;
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
-        const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
-                                                                &auth_clerk_module);
         if (vs != s && sc->budget_rate == main_sc->budget_rate
             && sc->budget_burst == main_sc->budget_burst) {
             sc->budget_bucket = main_sc->budget_bucket;

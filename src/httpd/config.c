@@ -167,12 +167,6 @@ key_slot *mac_network_slot(const clerk_dir_conf *c)
     return c->backend_api ? c->backend_api : c->instance.jwks;
 }
 
-/* ClerkIssuer, else the issuer the publishable key implies, else none. */
-const string_list *mac_effective_issuers(const clerk_dir_conf *c)
-{
-    return c->issuers ? c->issuers : c->instance.issuer;
-}
-
 /* The verification options in force for a section, defaults applied. */
 void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o)
 {

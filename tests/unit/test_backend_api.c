@@ -379,10 +379,50 @@ static void test_claims_of_the_answer_are_not_trusted_as_claims(void **state)
     assert_null(o.claims->jti);
 }
 
+/*
+ * What Clerk cannot have issued never leaves: a malformed token or nonce is
+ * refused without a request.  The API URL is a port where nothing listens, so
+ * a request that were made would end as "unavailable", not as these answers.
+ */
+static void test_malformed_is_never_sent(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_http_opts_t o = {0};
+    clerk_http_t *h;
+    clerk_verify_result_t res;
+    apr_array_header_t *directives = NULL;
+    const char *detail = NULL;
+    static const char *const tokens[] = {"mt_x", "mt_short", "oat_with space and more chars",
+                                         "ak_%2F%2F%2F%2F%2F%2F%2F%2F"};
+
+    o.timeout_ms = 1000;
+    assert_int_equal(clerk_http_create(p, &o, 1, &h), APR_SUCCESS);
+    for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        assert_int_equal(clerk_backend_verify_opaque(p, h, "http://127.0.0.1:9", "sk_test_x",
+                                                     tokens[i], clerk_opaque_token_type(tokens[i]),
+                                                     NULL, NOW, &res, &detail),
+                         CLERK_BAPI_ANSWERED);
+        assert_int_equal(res.reason, CLERK_TOKEN_INVALID);
+        assert_non_null(strstr(res.detail, "malformed"));
+    }
+    /* a well-formed one is sent: nothing answers there */
+    assert_int_equal(clerk_backend_verify_opaque(p, h, "http://127.0.0.1:9", "sk_test_x",
+                                                 "mt_8XOIucKvqHVr5tYP123456789abcdefghij",
+                                                 CLERK_TYPE_M2M, NULL, NOW, &res, &detail),
+                     CLERK_BAPI_UNAVAILABLE);
+    detail = NULL;
+    assert_int_equal(clerk_backend_handshake_payload(p, h, "http://127.0.0.1:9", "sk_test_x",
+                                                     "nonce with space", &directives, &detail),
+                     CLERK_BAPI_UNAVAILABLE);
+    assert_non_null(strstr(detail, "malformed"));
+    assert_null(directives);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_opaque_token_type),
+        UNIT_TEST(test_malformed_is_never_sent),
         UNIT_TEST(test_m2m_answer),
         UNIT_TEST(test_oauth_answer),
         UNIT_TEST(test_revoked_each_type),
