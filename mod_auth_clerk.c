@@ -50,49 +50,16 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
 }
 
 /*
- * AuthType Clerk: a browser-session section decides as Clerk's SDK does
- * (browser.c); any other takes the token where ClerkTokenSource says and
- * verifies it, locally for a JWT, through the Backend API for an opaque one.
+ * AuthType Clerk: the core decides (src/clerk_authenticate.c: the token
+ * where ClerkTokenSource says, or Clerk's browser flow for a handshake
+ * section); authn.c builds its view of the request and applies the outcome.
  */
 static int clerk_check_authn(request_rec *r)
 {
-    const clerk_dir_conf *c;
-    clerk_request_state *st;
-    const char *token = NULL, *carrier = "none";
-    apr_size_t len = 0;
-    clerk_carrier_t found;
-    clerk_token_type_t opaque;
-    clerk_reason_t reason;
-    int rv;
-
     if (!mac_is_clerk_request(r))
         return DECLINED;
     mac_clean_slate(r);
-    c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
-    st = apr_pcalloc(r->pool, sizeof(*st));
-    ap_set_module_config(r->request_config, &auth_clerk_module, st);
-    mac_effective_opts(c, &st->opts);
-    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->instance.key)
-        return mac_browser_session(r, c, st);
-
-    found = mac_find_token(r, c, st->opts.accept_types, &token, &len, &carrier);
-    if (found == CLERK_CARRIER_NONE) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(005)
-                      "no token: session-token-missing");
-        return mac_signed_out(r, c, st, CLERK_SESSION_TOKEN_MISSING);
-    }
-    if (found == CLERK_CARRIER_MALFORMED) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(006)
-                      "token rejected: token-invalid (malformed or repeated %s)", carrier);
-        return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
-    }
-    if (!strcmp(carrier, "cookie"))
-        st->opts.accept_types &= CLERK_TYPE_SESSION;   /* a cookie only carries sessions */
-    if ((opaque = clerk_opaque_token_type(token)))
-        return mac_check_opaque(r, c, st, token, opaque, carrier);
-    if ((rv = mac_verify_jwt(r, c, st, token, carrier, &reason)) != OK)
-        return rv;
-    return reason == CLERK_OK ? mac_signed_in(r, c, st) : mac_signed_out(r, c, st, reason);
+    return mac_authenticate(r);
 }
 
 static void register_hooks(apr_pool_t *p)

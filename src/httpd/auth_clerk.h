@@ -13,12 +13,14 @@
  *   request_hygiene.c  what no request may carry in or pass on: spoofed
  *                      X-Clerk-* headers, handshake secrets in the request
  *                      line, a parent request's identity in a subrequest
- *   authn.c            AuthType Clerk: finding and verifying the token, the
- *                      token cache, signed in / signed out, what the
- *                      application sees, WWW-Authenticate
+ *   request_view.c     the request as the core's decision sees it (public URL)
+ *   authn.c            AuthType Clerk: view, decision (src/clerk_authenticate.c)
+ *                      and its outcome applied; what the application sees;
+ *                      WWW-Authenticate
+ *   jwt_verification.c a JWT verified with the section's keys, through the
+ *                      token cache or an earlier request's verification
  *   backend_api.c      the Backend API on behalf of clients: opaque tokens,
  *                      handshake nonces, the budget that bounds them
- *   browser.c          ClerkSignedOutAction handshake: Clerk's browser session
  *   authz.c            the Require clerk-* providers
  *
  * Functions shared between files are named mac_*; everything else is static.
@@ -37,6 +39,7 @@
 #include "apr_atomic.h"
 #include "apr_strings.h"
 
+#include "clerk_authenticate.h"
 #include "clerk_backend_api.h"
 #include "clerk_carrier.h"
 #include "clerk_export.h"
@@ -61,9 +64,9 @@ APLOG_USE_MODULE(auth_clerk);
 #define AUTH_TYPE_NAME "Clerk"
 #define SESSION_COOKIE "__session"
 
-/* ClerkTokenSource bits */
-#define SOURCE_HEADER 1
-#define SOURCE_COOKIE 2
+/* ClerkTokenSource bits: the core's */
+#define SOURCE_HEADER CLERK_FROM_HEADER
+#define SOURCE_COOKIE CLERK_FROM_COOKIE
 
 typedef enum {
     SIGNED_OUT_UNSET = 0, SIGNED_OUT_DENY, SIGNED_OUT_PASS, SIGNED_OUT_REDIRECT,
@@ -278,7 +281,8 @@ void mac_key_sources_begin(apr_pool_t *pconf);
 key_slot *mac_slot_new(cmd_parms *cmd, const clerk_dir_conf *owner);
 apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void mac_key_sources_child_init(apr_pool_t *pchild, server_rec *s);
-int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, apr_time_t now);
+clerk_step_t mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k,
+                              apr_time_t now, apr_int64_t *retry_after);
 void mac_release_keys(keys_in_use *k);
 
 /* ---- request_hygiene.c ---- */
@@ -289,6 +293,8 @@ void mac_clean_slate(request_rec *r);
 /* ---- authn.c ---- */
 int mac_is_clerk_request(request_rec *r);
 clerk_request_state *mac_request_state(const request_rec *r);
+/* check_authn of a Clerk section: the view, the core's decision, its outcome applied */
+int mac_authenticate(request_rec *r);
 void mac_set_debug_headers(request_rec *r, const clerk_dir_conf *c, const char *status,
                            clerk_reason_t reason);
 int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y);
@@ -300,32 +306,30 @@ int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y);
  */
 const clerk_request_state *mac_earlier_state(const request_rec *r);
 void mac_adopt(clerk_request_state *st, const clerk_request_state *earlier);
-clerk_carrier_t mac_find_token(request_rec *r, const clerk_dir_conf *c, unsigned accept,
-                               const char **token, apr_size_t *len, const char **carrier);
-int mac_signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                   clerk_reason_t reason);
-int mac_signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st);
-/* No decision can be made now: 503 with Retry-After (at least 1 second). */
-int mac_unavailable(request_rec *r, apr_int64_t retry_seconds);
-void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
-                    clerk_cached_token_t *entry);
-int mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                   const char *token, const char *carrier, clerk_reason_t *reason);
 int mac_fixups(request_rec *r);
 int mac_note_auth_failure(request_rec *r, const char *auth_type);
+
+/* ---- jwt_verification.c ---- */
+void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
+                    clerk_cached_token_t *entry);
+clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                            const char *token, unsigned accept_types, const char *carrier,
+                            clerk_reason_t *reason, apr_int64_t *retry_after);
 
 /* ---- backend_api.c ---- */
 apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s);
 void mac_backend_api_child_init(apr_pool_t *pchild, server_rec *s);
-int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                     const char *token, clerk_token_type_t type, const char *carrier);
-int mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
-                       apr_array_header_t **directives, const char **detail);
+clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                              const char *token, clerk_token_type_t type, const char *carrier,
+                              clerk_claims_t **claims, clerk_reason_t *reason,
+                              apr_int64_t *retry_after);
+clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
+                                apr_array_header_t **directives, const char **detail,
+                                apr_int64_t *retry_after);
 
-/* ---- browser.c ---- */
-int mac_browser_session(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st);
-const char *mac_public_url(request_rec *r, const clerk_dir_conf *c);
-int mac_navigation(const request_rec *r);
+/* ---- request_view.c ---- */
+void mac_request_view(request_rec *r, const clerk_dir_conf *c, int with_url,
+                      clerk_request_view_t *v);
 
 /* ---- authz.c ---- */
 void mac_register_providers(apr_pool_t *p);

@@ -1,11 +1,12 @@
 /*
- * AuthType Clerk: find the token (Authorization header, else the session
- * cookie), verify it (a JWT locally, through the token cache; an opaque
- * token through backend_api.c), and answer: signed in (REMOTE_USER, the
- * CLERK_* variables or X-Clerk-* headers) or signed out (401, a redirect or
- * anonymous access, by ClerkSignedOutAction), with WWW-Authenticate from
- * what was found.  A subrequest or internal redirect re-uses the decision of
- * its request when it would be the same.
+ * AuthType Clerk in httpd: the request's view and its section's settings
+ * go to the core's decision (clerk_authenticate_request), which asks back
+ * here for what needs this process (keys, the token cache, the Backend API);
+ * its outcome is then applied: signed in (REMOTE_USER, the CLERK_* variables
+ * or X-Clerk-* headers), signed out (401 with WWW-Authenticate, a redirect,
+ * or anonymous access), a handshake redirect, or 503.  A subrequest or
+ * internal redirect re-uses the verification of its request when it would
+ * be the same.
  */
 #include "auth_clerk.h"
 
@@ -68,86 +69,6 @@ int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y)
     return 1;
 }
 
-/* Whether two verifications would decide alike: same token, keys and rules. */
-static int same_verification(const clerk_request_state *a, const char *token,
-                             const void *key_source, const clerk_verify_opts_t *o)
-{
-    const clerk_verify_opts_t *p = &a->opts;
-
-    return a->claims && !strcmp(a->token, token) && a->key_source == key_source
-           && p->clock_skew == o->clock_skew && p->allow_pending == o->allow_pending
-           && p->accept_types == o->accept_types && mac_same_strings(p->issuers, o->issuers)
-           && mac_same_strings(p->authorized_parties, o->authorized_parties)
-           && mac_same_strings(p->audiences, o->audiences);
-}
-
-/* A kid fit for the log: printable ASCII only. */
-static const char *loggable_kid(const char *kid)
-{
-    if (!kid)
-        return "none";
-    for (const unsigned char *s = (const unsigned char *)kid; *s; s++)
-        if (*s < 0x21 || *s > 0x7e)
-            return "(unprintable)";
-    return kid;
-}
-
-/*
- * Find the token: the Authorization header wins when it carries one (even
- * an invalid one); otherwise the session cookie.  Returns NONE, TOKEN or
- * MALFORMED; *carrier names where it came from for the log.
- */
-clerk_carrier_t mac_find_token(request_rec *r, const clerk_dir_conf *c, unsigned accept,
-                                  const char **token, apr_size_t *len, const char **carrier)
-{
-    int sources = c->sources ? c->sources : SOURCE_HEADER | SOURCE_COOKIE;
-
-    /* Machine tokens travel only in the Authorization header, never in cookies. */
-    if (!(accept & CLERK_TYPE_SESSION))
-        sources &= ~SOURCE_COOKIE;
-    clerk_carrier_t found = CLERK_CARRIER_NONE;
-    const char *cookies;
-
-    if (sources & SOURCE_HEADER) {
-        *carrier = "header";
-        found = clerk_bearer_token(apr_table_get(r->headers_in, "Authorization"), token, len);
-        if (found != CLERK_CARRIER_NONE)
-            return found;
-    }
-    if (!(sources & SOURCE_COOKIE) || !(cookies = apr_table_get(r->headers_in, "Cookie")))
-        return CLERK_CARRIER_NONE;
-    *carrier = "cookie";
-    if (c->instance.session_cookie) {
-        found = clerk_cookie_value(r->pool, cookies, c->instance.session_cookie, token, len);
-        if (found != CLERK_CARRIER_NONE)
-            return found;
-    }
-    return clerk_cookie_value(r->pool, cookies, SESSION_COOKIE, token, len);
-}
-
-int mac_signed_out(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                      clerk_reason_t reason)
-{
-    st->reason = reason;
-    mac_set_debug_headers(r, c, "signed-out", reason);
-    if (c->signed_out_action == SIGNED_OUT_PASS) {
-        /* Anonymous: Require valid-user passes, clerk-* providers deny. */
-        r->user = "";
-        return OK;
-    }
-    if (c->signed_out_action == SIGNED_OUT_REDIRECT && mac_navigation(r)) {
-        /* A page view goes to the sign-in page, which sends the user back. */
-        apr_table_setn(r->headers_out, "Location",
-                       apr_pstrcat(r->pool, c->sign_in_url,
-                                   strchr(c->sign_in_url, '?') ? "&" : "?", "redirect_url=",
-                                   apr_pescape_urlencoded(r->pool, mac_public_url(r, c)), NULL));
-        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        return HTTP_MOVED_TEMPORARILY;
-    }
-    ap_note_auth_failure(r);
-    return HTTP_UNAUTHORIZED;
-}
-
 const clerk_request_state *mac_earlier_state(const request_rec *r)
 {
     return mac_request_state(r->main ? r->main : r->prev);
@@ -159,144 +80,164 @@ void mac_adopt(clerk_request_state *st, const clerk_request_state *earlier)
     st->vars = earlier->vars;
 }
 
-int mac_unavailable(request_rec *r, apr_int64_t retry_seconds)
+/* The section's settings as the core's decision takes them, defaults applied. */
+static void auth_settings(apr_pool_t *p, const clerk_dir_conf *c, clerk_auth_settings_t *s)
 {
-    apr_table_setn(r->err_headers_out, "Retry-After",
-                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                retry_seconds > 0 ? retry_seconds : 1));
-    return HTTP_SERVICE_UNAVAILABLE;
+    const clerk_publishable_key_t *key = c->instance.key;
+
+    memset(s, 0, sizeof(*s));
+    s->sources = c->sources ? (unsigned)c->sources : CLERK_FROM_HEADER | CLERK_FROM_COOKIE;
+    s->signed_out = c->signed_out_action == SIGNED_OUT_PASS ? CLERK_SIGNED_OUT_PASS
+                    : c->signed_out_action == SIGNED_OUT_REDIRECT ? CLERK_SIGNED_OUT_REDIRECT
+                    : c->signed_out_action == SIGNED_OUT_HANDSHAKE ? CLERK_SIGNED_OUT_HANDSHAKE
+                                                                   : CLERK_SIGNED_OUT_DENY;
+    s->sign_in_url = c->sign_in_url;
+    s->remote_user_claim = c->remote_user_claim;
+    s->instance = key;
+    s->session_cookie = c->instance.session_cookie;
+    s->uat_cookie = c->instance.uat_cookie;
+    if (key)
+        s->frontend_api_base = c->proxy_url
+            ? c->proxy_url : apr_pstrcat(p, "https://", key->frontend_api, NULL);
+    s->has_secret = c->backend_api != NULL;
+    s->has_machine_secret = c->machine_secret != NULL;
 }
 
-int mac_signed_in(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
-{
-    const char *user, *detail;
-    clerk_reason_t reason = clerk_export_remote_user_decision(r->pool, st->claims,
-                                                              c->remote_user_claim, &user,
-                                                              &detail);
+/* ---- what the decision asks of this process (clerk_auth_ops_t) ---- */
 
-    if (reason != CLERK_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(004) "token rejected: %s (%s)",
-                      clerk_reason_str(reason), detail);
-        st->claims = NULL;
-        return mac_signed_out(r, c, st, reason);
-    }
-    st->reason = CLERK_OK;
-    r->user = (char *)user;
-    r->ap_auth_type = (char *)ap_auth_type(r);  /* AUTH_TYPE for CGI, as mod_auth_basic */
-    mac_set_debug_headers(r, c, "signed-in", CLERK_OK);
-    export_claims(r, c, st);
-    return OK;
+typedef struct {
+    request_rec *r;
+    const clerk_dir_conf *c;
+    clerk_request_state *st;
+} asked_t;
+
+static clerk_step_t ask_verify_jwt(void *ctx, const char *token, unsigned accept_types,
+                                   const char *carrier, clerk_claims_t **claims,
+                                   clerk_reason_t *reason, apr_int64_t *retry_after)
+{
+    asked_t *a = ctx;
+    clerk_step_t step = mac_verify_jwt(a->r, a->c, a->st, token, accept_types, carrier, reason,
+                                       retry_after);
+    *claims = a->st->claims;
+    return step;
 }
 
-/*
- * The token cache key: the token under everything that decides its
- * verification (key source, issuers, parties, audiences, skew, types).
- */
-static int token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
-                            const clerk_jwks_cache_t *cache, const clerk_verify_opts_t *o,
-                            const char *token, apr_size_t len, unsigned char *key)
+static clerk_step_t ask_check_opaque(void *ctx, const char *token, clerk_token_type_t type,
+                                     const char *carrier, clerk_claims_t **claims,
+                                     clerk_reason_t *reason, apr_int64_t *retry_after)
 {
-    struct {
-        unsigned char keys[CLERK_TOKEN_CACHE_KEY_LEN];
-        apr_uint64_t cache;                 /* unique in the process, never reused */
-        unsigned char issuers[CLERK_TOKEN_CACHE_KEY_LEN];
-        unsigned char parties[CLERK_TOKEN_CACHE_KEY_LEN];
-        unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
-        apr_int64_t skew;
-        unsigned types;
-        int allow_pending;
-    } ctx;
-    /* the list the options were decided from (clerk_verify_opts_from_settings), with its digest */
-    const string_list *issuers = c->issuers && o->issuers == c->issuers->values ? c->issuers
-        : c->instance.issuer && o->issuers == c->instance.issuer->values ? c->instance.issuer
-                                                                          : NULL;
-
-    memset(&ctx, 0, sizeof(ctx));
-    if (fixed)
-        memcpy(ctx.keys, fixed->digest, sizeof(ctx.keys));
-    ctx.cache = cache ? clerk_jwks_cache_id(cache) : 0;
-    if (issuers)
-        memcpy(ctx.issuers, issuers->digest, sizeof(ctx.issuers));
-    if (c->authorized_parties)
-        memcpy(ctx.parties, c->authorized_parties->digest, sizeof(ctx.parties));
-    if (c->audiences)
-        memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
-    ctx.skew = o->clock_skew;
-    ctx.types = o->accept_types;
-    ctx.allow_pending = o->allow_pending;
-    return clerk_token_cache_key(token, len, &ctx, sizeof(ctx), key);
+    asked_t *a = ctx;
+    return mac_check_opaque(a->r, a->c, a->st, token, type, carrier, claims, reason,
+                            retry_after);
 }
 
-/* Take claims and variables from a token cache entry, held until the request ends. */
-void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
-                       clerk_cached_token_t *entry)
+static clerk_step_t ask_acquire_keys(void *ctx, const clerk_keyset_t **keys, void **hold,
+                                     apr_int64_t *retry_after)
 {
-    clerk_token_cache_release_on(r->pool, tokens, entry);
-    st->claims = (clerk_claims_t *)clerk_cached_token_claims(entry);
-    st->vars = clerk_cached_token_vars(entry);
+    asked_t *a = ctx;
+    keys_in_use *k = apr_palloc(a->r->pool, sizeof(*k));
+    clerk_step_t step = mac_acquire_keys(a->r, a->c, k, apr_time_now(), retry_after);
+
+    *keys = k->keys;
+    *hold = k;
+    return step;
 }
 
-/*
- * Verify a JWT for this request, through the token cache.  Returns OK with
- * *reason set (st->claims on success), or an HTTP status when no decision
- * can be made (keys unavailable).
- */
-int mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                      const char *token, const char *carrier, clerk_reason_t *reason)
+static void ask_release_keys(void *ctx, void *hold)
 {
-    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
-    apr_size_t len = strlen(token);
-    clerk_token_cache_t *cache = sc->token_cache;
-    apr_time_t now = apr_time_now();
-    const clerk_request_state *earlier = mac_earlier_state(r);
-    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
-    clerk_cached_token_t *entry;
-    clerk_verify_result_t res;
-    keys_in_use k;
-    int rv;
+    mac_release_keys(hold);
+}
 
-    st->token = token;
-    st->claims = NULL;
-    if ((rv = mac_acquire_keys(r, c, &k, now)) != OK)
-        return rv;
-    st->key_source = k.fixed ? (const void *)k.fixed->keys : (const void *)k.cache;
+static clerk_step_t ask_exchange_nonce(void *ctx, const char *nonce,
+                                       apr_array_header_t **directives, const char **detail,
+                                       apr_int64_t *retry_after)
+{
+    asked_t *a = ctx;
+    return mac_exchange_nonce(a->r, a->c, nonce, directives, detail, retry_after);
+}
 
-    /* A subrequest or internal redirect re-uses an identical verification. */
-    if (earlier && same_verification(earlier, token, st->key_source, &st->opts)) {
-        mac_release_keys(&k);
-        mac_adopt(st, earlier);
-        *reason = CLERK_OK;
+/* ---- applying the outcome ---- */
+
+static int apply_outcome(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                         const clerk_auth_outcome_t *o)
+{
+    for (int i = 0; i < o->warnings->nelts; i++)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(027) "%s",
+                      APR_ARRAY_IDX(o->warnings, i, const char *));
+    for (int i = 0; i < o->set_cookies->nelts; i++)
+        apr_table_addn(r->err_headers_out, "Set-Cookie",
+                       APR_ARRAY_IDX(o->set_cookies, i, const char *));
+    st->reason = o->reason;
+    st->claims = o->state == CLERK_AUTH_SIGNED_IN ? o->claims : NULL;
+    st->handshake_session = o->handshake_session;
+    if (o->state != CLERK_AUTH_SIGNED_IN && o->detail)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(005) "%s: %s (%s)",
+                      clerk_auth_state_name(o->state), clerk_reason_str(o->reason), o->detail);
+    switch (o->state) {
+    case CLERK_AUTH_SIGNED_IN:
+        r->user = (char *)o->user;
+        r->ap_auth_type = (char *)ap_auth_type(r);  /* AUTH_TYPE for CGI, as mod_auth_basic */
+        mac_set_debug_headers(r, c, "signed-in", CLERK_OK);
+        export_claims(r, c, st);
         return OK;
+    case CLERK_AUTH_HANDSHAKE:
+        apr_table_setn(r->headers_out, "Location", o->location);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        if (c->debug_headers == 1) {
+            apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Status", "handshake");
+            apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Reason", o->handshake_reason);
+        }
+        return HTTP_TEMPORARY_REDIRECT;
+    case CLERK_AUTH_UNAVAILABLE:
+        if (o->reason != CLERK_OK)
+            mac_set_debug_headers(r, c, "signed-out", o->reason);
+        apr_table_setn(r->err_headers_out, "Retry-After",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, o->retry_after));
+        return HTTP_SERVICE_UNAVAILABLE;
+    case CLERK_AUTH_BROKEN:
+        return HTTP_INTERNAL_SERVER_ERROR;
+    default:
+        break;
     }
-    if (cache && !token_cache_key(c, k.fixed, k.cache, &st->opts, token, len, key))
-        cache = NULL;       /* out of memory: verify without the cache */
-    if (cache && (entry = clerk_token_cache_get(cache, key, k.generation, apr_time_sec(now)))) {
-        mac_release_keys(&k);
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "verified token found in the cache");
-        mac_use_cached(r, st, cache, entry);
-        *reason = CLERK_OK;
+    mac_set_debug_headers(r, c, "signed-out", o->reason);
+    switch (o->state) {
+    case CLERK_AUTH_ANONYMOUS:
+        r->user = "";       /* Require valid-user passes, clerk-* providers deny */
         return OK;
+    case CLERK_AUTH_SIGN_IN_REDIRECT:
+        apr_table_setn(r->headers_out, "Location", o->location);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_MOVED_TEMPORARILY;
+    default:
+        ap_note_auth_failure(r);
+        return HTTP_UNAUTHORIZED;
     }
-    clerk_verify_token(r->pool, token, len, k.keys, &st->opts, apr_time_sec(now), &res);
-    mac_release_keys(&k);
-    if (res.reason == CLERK_JWK_KID_MISMATCH && k.cache && clerk_jwks_cache_kid_miss(k.cache, now))
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(013)
-                      "unknown kid %s: asked for a key set refresh", loggable_kid(res.kid));
-    *reason = res.reason;
-    if (res.reason != CLERK_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(008)
-                      "token rejected: %s (%s; kid %s; from %s)", clerk_reason_str(res.reason),
-                      res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
-        return OK;
-    }
-    if (cache && clerk_token_cache_admit(cache, key)
-        && (entry = clerk_token_cache_put(cache, key, k.generation,
-                                          res.claims->exp + st->opts.clock_skew, res.claims,
-                                          clerk_export_vars(r->pool, res.claims))))
-        mac_use_cached(r, st, cache, entry);
-    else
-        st->claims = res.claims;
-    return OK;
+}
+
+/* AuthType Clerk: build the view, decide in the core, apply the outcome. */
+int mac_authenticate(request_rec *r)
+{
+    const clerk_dir_conf *c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
+    clerk_request_state *st = apr_pcalloc(r->pool, sizeof(*st));
+    asked_t asked = { r, c, st };
+    const clerk_auth_ops_t ops = {
+        &asked, ask_verify_jwt, ask_check_opaque, ask_acquire_keys, ask_release_keys,
+        ask_exchange_nonce
+    };
+    clerk_auth_settings_t settings;
+    clerk_request_view_t view;
+    clerk_auth_outcome_t outcome;
+
+    ap_set_module_config(r->request_config, &auth_clerk_module, st);
+    mac_effective_opts(c, &st->opts);
+    auth_settings(r->pool, c, &settings);
+    settings.accept_types = st->opts.accept_types;
+    mac_request_view(r, c,
+                     clerk_auth_is_browser(&settings)
+                         || settings.signed_out == CLERK_SIGNED_OUT_REDIRECT,
+                     &view);
+    clerk_authenticate_request(r->pool, &view, &settings, &ops, &outcome);
+    return apply_outcome(r, c, st, &outcome);
 }
 
 /*

@@ -27,10 +27,12 @@ static struct {
 } bapi;
 
 /*
- * Take a place for one Backend API call: OK (then call bapi_leave), or 503
- * with Retry-After.  charge: whether the call counts against the budget.
+ * Take a place for one Backend API call: DONE (then call bapi_leave), or
+ * UNAVAILABLE with *retry_after.  charge: whether the call counts against
+ * the budget.
  */
-static int bapi_enter(request_rec *r, int charge, const char *what)
+static clerk_step_t bapi_enter(request_rec *r, int charge, const char *what,
+                               apr_int64_t *retry_after)
 {
     static volatile apr_uint32_t last_waiting_log;
     const clerk_server_conf *sc = ap_get_module_config(r->server->module_config,
@@ -42,11 +44,12 @@ static int bapi_enter(request_rec *r, int charge, const char *what)
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(031)
                           "%s: ClerkBackendAPIMaxWaiting threads of this process already "
                           "wait on the Backend API: answering 503", what);
-        return mac_unavailable(r, 1);
+        *retry_after = 1;
+        return CLERK_STEP_UNAVAILABLE;
     }
     if (!charge || !bapi.budget
         || clerk_call_budget_take(bapi.budget, sc->budget_bucket, apr_time_now(), &retry))
-        return OK;
+        return CLERK_STEP_DONE;
     if (bapi.gate)
         clerk_call_gate_leave(bapi.gate);
     if (clerk_call_budget_warn_due(bapi.budget, sc->budget_bucket, apr_time_now(),
@@ -54,7 +57,8 @@ static int bapi_enter(request_rec *r, int charge, const char *what)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(032)
                       "%s: the Backend API budget (ClerkBackendAPIBudget) is spent: "
                       "answering 503", what);
-    return mac_unavailable(r, (retry + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
+    *retry_after = (retry + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC;
+    return CLERK_STEP_UNAVAILABLE;
 }
 
 static void bapi_leave(void)
@@ -88,13 +92,16 @@ static int bapi_key(const clerk_dir_conf *c, const char *secret, unsigned kind,
 }
 
 /*
- * Opaque mt_/oat_/ak_ tokens: only from the Authorization header, only when
- * their type is accepted here and they are well-formed, verified by the
- * Backend API (answers reused for ClerkMachineTokenCacheTTL seconds when
- * that is set) within its budget.
+ * A well-formed opaque mt_/oat_/ak_ token of an accepted type (the core
+ * decided that much, clerk_authenticate.c), verified by the Backend API with
+ * the section's secret (the machine secret for an M2M token, when set):
+ * answers reused for ClerkMachineTokenCacheTTL seconds when that is set,
+ * within the budget.
  */
-int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                        const char *token, clerk_token_type_t type, const char *carrier)
+clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                              const char *token, clerk_token_type_t type, const char *carrier,
+                              clerk_claims_t **claims, clerk_reason_t *reason,
+                              apr_int64_t *retry_after)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
     const clerk_request_state *earlier = mac_earlier_state(r);
@@ -108,29 +115,18 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
     const char *detail = NULL;
-    int keyed, remembered, known_good, rv;
+    int keyed, remembered, known_good;
     clerk_bapi_outcome_t outcome;
+    clerk_step_t step;
 
     st->token = token;
-    st->claims = NULL;
-    if (!(st->opts.accept_types & type)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(018)
-                      "token rejected: token-type-mismatch (%s from %s is not accepted here)",
-                      clerk_token_type_name(type), carrier);
-        return mac_signed_out(r, c, st, CLERK_TOKEN_TYPE_MISMATCH);
-    }
-    if (!secret || !sc->backend_api) {
+    st->vars = NULL;
+    if (!secret || !sc->backend_api) {     /* no HTTP client in this process */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(019)
-                      "token rejected: token-invalid (an opaque %s needs ClerkSecretKey%s)",
-                      clerk_token_type_name(type),
-                      type == CLERK_TYPE_M2M ? " or ClerkMachineSecretKey" : "");
-        return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
-    }
-    if (clerk_opaque_token_wellformed(token, strlen(token)) != type) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(033)
-                      "token rejected: token-invalid (malformed opaque %s from %s; not sent "
-                      "to the Backend API)", clerk_token_type_name(type), carrier);
-        return mac_signed_out(r, c, st, CLERK_TOKEN_INVALID);
+                      "an opaque %s cannot be verified here: no Backend API client",
+                      clerk_token_type_name(type));
+        *reason = CLERK_TOKEN_INVALID;
+        return CLERK_STEP_DONE;
     }
     /*
      * A subrequest or internal redirect into another section re-uses the
@@ -142,40 +138,47 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
         && !strcmp(earlier->token, token) && !strcmp(earlier->key_source, secret)
         && mac_same_strings(earlier->opts.audiences, st->opts.audiences)) {
         mac_adopt(st, earlier);
-        return mac_signed_in(r, c, st);
+        *claims = st->claims;
+        *reason = CLERK_OK;
+        return CLERK_STEP_DONE;
     }
     keyed = bapi_key(c, secret, type, token, ttl, key);
     if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, &remembered)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(034)
                       "token rejected: %s (the Backend API refused this %s moments ago)",
                       clerk_reason_str((clerk_reason_t)remembered), clerk_token_type_name(type));
-        return mac_signed_out(r, c, st, (clerk_reason_t)remembered);
+        *reason = (clerk_reason_t)remembered;
+        return CLERK_STEP_DONE;
     }
     if (!keyed)
         cache = NULL;
     else if (cache && (entry = clerk_token_cache_get(cache, key, 0, now))) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the cache");
         mac_use_cached(r, st, cache, entry);
-        return mac_signed_in(r, c, st);
+        *claims = st->claims;
+        *reason = CLERK_OK;
+        return CLERK_STEP_DONE;
     }
     known_good = keyed && bapi.good && clerk_verdict_memory_recall(bapi.good, key, now, NULL);
-    if ((rv = bapi_enter(r, !known_good, "opaque token")) != OK)
-        return rv;
-    outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api,
-                                          sc->api_url, secret, token, type, st->opts.audiences, now, &res,
-                                          &detail);
+    if ((step = bapi_enter(r, !known_good, "opaque token", retry_after)) != CLERK_STEP_DONE)
+        return step;
+    outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api, sc->api_url, secret, token,
+                                          type, st->opts.audiences, now, &res, &detail);
     bapi_leave();
     switch (outcome) {
     case CLERK_BAPI_ANSWERED:
         break;
     case CLERK_BAPI_SECRET_REJECTED:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(020) "%s", detail);
-        return mac_unavailable(r, 30);
+        *retry_after = 30;
+        return CLERK_STEP_UNAVAILABLE;
     default:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(021)
                       "%s: answering 503", detail);
-        return mac_unavailable(r, 5);
+        *retry_after = 5;
+        return CLERK_STEP_UNAVAILABLE;
     }
+    *reason = res.reason;
     if (res.reason != CLERK_OK) {
         if (keyed && bapi.refused)
             clerk_verdict_memory_remember(bapi.refused, key, now + REFUSAL_MEMORY_SECONDS,
@@ -185,7 +188,7 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(022)
                       "token rejected: %s (%s; %s from %s)", clerk_reason_str(res.reason),
                       res.detail ? res.detail : "-", clerk_token_type_name(type), carrier);
-        return mac_signed_out(r, c, st, res.reason);
+        return CLERK_STEP_DONE;
     }
     if (keyed && bapi.good) {
         apr_int64_t until = now + GOOD_MEMORY_SECONDS;
@@ -193,56 +196,57 @@ int mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_request_stat
             until = res.claims->exp;
         clerk_verdict_memory_remember(bapi.good, key, until, 0);
     }
+    st->claims = res.claims;
     if (cache) {
         apr_int64_t until = now + ttl;
         if (res.claims->exp && res.claims->exp < until)
             until = res.claims->exp;
         if ((entry = clerk_token_cache_put(cache, key, 0, until, res.claims,
-                                           clerk_export_vars(r->pool, res.claims)))) {
+                                           clerk_export_vars(r->pool, res.claims))))
             mac_use_cached(r, st, cache, entry);
-            return mac_signed_in(r, c, st);
-        }
     }
-    st->claims = res.claims;
-    return mac_signed_in(r, c, st);
+    *claims = st->claims;
+    return CLERK_STEP_DONE;
 }
 
 /*
- * A handshake nonce for its Set-Cookie directives, within the Backend API
- * budget: OK with *directives (NULL when there are none to use, *detail says
- * why), or 503.  A malformed nonce is never sent; one Clerk did not know is
+ * A well-formed handshake nonce for its Set-Cookie directives, within the
+ * Backend API budget: DONE with *directives (NULL when there are none to
+ * use, *detail says why), or UNAVAILABLE.  A nonce Clerk did not know is
  * remembered, so a client replaying it costs one call.
  */
-int mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
-                          apr_array_header_t **directives, const char **detail)
+clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
+                                apr_array_header_t **directives, const char **detail,
+                                apr_int64_t *retry_after)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
-    const char *secret = c->backend_api->secret;
+    const char *secret = c->backend_api ? c->backend_api->secret : NULL;
     apr_int64_t now = apr_time_sec(apr_time_now());
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
-    int keyed, rv;
     clerk_bapi_outcome_t outcome;
+    clerk_step_t step;
+    int keyed;
 
     *directives = NULL;
-    if (!clerk_handshake_nonce_wellformed(nonce, strlen(nonce))) {
-        *detail = "malformed handshake nonce (not sent to the Backend API)";
-        return OK;
+    if (!secret || !sc->backend_api) {
+        *detail = "a handshake nonce needs ClerkSecretKey";
+        return CLERK_STEP_DONE;
     }
     keyed = bapi_key(c, secret, 0, nonce, 0, key);
     if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, NULL)) {
         *detail = "the Backend API did not know this handshake nonce moments ago";
-        return OK;
+        return CLERK_STEP_DONE;
     }
-    if ((rv = bapi_enter(r, 1, "handshake nonce")) != OK)
-        return rv;
-    outcome = clerk_backend_handshake_payload(r->pool, sc->backend_api,
-                                              sc->api_url, secret, nonce, directives, detail);
+    if ((step = bapi_enter(r, 1, "handshake nonce", retry_after)) != CLERK_STEP_DONE)
+        return step;
+    outcome = clerk_backend_handshake_payload(r->pool, sc->backend_api, sc->api_url, secret,
+                                              nonce, directives, detail);
     bapi_leave();
     if (outcome != CLERK_BAPI_ANSWERED)
         *directives = NULL;
     else if (!(*directives)->nelts && keyed && bapi.refused)
         clerk_verdict_memory_remember(bapi.refused, key, now + REFUSAL_MEMORY_SECONDS, 0);
-    return OK;
+    return CLERK_STEP_DONE;
 }
 
 /*

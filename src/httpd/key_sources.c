@@ -98,39 +98,43 @@ static clerk_jwks_cache_t *slot_cache(request_rec *r, key_slot *slot)
     return NULL;
 }
 
-/* Take the section's keys; OK, or the HTTP status to answer (500, 503). */
-int mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k, apr_time_t now)
+/*
+ * Take the section's keys: DONE, UNAVAILABLE with *retry_after (no keys
+ * now: 503), or BROKEN (no key source at all: 500).
+ */
+clerk_step_t mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k,
+                              apr_time_t now, apr_int64_t *retry_after)
 {
     memset(k, 0, sizeof(*k));
     if ((k->fixed = mac_static_keys(c))) {
         k->keys = k->fixed->keys;
-        return OK;
+        return CLERK_STEP_DONE;
     }
     if (mac_network_slot(c) && !(k->cache = slot_cache(r, mac_network_slot(c)))) {
-        mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
-        return mac_unavailable(r, 5);
+        *retry_after = 5;
+        return CLERK_STEP_UNAVAILABLE;
     }
     if (!k->cache) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(007)
                       "AuthType Clerk without a key source: configure ClerkPublishableKey, "
                       "ClerkSecretKey, ClerkJWKSURL, ClerkJWKSFile or ClerkJWTKey(File)");
-        return HTTP_INTERNAL_SERVER_ERROR;
+        return CLERK_STEP_BROKEN;
     }
     switch (clerk_jwks_cache_acquire(k->cache, now, &k->snap)) {
     case CLERK_KEYS_READY:
         k->keys = clerk_jwks_snapshot_keys(k->snap);
         k->generation = clerk_jwks_snapshot_generation(k->snap);
-        return OK;
+        return CLERK_STEP_DONE;
     case CLERK_KEYS_NEVER_LOADED:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(012)
                       "keys unavailable (not loaded yet): answering 503");
-        mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
-        return mac_unavailable(r, 5);
+        *retry_after = 5;
+        return CLERK_STEP_UNAVAILABLE;
     default:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(024)
                       "keys unavailable (stale past ClerkJWKSMaxStale): answering 503");
-        mac_set_debug_headers(r, c, "signed-out", CLERK_JWK_FAILED_TO_RESOLVE);
-        return mac_unavailable(r, 30);
+        *retry_after = 30;
+        return CLERK_STEP_UNAVAILABLE;
     }
 }
 
