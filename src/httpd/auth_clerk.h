@@ -4,22 +4,24 @@
  * concern offers the others.  Only src/httpd/ and mod_auth_clerk.c include
  * httpd headers; the core under src/ never does.
  *
- *   config.c           per-directory and server configuration: create/merge,
- *                      the effective settings, the directive table and its
- *                      setters (but the key and secret directives)
- *   config_keys.c      the key and secret directives, and what they read
- *   key_sources.c      the network key sources of a process and the keys a
- *                      request verifies with
- *   request_hygiene.c  what no request may carry in or pass on: spoofed
- *                      X-Clerk-* headers, handshake secrets in the request
- *                      line, a parent request's identity in a subrequest
- *   authn.c            AuthType Clerk: finding and verifying the token, the
- *                      token cache, signed in / signed out, what the
- *                      application sees, WWW-Authenticate
- *   backend_api.c      the Backend API on behalf of clients: opaque tokens,
- *                      handshake nonces, the budget that bounds them
- *   browser.c          ClerkSignedOutAction handshake: Clerk's browser session
- *   authz.c            the Require clerk-* providers
+ *   config.c             per-directory and server configuration: create/merge,
+ *                        the defaults, the effective settings, the check of
+ *                        the configuration read
+ *   config_directives.c  the directive table and its setters (but the key and
+ *                        secret directives)
+ *   config_keys.c        the key and secret directives, and what they read
+ *   key_sources.c        the network key sources of a process and the keys a
+ *                        request verifies with
+ *   request_hygiene.c    what no request may carry in or pass on: spoofed
+ *                        X-Clerk-* headers, handshake secrets in the request
+ *                        line, a parent request's identity in a subrequest
+ *   authn.c              AuthType Clerk: finding and verifying the token, the
+ *                        token cache, signed in / signed out, what the
+ *                        application sees, WWW-Authenticate
+ *   backend_api.c        the Backend API on behalf of clients: opaque tokens,
+ *                        handshake nonces, the budget that bounds them
+ *   browser.c            ClerkSignedOutAction handshake: Clerk's browser session
+ *   authz.c              the Require clerk-* providers
  *
  * Functions shared between files are named mac_*; everything else is static.
  */
@@ -248,7 +250,6 @@ typedef struct {
 } handshake_params;
 
 /* ---- config.c ---- */
-extern const command_rec mac_cmds[];
 void *mac_create_dir_conf(apr_pool_t *p, char *dir);
 void *mac_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 void *mac_create_server_conf(apr_pool_t *p, server_rec *s);
@@ -257,12 +258,17 @@ void *mac_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void mac_config_begin(apr_pool_t *pconf);
 void mac_config_end(server_rec *s);
 int mac_config_reading(void);
+/* ClerkAcceptToken with oauth_token, read from the server configuration: for mac_check_config */
+void mac_note_oauth_section(cmd_parms *cmd, const clerk_dir_conf *c);
 int mac_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int mac_in_htaccess(cmd_parms *cmd);
 string_list *mac_make_list(apr_pool_t *p, int argc, char *const argv[]);
 const static_keyset *mac_static_keys(const clerk_dir_conf *c);
 key_slot *mac_network_slot(const clerk_dir_conf *c);
 void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o);
+
+/* ---- config_directives.c ---- */
+extern const command_rec mac_cmds[];
 
 /* ---- config_keys.c ---- */
 const char *mac_set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *arg);
