@@ -4,24 +4,27 @@
  * concern offers the others.  Only src/httpd/ and mod_auth_clerk.c include
  * httpd headers; the core under src/ never does.
  *
- *   config.c           per-directory and server configuration: create/merge,
- *                      the effective settings, the directive table and its
- *                      setters (but the key and secret directives)
- *   config_keys.c      the key and secret directives, and what they read
- *   key_sources.c      the network key sources of a process and the keys a
- *                      request verifies with
- *   request_hygiene.c  what no request may carry in or pass on: spoofed
- *                      X-Clerk-* headers, handshake secrets in the request
- *                      line, a parent request's identity in a subrequest
- *   request_view.c     the request as the core's decision sees it (public URL)
- *   authn.c            AuthType Clerk: view, decision (src/clerk_authenticate.c)
- *                      and its outcome applied; what the application sees;
- *                      WWW-Authenticate
- *   jwt_verification.c a JWT verified with the section's keys, through the
- *                      token cache or an earlier request's verification
- *   backend_api.c      the Backend API on behalf of clients: opaque tokens,
- *                      handshake nonces, the budget that bounds them
- *   authz.c            the Require clerk-* providers
+ *   config.c             per-directory and server configuration: create/merge,
+ *                        the defaults, the effective settings, the check of
+ *                        the configuration read
+ *   config_directives.c  the directive table and its setters (but the key and
+ *                        secret directives)
+ *   config_keys.c        the key and secret directives, and what they read
+ *   key_sources.c        the network key sources of a process and the keys a
+ *                        request verifies with
+ *   request_hygiene.c    what no request may carry in or pass on: spoofed
+ *                        X-Clerk-* headers, handshake secrets in the request
+ *                        line, a parent request's identity in a subrequest
+ *   request_view.c       the request as the core's decision sees it (the
+ *                        public URL among it)
+ *   authn.c              AuthType Clerk: the view, the core's decision
+ *                        (src/clerk_authenticate.c) and its outcome applied;
+ *                        what the application sees; WWW-Authenticate
+ *   jwt_verification.c   a JWT verified with the section's keys, through the
+ *                        token cache or an earlier request's verification
+ *   backend_api.c        the Backend API on behalf of clients: opaque tokens,
+ *                        handshake nonces, the budget that bounds them
+ *   authz.c              the Require clerk-* providers
  *
  * Functions shared between files are named mac_*; everything else is static.
  */
@@ -85,7 +88,7 @@ typedef enum {
 /*
  * The defaults of the server-scope directives, in seconds or counts: the one
  * place they are written.  config.c applies them to every server in
- * post_config (mac_config_apply_defaults), and the directives' help text
+ * post_config (mac_config_end), and the directives' help text
  * quotes them, so code, help and README cannot disagree.
  */
 #define DEFAULT_JWKS_TTL 300
@@ -251,7 +254,6 @@ typedef struct {
 } handshake_params;
 
 /* ---- config.c ---- */
-extern const command_rec mac_cmds[];
 void *mac_create_dir_conf(apr_pool_t *p, char *dir);
 void *mac_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 void *mac_create_server_conf(apr_pool_t *p, server_rec *s);
@@ -260,12 +262,17 @@ void *mac_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void mac_config_begin(apr_pool_t *pconf);
 void mac_config_end(server_rec *s);
 int mac_config_reading(void);
+/* ClerkAcceptToken with oauth_token, read from the server configuration: for mac_check_config */
+void mac_note_oauth_section(cmd_parms *cmd, const clerk_dir_conf *c);
 int mac_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int mac_in_htaccess(cmd_parms *cmd);
 string_list *mac_make_list(apr_pool_t *p, int argc, char *const argv[]);
 const static_keyset *mac_static_keys(const clerk_dir_conf *c);
 key_slot *mac_network_slot(const clerk_dir_conf *c);
 void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o);
+
+/* ---- config_directives.c ---- */
+extern const command_rec mac_cmds[];
 
 /* ---- config_keys.c ---- */
 const char *mac_set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *arg);

@@ -26,7 +26,7 @@ def glue_text():
 
 
 def command_table():
-    text = (ROOT / "src" / "httpd" / "config.c").read_text()
+    text = (ROOT / "src" / "httpd" / "config_directives.c").read_text()
     table = text[text.index("const command_rec mac_cmds[]"):]
     return re.findall(r'AP_INIT_[A-Z0-9_]+\("([A-Za-z]+)"', table)
 
