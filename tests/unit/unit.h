@@ -120,6 +120,27 @@ static inline void unit_wait_for(volatile apr_uint32_t *go)
         ;
 }
 
+/*
+ * The body of thread id of unit_run_threads that works on keys of its own:
+ * once released, each(arg, i, key) for i = 0..n-1, key being
+ * unit_key_of(i, "t<id>"), so that no two threads share a key.
+ */
+typedef void unit_key_fn(void *arg, unsigned i, const unsigned char key[32]);
+
+static inline void unit_for_own_keys(unsigned id, volatile apr_uint32_t *go, unsigned n,
+                                     unit_key_fn *each, void *arg)
+{
+    char salt[16];
+    unsigned char key[32];
+
+    snprintf(salt, sizeof(salt), "t%u", id);
+    unit_wait_for(go);
+    for (unsigned i = 0; i < n; i++) {
+        unit_key_of(i, salt, key);
+        each(arg, i, key);
+    }
+}
+
 static inline void unit_run_threads(apr_pool_t *p, unsigned n, unit_thread_fn *fn, void *args,
                                     apr_size_t size, volatile apr_uint32_t *go)
 {
