@@ -47,6 +47,17 @@ static apr_array_header_t *split_spaces(apr_pool_t *p, const char *s)
     return out;
 }
 
+/*
+ * A machine or OAuth token's scopes as Clerk's SDK reads them: the member
+ * spaced, split on spaces, or when it gives none, the string array listed.
+ */
+static apr_array_header_t *scopes_of(apr_pool_t *p, const json_t *payload, const char *spaced,
+                                     const char *listed)
+{
+    apr_array_header_t *scopes = split_spaces(p, clerk_json_string(payload, spaced));
+    return scopes ? scopes : clerk_json_string_array(p, json_object_get(payload, listed));
+}
+
 clerk_reason_t clerk_claims_build(apr_pool_t *p, json_t *payload, clerk_token_type_t type,
                                   clerk_claims_t **out, const char **detail)
 {
@@ -75,15 +86,11 @@ clerk_reason_t clerk_claims_build(apr_pool_t *p, json_t *payload, clerk_token_ty
     case CLERK_TYPE_M2M:
         c->machine_id = c->sub;
         /* Clerk's M2M object: "scopes" split on spaces, else "aud". */
-        c->scopes = split_spaces(p, clerk_json_string(payload, "scopes"));
-        if (!c->scopes)
-            c->scopes = clerk_json_string_array(p, json_object_get(payload, "aud"));
+        c->scopes = scopes_of(p, payload, "scopes", "aud");
         break;
     case CLERK_TYPE_OAUTH:
         c->user_id = c->sub;
-        c->scopes = split_spaces(p, clerk_json_string(payload, "scope"));
-        if (!c->scopes)
-            c->scopes = clerk_json_string_array(p, json_object_get(payload, "scp"));
+        c->scopes = scopes_of(p, payload, "scope", "scp");
         break;
     default:
         c->user_id = c->sub;

@@ -15,13 +15,8 @@ static clerk_reason_t fail(const char **detail, const char *why, clerk_reason_t 
 static int optional_string(const json_t *h, const char *name, const char **out)
 {
     const json_t *v = json_object_get(h, name);
-    *out = NULL;
-    if (!v)
-        return 1;
-    if (!json_is_string(v))
-        return 0;
-    *out = json_string_value(v);
-    return 1;
+    *out = json_string_value(v);    /* NULL when absent or not a string */
+    return !v || *out != NULL;
 }
 
 clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,

@@ -215,7 +215,7 @@ static BIGNUM *b64url_bignum(apr_pool_t *p, const json_t *v)
     return BN_bin2bn(bin, (int)n, NULL);
 }
 
-static EVP_PKEY *rsa_from_n_e(BIGNUM *n, BIGNUM *e)
+EVP_PKEY *clerk_rsa_public_from_n_e(const BIGNUM *n, const BIGNUM *e, const char *keytype)
 {
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
@@ -225,7 +225,7 @@ static EVP_PKEY *rsa_from_n_e(BIGNUM *n, BIGNUM *e)
     if (bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)
         && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
-        && (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) != NULL
+        && (ctx = EVP_PKEY_CTX_new_from_name(NULL, keytype, NULL)) != NULL
         && EVP_PKEY_fromdata_init(ctx) > 0) {
         if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
             pkey = NULL;
@@ -284,7 +284,7 @@ static clerk_key_t *key_from_jwk(apr_pool_t *p, const json_t *jwk, const char **
 
     n = b64url_bignum(p, json_object_get(jwk, "n"));
     e = b64url_bignum(p, json_object_get(jwk, "e"));
-    pkey = (n && e) ? rsa_from_n_e(n, e) : NULL;
+    pkey = (n && e) ? clerk_rsa_public_from_n_e(n, e, "RSA") : NULL;
     BN_free(n);
     BN_free(e);
     if (!pkey)
@@ -402,26 +402,31 @@ static apr_status_t read_bounded_file(apr_pool_t *p, const char *path,
     return APR_SUCCESS;
 }
 
-apr_status_t clerk_keyset_from_pem_file(apr_pool_t *p, const char *path,
-                                        clerk_keyset_t **out, const char **err)
+typedef apr_status_t keyset_parser_fn(apr_pool_t *p, const char *text, apr_size_t len,
+                                      clerk_keyset_t **out, const char **err);
+
+/* The file at path through parse; a parse error names the file, as a read error does. */
+static apr_status_t keyset_from_file(apr_pool_t *p, const char *path, keyset_parser_fn *parse,
+                                     clerk_keyset_t **out, const char **err)
 {
     char *buf;
     apr_size_t len;
     apr_status_t rv = read_bounded_file(p, path, &buf, &len, err);
-    if (rv == APR_SUCCESS && (rv = clerk_keyset_from_pem(p, buf, len, out, err)) != APR_SUCCESS)
+    if (rv == APR_SUCCESS && (rv = parse(p, buf, len, out, err)) != APR_SUCCESS)
         *err = apr_pstrcat(p, path, ": ", *err, NULL);
     return rv;
+}
+
+apr_status_t clerk_keyset_from_pem_file(apr_pool_t *p, const char *path,
+                                        clerk_keyset_t **out, const char **err)
+{
+    return keyset_from_file(p, path, clerk_keyset_from_pem, out, err);
 }
 
 apr_status_t clerk_keyset_from_jwks_file(apr_pool_t *p, const char *path,
                                          clerk_keyset_t **out, const char **err)
 {
-    char *buf;
-    apr_size_t len;
-    apr_status_t rv = read_bounded_file(p, path, &buf, &len, err);
-    if (rv == APR_SUCCESS && (rv = clerk_keyset_from_jwks(p, buf, len, out, err)) != APR_SUCCESS)
-        *err = apr_pstrcat(p, path, ": ", *err, NULL);
-    return rv;
+    return keyset_from_file(p, path, clerk_keyset_from_jwks, out, err);
 }
 
 clerk_reason_t clerk_keyset_select(const clerk_keyset_t *ks, const char *kid,

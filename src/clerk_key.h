@@ -74,6 +74,13 @@ clerk_reason_t clerk_keyset_select(const clerk_keyset_t *ks, const char *kid,
 /* SHA-256 over the set's public keys (DER) and kids: equal sets, equal digests. */
 void clerk_keyset_digest(const clerk_keyset_t *ks, unsigned char out[32]);
 
+/*
+ * A public key of keytype ("RSA", or "RSA-PSS" for the tests of what the
+ * policy refuses) from its modulus and exponent, with no check of either;
+ * NULL when OpenSSL cannot build it.  The caller frees it.
+ */
+EVP_PKEY *clerk_rsa_public_from_n_e(const BIGNUM *n, const BIGNUM *e, const char *keytype);
+
 /* Public key as a JWK object text {"kty":"RSA","n":..,"e":..[,"kid"]}. */
 char *clerk_key_to_jwk(apr_pool_t *p, const clerk_key_t *key, const char *kid);
 

@@ -18,6 +18,8 @@
 #include <openssl/err.h>
 #include <sanitizer/lsan_interface.h>
 
+#include "clerk_key.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
@@ -75,6 +77,30 @@ static inline char *fuzz_cstr(apr_pool_t *p, const uint8_t *data, size_t size)
         memcpy(s, data, size);
     s[size] = '\0';
     return s;
+}
+
+/*
+ * The key set parse (clerk_keyset_from_pem or clerk_keyset_from_jwks) makes
+ * of the input, or NULL when it refuses it; either way the parser keeps its
+ * contract: a set on success, a reason on failure (else the target aborts).
+ */
+typedef apr_status_t fuzz_keyset_parser_fn(apr_pool_t *p, const char *text, apr_size_t len,
+                                           clerk_keyset_t **out, const char **err);
+
+static inline clerk_keyset_t *fuzz_parse_keyset(apr_pool_t *p, fuzz_keyset_parser_fn *parse,
+                                                const uint8_t *data, size_t size)
+{
+    clerk_keyset_t *ks = NULL;
+    const char *err = NULL;
+
+    if (parse(p, (const char *)data, size, &ks, &err) != APR_SUCCESS) {
+        if (!err)
+            abort();
+        return NULL;
+    }
+    if (!ks)
+        abort();
+    return ks;
 }
 
 /* The public key of tests/vectors/clerk/keys/ins_2GIoQhbUpy0hX7B2cVkuTMinXoD.public.pem */

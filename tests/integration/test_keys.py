@@ -7,7 +7,7 @@ import pytest
 import clerk_tokens as T
 import locations
 from helpers import assert_invalid, assert_ok
-from server_fixtures import client_of, running_httpd
+from server_fixtures import module_server_fixtures
 
 URL = "/t/edge/env"
 
@@ -22,14 +22,7 @@ AliasMatch "^/t/(.+)/env$" "{doc}/cgi/printenv.py"
 """ + locations.clerk(h, "/t/edge", "Require valid-user", key="edge") + "\n"
 
 
-@pytest.fixture(scope="module")
-def edge(mpm):
-    yield from running_httpd(mpm, _edge_config, name="edge")
-
-
-@pytest.fixture(scope="module")
-def eclient(edge):
-    yield from client_of(edge)
+edge, eclient = module_server_fixtures(_edge_config, "edge", "eclient")
 
 
 def test_edge_set_passes_configtest(configtester):

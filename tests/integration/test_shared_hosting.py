@@ -15,7 +15,7 @@ import clerk_tokens as T
 from helpers import Client, assert_no_crashed_child, describe
 from httpd_harness import MODDIR, SINGLE_PROCESS
 from locations import INS_PEM, cgi_directory
-from server_fixtures import client_of, running_httpd
+from server_fixtures import module_server_fixtures, running_httpd
 
 ENV_SECRET = "sk_test_fromTheEnvironment0000000000000"
 
@@ -68,14 +68,7 @@ LoadModule lua_module "{MODDIR / 'mod_lua.so'}"
 """
 
 
-@pytest.fixture(scope="module")
-def hosting(mpm):
-    yield from running_httpd(mpm, hosting_config, name="hosting")
-
-
-@pytest.fixture(scope="module")
-def tenant(hosting):
-    yield from client_of(hosting)
+hosting, tenant = module_server_fixtures(hosting_config, "hosting", "tenant")
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

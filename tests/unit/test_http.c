@@ -25,8 +25,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    ts_stop(srv);
-    srv = NULL;
+    ts_stop_shared(&srv);
     return unit_group_teardown(state);
 }
 

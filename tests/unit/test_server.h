@@ -63,7 +63,7 @@ typedef struct test_server {
     int nroutes;
     unsigned requests;
     char last_head[TS_HEAD_MAX];
-    int stop;
+    unsigned stop;
 } test_server_t;
 
 static inline void ts_die(const char *what, apr_status_t rv)
@@ -73,13 +73,19 @@ static inline void ts_die(const char *what, apr_status_t rv)
     abort();
 }
 
+/* A counter or flag of ts, read under the lock the server thread writes it under. */
+static inline unsigned ts_read_locked(test_server_t *ts, const unsigned *field)
+{
+    unsigned value;
+    apr_thread_mutex_lock(ts->lock);
+    value = *field;
+    apr_thread_mutex_unlock(ts->lock);
+    return value;
+}
+
 static inline int ts_stopping(test_server_t *ts)
 {
-    int stop;
-    apr_thread_mutex_lock(ts->lock);
-    stop = ts->stop;
-    apr_thread_mutex_unlock(ts->lock);
-    return stop;
+    return ts_read_locked(ts, &ts->stop) != 0;
 }
 
 /*
@@ -287,6 +293,16 @@ static inline void ts_stop(test_server_t *ts)
     apr_pool_destroy(ts->pool);
 }
 
+/*
+ * Stop *ts (if started) and forget it: for the group teardown of a test
+ * binary whose tests share one server.
+ */
+static inline void ts_stop_shared(test_server_t **ts)
+{
+    ts_stop(*ts);
+    *ts = NULL;
+}
+
 /* The route for path, made when missing; called with the lock held. */
 static inline ts_route_t *ts_route_locked(test_server_t *ts, const char *path)
 {
@@ -353,11 +369,7 @@ static inline const char *ts_url(test_server_t *ts, apr_pool_t *p, const char *p
 
 static inline unsigned ts_requests(test_server_t *ts)
 {
-    unsigned n;
-    apr_thread_mutex_lock(ts->lock);
-    n = ts->requests;
-    apr_thread_mutex_unlock(ts->lock);
-    return n;
+    return ts_read_locked(ts, &ts->requests);
 }
 
 static inline unsigned ts_hits(test_server_t *ts, const char *path)

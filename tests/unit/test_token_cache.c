@@ -240,62 +240,46 @@ static void assert_strings_equal(const apr_array_header_t *got, const apr_array_
             assert_ptr_not_equal((got), (want));          \
     } while (0)
 
+/* The string members of clerk_claims_t: both checks of an entry below go over all of them. */
+#define CLAIMS_STRING_MEMBERS(X)                                                              \
+    X(sub) X(sid) X(sts) X(iss) X(azp) X(jti) X(actor_sub) X(user_id) X(org.id) X(org.slug) \
+    X(org.role) X(features) X(plans) X(machine_id)
+
 static void assert_claims_equal(const clerk_claims_t *got, const clerk_claims_t *want)
 {
+#define ASSERT_MEMBER_EQUAL(member) unit_assert_str(got->member, want->member);
+    CLAIMS_STRING_MEMBERS(ASSERT_MEMBER_EQUAL)
+#undef ASSERT_MEMBER_EQUAL
     assert_int_equal(got->type, want->type);
-    unit_assert_str(got->sub, want->sub);
-    unit_assert_str(got->sid, want->sid);
-    unit_assert_str(got->sts, want->sts);
-    unit_assert_str(got->iss, want->iss);
-    unit_assert_str(got->azp, want->azp);
-    unit_assert_str(got->jti, want->jti);
-    unit_assert_str(got->actor_sub, want->actor_sub);
     assert_int_equal(got->exp, want->exp);
     assert_int_equal(got->iat, want->iat);
     assert_int_equal(got->has_iat, want->has_iat);
-    unit_assert_str(got->user_id, want->user_id);
-    unit_assert_str(got->org.id, want->org.id);
-    unit_assert_str(got->org.slug, want->org.slug);
-    unit_assert_str(got->org.role, want->org.role);
     assert_strings_equal(got->org.permissions, want->org.permissions);
-    unit_assert_str(got->features, want->features);
-    unit_assert_str(got->plans, want->plans);
-    unit_assert_str(got->machine_id, want->machine_id);
     assert_strings_equal(got->scopes, want->scopes);
     assert_non_null(got->payload);
     assert_true(json_equal(got->payload, want->payload));
 }
 
+/* A list of the entry is a copy: neither the array nor a string is the original's. */
+static void assert_strings_copied(const apr_array_header_t *got, const apr_array_header_t *orig)
+{
+    if (!orig)
+        return;
+    assert_ptr_not_equal(got, orig);
+    for (int i = 0; i < orig->nelts; i++)
+        assert_ptr_not_equal(APR_ARRAY_IDX(got, i, const char *),
+                             APR_ARRAY_IDX(orig, i, const char *));
+}
+
 /* No string of the entry is the original's (they must survive its pool). */
 static void assert_claims_copied(const clerk_claims_t *got, const clerk_claims_t *orig)
 {
-    assert_copied_str(got->sub, orig->sub);
-    assert_copied_str(got->sid, orig->sid);
-    assert_copied_str(got->sts, orig->sts);
-    assert_copied_str(got->iss, orig->iss);
-    assert_copied_str(got->azp, orig->azp);
-    assert_copied_str(got->jti, orig->jti);
-    assert_copied_str(got->actor_sub, orig->actor_sub);
-    assert_copied_str(got->user_id, orig->user_id);
-    assert_copied_str(got->org.id, orig->org.id);
-    assert_copied_str(got->org.slug, orig->org.slug);
-    assert_copied_str(got->org.role, orig->org.role);
-    assert_copied_str(got->features, orig->features);
-    assert_copied_str(got->plans, orig->plans);
-    assert_copied_str(got->machine_id, orig->machine_id);
+#define ASSERT_MEMBER_COPIED(member) assert_copied_str(got->member, orig->member);
+    CLAIMS_STRING_MEMBERS(ASSERT_MEMBER_COPIED)
+#undef ASSERT_MEMBER_COPIED
     assert_json_copied(got->payload, orig->payload);
-    if (orig->org.permissions) {
-        assert_ptr_not_equal(got->org.permissions, orig->org.permissions);
-        for (int i = 0; i < orig->org.permissions->nelts; i++)
-            assert_ptr_not_equal(APR_ARRAY_IDX(got->org.permissions, i, const char *),
-                                 APR_ARRAY_IDX(orig->org.permissions, i, const char *));
-    }
-    if (orig->scopes) {
-        assert_ptr_not_equal(got->scopes, orig->scopes);
-        for (int i = 0; i < orig->scopes->nelts; i++)
-            assert_ptr_not_equal(APR_ARRAY_IDX(got->scopes, i, const char *),
-                                 APR_ARRAY_IDX(orig->scopes, i, const char *));
-    }
+    assert_strings_copied(got->org.permissions, orig->org.permissions);
+    assert_strings_copied(got->scopes, orig->scopes);
 }
 
 static void assert_vars_equal(const apr_array_header_t *got, const apr_array_header_t *want)

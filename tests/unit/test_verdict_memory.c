@@ -157,22 +157,21 @@ typedef struct {
     unsigned id, lost_pins;
 } worker_t;
 
+/* One short verdict remembered, recalled and at times forgotten; then a pin read. */
+static void churn(void *arg, unsigned i, const unsigned char k[32])
+{
+    worker_t *w = arg;
+    clerk_verdict_memory_remember(w->m, k, NOW + 1 + i % 30, 0);
+    clerk_verdict_memory_recall(w->m, k, NOW, NULL);
+    if (i % 3 == 0)
+        clerk_verdict_memory_forget(w->m, k);
+    w->lost_pins += !clerk_verdict_memory_recall(w->m, w->pinned[i % PINNED], NOW, NULL);
+}
+
 static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
 {
     worker_t *w = data;
-    char salt[16];
-    unsigned char k[32];
-
-    snprintf(salt, sizeof(salt), "t%u", w->id);
-    unit_wait_for(w->go);
-    for (unsigned i = 0; i < OPS; i++) {
-        unit_key_of(i, salt, k);
-        clerk_verdict_memory_remember(w->m, k, NOW + 1 + i % 30, 0);
-        clerk_verdict_memory_recall(w->m, k, NOW, NULL);
-        if (i % 3 == 0)
-            clerk_verdict_memory_forget(w->m, k);
-        w->lost_pins += !clerk_verdict_memory_recall(w->m, w->pinned[i % PINNED], NOW, NULL);
-    }
+    unit_for_own_keys(w->id, w->go, OPS, churn, w);
     return NULL;
 }
 

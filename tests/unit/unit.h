@@ -120,6 +120,27 @@ static inline void unit_wait_for(volatile apr_uint32_t *go)
         ;
 }
 
+/*
+ * The body of thread id of unit_run_threads that works on keys of its own:
+ * once released, each(arg, i, key) for i = 0..n-1, key being
+ * unit_key_of(i, "t<id>"), so that no two threads share a key.
+ */
+typedef void unit_key_fn(void *arg, unsigned i, const unsigned char key[32]);
+
+static inline void unit_for_own_keys(unsigned id, volatile apr_uint32_t *go, unsigned n,
+                                     unit_key_fn *each, void *arg)
+{
+    char salt[16];
+    unsigned char key[32];
+
+    snprintf(salt, sizeof(salt), "t%u", id);
+    unit_wait_for(go);
+    for (unsigned i = 0; i < n; i++) {
+        unit_key_of(i, salt, key);
+        each(arg, i, key);
+    }
+}
+
 static inline void unit_run_threads(apr_pool_t *p, unsigned n, unit_thread_fn *fn, void *args,
                                     apr_size_t size, volatile apr_uint32_t *go)
 {
@@ -262,30 +283,14 @@ static inline clerk_keyset_t *unit_jwks_keyset(apr_pool_t *p, const char *path)
     return ks;
 }
 
-/* A public RSA key from a modulus and exponent (no primality checks). */
+/* A public RSA key from a modulus and exponent (no primality checks), owned by p. */
 static inline EVP_PKEY *unit_rsa_from_bn(apr_pool_t *p, const BIGNUM *n, const BIGNUM *e,
                                          const char *keytype)
 {
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pkey = NULL;
-
-    if (bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)
-        && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
-        && (ctx = EVP_PKEY_CTX_new_from_name(NULL, keytype, NULL)) != NULL
-        && EVP_PKEY_fromdata_init(ctx) > 0
-        && EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) > 0) {
-        apr_pool_cleanup_register(p, pkey, unit_pkey_cleanup, apr_pool_cleanup_null);
-    }
-    else
-        pkey = NULL;
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
+    EVP_PKEY *pkey = clerk_rsa_public_from_n_e(n, e, keytype);
     if (!pkey)
         fail_msg("could not build an %s key", keytype);
+    apr_pool_cleanup_register(p, pkey, unit_pkey_cleanup, apr_pool_cleanup_null);
     return pkey;
 }
 

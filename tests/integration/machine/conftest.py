@@ -1,12 +1,12 @@
 """Fixtures of the machine-token tests (tests/integration/machine).
 
-  fake     a FakeBAPI (fake_bapi.py) for the session, reset to per-token modes
-           before every test
-  mserver  one Httpd per MPM with machine_conf.LOCATIONS, talking to fake
-  mclient  helpers.Client bound to mserver
+  fake_service  a FakeBAPI (fake_bapi.py) for the session
+  fake          the same, reset to per-token modes before every test
+  mserver       one Httpd per MPM with machine_conf.LOCATIONS, talking to fake
+  mclient       helpers.Client bound to mserver
   extra_server  makes servers of their own (httpd_factory) with the same
-           locations: extra_server(single_process=..., limits=...) -> (Httpd, Client)
-  single   extra_server(single_process=True)
+                locations: extra_server(single_process=..., limits=...) -> (Httpd, Client)
+  single        extra_server(single_process=True)
 """
 import sys
 from pathlib import Path
@@ -18,22 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_bapi import FakeBAPI  # noqa: E402
 from helpers import Client  # noqa: E402
 import machine_conf  # noqa: E402
-from server_fixtures import client_of, reset_around, running_httpd, started  # noqa: E402
+from server_fixtures import client_of, fake_backed_fixtures  # noqa: E402
 
-
-@pytest.fixture(scope="session")
-def fake_module():
-    yield from started(FakeBAPI())
-
-
-@pytest.fixture
-def fake(fake_module):
-    yield from reset_around(fake_module)
-
-
-@pytest.fixture(scope="session")
-def mserver(mpm, fake_module):
-    yield from running_httpd(mpm, lambda h: machine_conf.config(h, fake_module), name="machine")
+fake_service, fake, mserver = fake_backed_fixtures(FakeBAPI, machine_conf.config, "mserver",
+                                                   "machine")
 
 
 @pytest.fixture(scope="session")
@@ -42,14 +30,14 @@ def mclient(mserver):
 
 
 @pytest.fixture
-def extra_server(httpd_factory, fake_module):
+def extra_server(httpd_factory, fake_service):
     """extra_server(**kw) -> (Httpd, Client): a server of its own with the
     same locations; kw go to machine_conf.config (single_process, limits)."""
     clients = []
 
     def make(**kw):
         h = httpd_factory("machine-extra")
-        h.write_config(machine_conf.config(h, fake_module, **kw))
+        h.write_config(machine_conf.config(h, fake_service, **kw))
         h.start()
         c = Client(h)
         clients.append(c)
