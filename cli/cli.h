@@ -19,7 +19,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "clerk_authenticate.h"
 #include "clerk_claims.h"
+#include "clerk_http.h"
+#include "clerk_verify.h"
 
 #define EXIT_VALID    0
 #define EXIT_REJECTED 1
@@ -42,12 +45,13 @@ typedef int (*cli_command_fn)(apr_pool_t *p, int argc, char **argv);
 int cli_decode(apr_pool_t *p, int argc, char **argv);
 int cli_lint(apr_pool_t *p, int argc, char **argv);
 int cli_verify(apr_pool_t *p, int argc, char **argv);
+int cli_authenticate(apr_pool_t *p, int argc, char **argv);
 int cli_mint(apr_pool_t *p, int argc, char **argv);
 int cli_keygen(apr_pool_t *p, int argc, char **argv);
 
 /* Each command's help after its "Usage:" line, beside the options it explains. */
-extern const char cli_decode_help[], cli_lint_help[], cli_verify_help[], cli_mint_help[],
-    cli_keygen_help[];
+extern const char cli_decode_help[], cli_lint_help[], cli_verify_help[],
+    cli_authenticate_help[], cli_mint_help[], cli_keygen_help[];
 
 /* Print the help of cmd (NULL: the tool's); EXIT_VALID. */
 int cli_show_help(const char *cmd);
@@ -124,6 +128,9 @@ int cli_set_accept(void *args, const cli_optdef_t *opt, const char *val);  /* un
 int cli_parse_args(int argc, char **argv, const cli_optdef_t *defs, void *args,
                    apr_array_header_t *pos, int *status);
 
+/* The rows of a, then those of b, as one table (in p). */
+const cli_optdef_t *cli_optdefs_cat(apr_pool_t *p, const cli_optdef_t *a, const cli_optdef_t *b);
+
 /* The one TOKEN argument of decode, lint and verify; 0 or the exit status. */
 int cli_one_token_arg(const apr_array_header_t *pos, const char **arg);
 
@@ -184,5 +191,126 @@ const char *cli_category_key(const char *cat);
 
 /* "session_token,m2m_token": the names of the CLERK_TYPE_* bits set. */
 const char *cli_type_list(apr_pool_t *p, unsigned types);
+
+/* ---- what verify and authenticate decide from (cli/verdict_inputs.c) ---- */
+
+/*
+ * Where the verification keys come from, in the module's order:
+ * ClerkJWTKeyFile > ClerkJWKSFile > ClerkJWKSURL > Backend API JWKS (secret
+ * key) > Frontend API JWKS (publishable key).
+ */
+typedef enum {
+    CLI_KEYSRC_NONE, CLI_KEYSRC_PEM_FILE, CLI_KEYSRC_JWKS_FILE, CLI_KEYSRC_JWKS_URL,
+    CLI_KEYSRC_BAPI, CLI_KEYSRC_FAPI,
+} cli_keysrc_t;
+
+/*
+ * The key, instance and check options (the directives of the same names),
+ * and what cli_verdict_prepare makes of them.  A command's argument struct
+ * starts with one, so that the rows of cli_verdict_options (offsets into
+ * it) and their setters serve that struct too.
+ */
+typedef struct cli_verdict_inputs {
+    apr_pool_t *p;
+    const char *pem, *jwks, *pk, *secret_key, *api_url, *remote_user_claim;
+    apr_array_header_t *issuers, *azp, *aud;
+    int issuer_off, allow_pending;
+    apr_int64_t now, skew;
+    unsigned accept;                /* 0 until --accept: then only what it names */
+    /* set by cli_verdict_prepare */
+    clerk_publishable_key_t *instance;
+    clerk_verify_opts_t opts;
+    const char *issuer_source;      /* "unchecked", "off", "issuer", "publishable_key" */
+    cli_keysrc_t keysrc;
+    const char *key_where;          /* the file or URL of the keys, or NULL */
+} cli_verdict_inputs_t;
+
+/* --pem ... --remote-user-claim, NULL-terminated. */
+extern const cli_optdef_t cli_verdict_options[];
+
+/* Their help, the same in every command that takes them. */
+#define CLI_VERDICT_OPTIONS_HELP \
+"Key (one is required; of several, the first in this list is used, in the\n" \
+"module's order of ClerkJWTKeyFile, ClerkJWKSFile, ClerkJWKSURL, ClerkSecretKey\n" \
+"and ClerkPublishableKey):\n" \
+"  --pem FILE                 public key PEM (SPKI) or bare base64 body, as\n" \
+"                             ClerkJWTKeyFile; the token's kid is not used\n" \
+"  --jwks FILE                key set {\"keys\":[...]}, as ClerkJWKSFile; the key\n" \
+"                             is chosen by kid\n" \
+"  --jwks URL                 key set fetched over https (plain http only to\n" \
+"                             loopback hosts), as ClerkJWKSURL\n" \
+"  --secret-key SK            the Backend API's JWKS, fetched with the secret key,\n" \
+"                             as ClerkSecretKey; also verifies opaque machine\n" \
+"                             tokens (mt_, oat_, ak_) through the Backend API\n" \
+"  --api-url URL              Backend API base URL (default " CLERK_DEFAULT_API_URL ")\n" \
+"  --publishable-key PK       alone: the Frontend API's JWKS of that instance\n" \
+"Instance and checks (as the directives of the same name):\n" \
+"  --publishable-key PK       pk_test_/pk_live_: the expected issuer is\n" \
+"                             https://<Frontend API host> unless --issuer is given\n" \
+"  --issuer ISS               accepted iss, exact match; repeatable; 'off' disables\n" \
+"                             the check (ClerkIssuer)\n" \
+"  --authorized-party ORIGIN  azp allow-list; repeatable (ClerkAuthorizedParties)\n" \
+"  --audience AUD             aud must contain one; repeatable (ClerkAudience)\n" \
+"  --clock-skew S             leeway for exp/nbf/iat, 0 to " \
+APR_STRINGIFY(CLERK_MAX_CLOCK_SKEW) " s (default " APR_STRINGIFY(CLERK_DEFAULT_CLOCK_SKEW) ")\n" \
+"  --accept TYPE              accepted token type; repeatable: session_token\n" \
+"                             (default), m2m_token, oauth_token, api_key, any\n" \
+"  --allow-pending            count sts \"pending\" sessions as signed in\n" \
+"                             (ClerkAllowPendingSessions On)\n" \
+"  --remote-user-claim CLAIM  claim shown as REMOTE_USER (default sub;\n" \
+"                             ClerkRemoteUserClaim)\n" \
+"  --now T                    verify at this time: Unix seconds (fraction ignored)\n" \
+"                             or YYYY-MM-DDTHH:MM:SSZ (default: the clock)\n"
+
+/* The defaults, before the options are parsed. */
+void cli_verdict_inputs_init(apr_pool_t *p, cli_verdict_inputs_t *in);
+
+/* After parsing: the checks across options, the options, the key source; 0 or exit status. */
+int cli_verdict_prepare(cli_verdict_inputs_t *in);
+
+/*
+ * The section's settings as the module builds them from these directives
+ * (token source both, ClerkSignedOutAction deny); the caller sets the rest.
+ */
+void cli_verdict_settings(const cli_verdict_inputs_t *in, clerk_auth_settings_t *s);
+
+/* {"key_source", "key_file", "issuer_source", ..., "now"}: what was decided with. */
+json_t *cli_verdict_options_json(const cli_verdict_inputs_t *in);
+
+/* The key, issuer, accept and now rows of that object, for the text views. */
+void cli_put_verdict_options(apr_pool_t *p, const json_t *options);
+
+/* "env" {REMOTE_USER, AUTH_TYPE, CLERK_*} and "headers" {X-Clerk-*} (null when no user). */
+void cli_add_variables(apr_pool_t *p, json_t *j, const char *remote_user,
+                       const clerk_claims_t *claims);
+
+/* The "env" object as the module's variables, after a blank line (nothing when null). */
+void cli_put_variables(const json_t *env);
+
+/* ---- answering the core's questions (cli/verdict_ops.c) ---- */
+
+/*
+ * The caller's side of clerk_authenticate_request (clerk_auth_ops_t) for a
+ * command: the keys are loaded at their first need (an opaque token needs
+ * none), once; the Backend API is called with the options' secret.
+ */
+typedef struct cli_asked {
+    cli_verdict_inputs_t *in;
+    const char *machine_secret;     /* ClerkMachineSecretKey, or NULL */
+    /*
+     * verify: an unreachable key set or Backend API is an I/O error (status
+     * 2); authenticate: CLERK_STEP_UNAVAILABLE, the module's 503.
+     */
+    int outage_is_error;
+    clerk_keyset_t *keys;
+    clerk_http_t *http;
+    int checked;                    /* a token was verified: res is the last result */
+    clerk_verify_result_t res;
+    const char *outage;             /* why the last step was UNAVAILABLE */
+    int rc;                         /* the exit status of an error reported meanwhile */
+} cli_asked_t;
+
+/* a for in, and the ops that answer through it. */
+void cli_asked_init(cli_asked_t *a, cli_verdict_inputs_t *in, clerk_auth_ops_t *ops);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * clerk-jwt: decode, lint, verify, mint and keygen for Clerk JWTs, built on
- * the httpd-free core of mod_auth_clerk.
+ * clerk-jwt: decode, lint, verify, authenticate, mint and keygen for Clerk
+ * JWTs, built on the httpd-free core of mod_auth_clerk.
  *
- *   verify  is the module's decision: the options are built as the module
- *           builds them and the token goes through clerk_verify_token(); the
- *           variables shown on success are clerk_export_vars().
+ *   verify  is the module's decision for a token, and authenticate for a
+ *           whole request (URL, headers, cookies, ClerkSignedOutAction):
+ *           both decide through clerk_authenticate_request() with settings
+ *           built as the module builds them; the variables shown on
+ *           success are clerk_export_vars().
  *   decode  and lint never verify anything.  They read what a token claims,
  *           so they also accept what the module refuses (HS256, alg none,
  *           padded base64) in order to show and explain it.
@@ -44,6 +46,9 @@ static const cli_command_t commands[] = {
     {"verify", "TOKEN", "[OPTIONS] TOKEN",
      "verify as mod_auth_clerk does; show the variables it would set", cli_verify_help,
      cli_verify},
+    {"authenticate", "", "--url URL [OPTIONS]",
+     "decide a request as mod_auth_clerk does: status, headers, variables",
+     cli_authenticate_help, cli_authenticate},
     {"mint", "", "--key PRIVATE.pem [OPTIONS]",
      "sign a Clerk-style session token with a private key (dev/test)", cli_mint_help, cli_mint},
     {"keygen", "", "--out DIR [OPTIONS]", "create a development RSA key pair and JWKS",
@@ -69,7 +74,8 @@ static void print_tool_help(FILE *f)
     fputs("Usage: clerk-jwt [--json] COMMAND [OPTIONS] [ARGS]\n"
           "\n"
           "Inspect, check, verify and mint Clerk JWTs with the verification core of\n"
-          "mod_auth_clerk: 'verify' gives exactly the module's decision and reason.\n"
+          "mod_auth_clerk: 'verify' gives exactly the module's decision and reason for\n"
+          "a token, 'authenticate' its answer to a whole request.\n"
           "\n"
           "Commands:\n", f);
     for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -100,7 +106,7 @@ int cli_show_help(const char *cmd)
     return EXIT_VALID;
 }
 
-/* "decode, lint, verify, mint, keygen, help": for the unknown-command errors. */
+/* "decode, lint, verify, authenticate, ...": for the unknown-command errors. */
 static const char *command_names(apr_pool_t *p)
 {
     const char *names = commands[0].name;

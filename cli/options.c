@@ -72,6 +72,21 @@ int cli_parse_args(int argc, char **argv, const cli_optdef_t *defs, void *args,
     return 1;
 }
 
+const cli_optdef_t *cli_optdefs_cat(apr_pool_t *p, const cli_optdef_t *a, const cli_optdef_t *b)
+{
+    size_t na = 0, nb = 0;
+    cli_optdef_t *all;
+
+    while (a[na].name)
+        na++;
+    while (b[nb].name)
+        nb++;
+    all = apr_palloc(p, (na + nb + 1) * sizeof(*all));
+    memcpy(all, a, na * sizeof(*all));
+    memcpy(all + na, b, (nb + 1) * sizeof(*all));      /* with b's terminating row */
+    return all;
+}
+
 int cli_one_token_arg(const apr_array_header_t *pos, const char **arg)
 {
     if (pos->nelts != 1)

@@ -7,7 +7,7 @@ import pytest
 from clijwt import run
 
 # The table in cli/main.c, in its order.
-TABLE = ["decode", "lint", "verify", "mint", "keygen", "help"]
+TABLE = ["decode", "lint", "verify", "authenticate", "mint", "keygen", "help"]
 
 
 def listed_commands(help_text):

@@ -5,7 +5,7 @@ import pytest
 
 from clijwt import FIXTURE_PRIV, FIXTURE_PUB, FIXTURE_JWKS, NOW, fixture, run
 
-COMMANDS = ["decode", "lint", "verify", "mint", "keygen"]
+COMMANDS = ["decode", "lint", "verify", "authenticate", "mint", "keygen"]
 
 
 def test_no_arguments_is_a_usage_error():
