@@ -1,0 +1,1813 @@
+/*
+ * One request's decision (clerk_authenticate.h): the token flow, opaque
+ * tokens, the ClerkSignedOutAction endings, the REMOTE_USER rule and the
+ * browser flow (header, handshake result, cookie table).
+ *
+ * The caller's side is a fake clerk_auth_ops_t: it answers from a script
+ * (per token, so that a test can tell which token was asked) and records
+ * every question, so each test asserts both the outcome and what the
+ * decision asked for: a branch that asks the Backend API too often, or
+ * verifies the wrong token, fails here even when the state happens to match.
+ * Only the handshake token is really verified (by the core, with the fixture
+ * key set that acquire_keys hands out).
+ */
+#include "unit.h"
+
+#include "clerk_authenticate.h"
+#include "clerk_backend_api.h"
+#include "clerk_handshake.h"
+
+#define PK_LIVE "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k"      /* clerk.example.com, production */
+#define PK_TEST "pk_test_Y2xlcmsuY2xlcmsuZGV2JA"        /* clerk.clerk.dev, development */
+#define FAPI_BASE "https://clerk.example.com"
+#define HOST "www.example.com"
+#define PAGE_URL "https://www.example.com/account?tab=1"
+#define PAGE_URL_ENC "https%3a%2f%2fwww.example.com%2faccount%3ftab%3d1"
+#define SIGN_IN "https://accounts.example.com/sign-in"
+#define HDR "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID "\",\"typ\":\"JWT\"}"
+
+/* Well-formed opaque tokens: a prefix and 32 characters of Clerk's alphabet. */
+#define BODY32 "abcdefghijklmnopqrstuvwxyz012345"
+#define M2M "mt_" BODY32
+#define OAT "oat_" BODY32
+#define AKEY "ak_" BODY32
+#define NONCE "nonce_abcdefghijklmnopqrstuvwx"
+
+/* Session claims: iat 1700000100, so a __client_uat before or after it decides. */
+#define SESSION_CLAIMS "{\"sub\":\"user_1\",\"sid\":\"sess_1\",\"iat\":1700000100,\"exp\":1700000700}"
+#define UAT_BEFORE "1700000000"
+#define UAT_AFTER "1700000200"
+#define EXPIRED_REASON "session-token-expired-refresh-non-eligible-no-refresh-cookie"
+#define REDIRECT_COUNT_1 "__clerk_redirect_count=1; SameSite=Lax; HttpOnly; Max-Age=2"
+
+/* ------------------------------------------------------------ the fake caller */
+
+typedef struct {
+    const char *token;          /* the token this answers (verify_jwt and check_opaque) */
+    clerk_step_t step;
+    clerk_reason_t reason;
+    const char *claims;         /* payload JSON of the claims when CLERK_OK */
+    clerk_token_type_t type;    /* for the claims model */
+    apr_int64_t retry;
+} answer_t;
+
+typedef struct {
+    const char *op;             /* "verify" or "opaque" */
+    const char *token;
+    unsigned accept;            /* verify: accept_types; opaque: the token's type */
+    const char *carrier;
+} call_t;
+
+typedef struct {
+    apr_pool_t *p;
+    answer_t answers[6];
+    int nanswers;
+    call_t calls[8];
+    int ncalls, verify_calls, opaque_calls, acquire_calls, release_calls, exchange_calls;
+    /* acquire_keys */
+    clerk_step_t keys_step;
+    const clerk_keyset_t *keys;
+    apr_int64_t keys_retry;
+    int hold_token;             /* its address is the hold handed out */
+    void *released;
+    /* exchange_nonce */
+    clerk_step_t nonce_step;
+    apr_array_header_t *directives;
+    const char *nonce_detail, *nonce_asked;
+    apr_int64_t nonce_retry;
+} fake_t;
+
+static void fake_init(fake_t *f, apr_pool_t *p)
+{
+    memset(f, 0, sizeof(*f));
+    f->p = p;
+    f->keys_step = CLERK_STEP_DONE;
+    f->nonce_step = CLERK_STEP_DONE;
+}
+
+/* Script the answer for token (verify_jwt or check_opaque). */
+static void answer(fake_t *f, const char *token, clerk_step_t step, clerk_reason_t reason,
+                   apr_int64_t retry)
+{
+    answer_t *a = &f->answers[f->nanswers++];
+
+    assert_true(f->nanswers <= (int)(sizeof(f->answers) / sizeof(f->answers[0])));
+    a->token = token;
+    a->step = step;
+    a->reason = reason;
+    a->claims = reason == CLERK_OK ? SESSION_CLAIMS : NULL;
+    a->type = CLERK_TYPE_SESSION;
+    a->retry = retry;
+}
+
+/* token verifies with these claims. */
+static void valid(fake_t *f, const char *token, const char *claims, clerk_token_type_t type)
+{
+    answer(f, token, CLERK_STEP_DONE, CLERK_OK, 0);
+    f->answers[f->nanswers - 1].claims = claims;
+    f->answers[f->nanswers - 1].type = type;
+}
+
+static void record(fake_t *f, const char *op, const char *token, unsigned accept,
+                   const char *carrier)
+{
+    assert_true(f->ncalls < (int)(sizeof(f->calls) / sizeof(f->calls[0])));
+    f->calls[f->ncalls].op = op;
+    f->calls[f->ncalls].token = apr_pstrdup(f->p, token);
+    f->calls[f->ncalls].accept = accept;
+    f->calls[f->ncalls].carrier = carrier;
+    f->ncalls++;
+}
+
+/* An unscripted token is refused with a reason no branch produces by itself. */
+static clerk_step_t scripted(fake_t *f, const char *token, clerk_claims_t **claims,
+                             clerk_reason_t *reason, apr_int64_t *retry_after)
+{
+    for (int i = 0; i < f->nanswers; i++) {
+        const answer_t *a = &f->answers[i];
+        if (strcmp(a->token, token))
+            continue;
+        *retry_after = a->retry;
+        if (a->step != CLERK_STEP_DONE)
+            return a->step;
+        *reason = a->reason;
+        if (a->reason == CLERK_OK)
+            *claims = unit_claims(f->p, a->claims, a->type);
+        return CLERK_STEP_DONE;
+    }
+    *reason = CLERK_JWK_KID_MISMATCH;
+    return CLERK_STEP_DONE;
+}
+
+static clerk_step_t fake_verify(void *ctx, const char *token, unsigned accept_types,
+                                const char *carrier, clerk_claims_t **claims,
+                                clerk_reason_t *reason, apr_int64_t *retry_after)
+{
+    fake_t *f = ctx;
+    f->verify_calls++;
+    record(f, "verify", token, accept_types, carrier);
+    return scripted(f, token, claims, reason, retry_after);
+}
+
+static clerk_step_t fake_opaque(void *ctx, const char *token, clerk_token_type_t type,
+                                const char *carrier, clerk_claims_t **claims,
+                                clerk_reason_t *reason, apr_int64_t *retry_after)
+{
+    fake_t *f = ctx;
+    f->opaque_calls++;
+    record(f, "opaque", token, type, carrier);
+    return scripted(f, token, claims, reason, retry_after);
+}
+
+static clerk_step_t fake_acquire(void *ctx, const clerk_keyset_t **keys, void **hold,
+                                 apr_int64_t *retry_after)
+{
+    fake_t *f = ctx;
+    f->acquire_calls++;
+    *retry_after = f->keys_retry;
+    if (f->keys_step != CLERK_STEP_DONE)
+        return f->keys_step;
+    *keys = f->keys;
+    *hold = &f->hold_token;
+    return CLERK_STEP_DONE;
+}
+
+static void fake_release(void *ctx, void *hold)
+{
+    fake_t *f = ctx;
+    f->release_calls++;
+    f->released = hold;
+}
+
+static clerk_step_t fake_exchange(void *ctx, const char *nonce, apr_array_header_t **directives,
+                                  const char **detail, apr_int64_t *retry_after)
+{
+    fake_t *f = ctx;
+    f->exchange_calls++;
+    f->nonce_asked = apr_pstrdup(f->p, nonce);
+    *retry_after = f->nonce_retry;
+    if (f->nonce_step != CLERK_STEP_DONE)
+        return f->nonce_step;
+    /* a copy: the decision may reorder or filter what it is given */
+    *directives = f->directives ? apr_array_copy(f->p, f->directives) : NULL;
+    *detail = f->nonce_detail;
+    return CLERK_STEP_DONE;
+}
+
+/* What holds for every outcome, whatever the branch. */
+static void check_outcome(const clerk_auth_outcome_t *o)
+{
+    assert_non_null(o->set_cookies);
+    assert_non_null(o->warnings);
+    assert_non_null(o->carrier);
+    for (int i = 0; i < o->set_cookies->nelts; i++)
+        assert_true(clerk_export_header_safe(APR_ARRAY_IDX(o->set_cookies, i, const char *)));
+    if (o->state == CLERK_AUTH_SIGNED_IN) {
+        assert_non_null(o->claims);
+        assert_non_null(o->user);
+        unit_assert_reason(o->reason, CLERK_OK);
+    }
+    else
+        assert_null(o->claims);
+    if (o->state == CLERK_AUTH_UNAVAILABLE || o->state == CLERK_AUTH_BROKEN)
+        assert_true(o->retry_after >= 1);
+    if (o->state == CLERK_AUTH_HANDSHAKE || o->state == CLERK_AUTH_SIGN_IN_REDIRECT)
+        assert_non_null(o->location);
+    else
+        assert_null(o->location);
+}
+
+static clerk_auth_outcome_t run(apr_pool_t *p, const clerk_request_view_t *v,
+                                const clerk_auth_settings_t *s, fake_t *f)
+{
+    clerk_auth_ops_t ops = {f, fake_verify, fake_opaque, fake_acquire, fake_release,
+                            fake_exchange};
+    clerk_auth_outcome_t o;
+
+    clerk_authenticate_request(p, v, s, &ops, &o);
+    check_outcome(&o);
+    return o;
+}
+
+#define expect_state(o, st, r)                                                         \
+    do {                                                                               \
+        if ((o).state != (st))                                                         \
+            fail_msg("state: expected %s, got %s", clerk_auth_state_name(st),          \
+                     clerk_auth_state_name((o).state));                                \
+        unit_assert_reason((o).reason, (r));                                           \
+    } while (0)
+
+/* The i-th question: op, token, accept (or type), carrier. */
+static void expect_call(const fake_t *f, int i, const char *op, const char *token,
+                        unsigned accept, const char *carrier)
+{
+    if (i >= f->ncalls)
+        fail_msg("call %d expected (%s %s), only %d made", i, op, token, f->ncalls);
+    unit_assert_str(f->calls[i].op, op);
+    unit_assert_str(f->calls[i].token, token);
+    assert_int_equal(f->calls[i].accept, accept);
+    unit_assert_str(f->calls[i].carrier, carrier);
+}
+
+static void expect_strings(const apr_array_header_t *a, ...)
+{
+    va_list ap;
+    const char *s;
+    int i = 0;
+
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        if (i >= a->nelts)
+            fail_msg("entry %d \"%s\" expected, only %d", i, s, a->nelts);
+        unit_assert_str(APR_ARRAY_IDX(a, i, const char *), s);
+        i++;
+    }
+    va_end(ap);
+    assert_int_equal(a->nelts, i);
+}
+
+/* ------------------------------------------------------------ settings and views */
+
+/* A token section: both sources, session tokens, 401 when signed out, a secret. */
+static clerk_auth_settings_t token_section(void)
+{
+    clerk_auth_settings_t s;
+    memset(&s, 0, sizeof(s));
+    s.sources = CLERK_FROM_HEADER | CLERK_FROM_COOKIE;
+    s.accept_types = CLERK_TYPE_SESSION;
+    s.signed_out = CLERK_SIGNED_OUT_DENY;
+    s.has_secret = 1;
+    return s;
+}
+
+/* A browser section for the instance of key. */
+static clerk_auth_settings_t browser_section(apr_pool_t *p, const char *key)
+{
+    clerk_auth_settings_t s = token_section();
+    clerk_publishable_key_t *pk = NULL;
+    const char *err = NULL;
+
+    if (clerk_publishable_key_parse(p, key, &pk, &err) != APR_SUCCESS)
+        fail_msg("%s: %s", key, err);
+    s.signed_out = CLERK_SIGNED_OUT_HANDSHAKE;
+    s.instance = pk;
+    s.session_cookie = apr_pstrcat(p, "__session_", pk->cookie_suffix, NULL);
+    s.uat_cookie = apr_pstrcat(p, "__client_uat_", pk->cookie_suffix, NULL);
+    s.frontend_api_base = apr_pstrcat(p, "https://", pk->frontend_api, NULL);
+    return s;
+}
+
+/* A top-level page view (a navigation a handshake may redirect). */
+static clerk_request_view_t page_view(void)
+{
+    clerk_request_view_t v;
+    memset(&v, 0, sizeof(v));
+    v.method = "GET";
+    v.sec_fetch_dest = "document";
+    v.accept = "text/html,application/xhtml+xml";
+    v.url = PAGE_URL;
+    v.host = HOST;
+    return v;
+}
+
+/* fetch()/XHR from the page: never redirected. */
+static clerk_request_view_t xhr_view(void)
+{
+    clerk_request_view_t v = page_view();
+    v.sec_fetch_dest = "empty";
+    v.accept = "*/*";
+    return v;
+}
+
+/* The handshake Location Clerk's SDK builds for this test's page. */
+#define HS_LOCATION(reason, suffixed)                                                   \
+    FAPI_BASE "/v1/client/handshake?redirect_url=" PAGE_URL_ENC                         \
+              "&__clerk_api_version=" CLERK_BACKEND_API_VERSION "&suffixed_cookies=" suffixed \
+              "&__clerk_hs_reason=" reason "&format=nonce"
+
+/* ------------------------------------------------------------ token flow */
+
+static void test_no_token(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.detail, "no token");
+    unit_assert_str(o.carrier, "none");
+    assert_null(o.token);
+    assert_int_equal(f.ncalls, 0);
+    assert_int_equal(o.set_cookies->nelts, 0);
+
+    /* other cookies, another scheme: still no token */
+    v.cookies = "theme=dark; __session_other=x; session=y";
+    v.authorization = "Basic dXNlcjpwYXNz";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_header_signed_in(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "tok.a.b", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.authorization = "Bearer tok.a.b";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "user_1");
+    unit_assert_str(o.claims->sid, "sess_1");
+    unit_assert_str(o.token, "tok.a.b");
+    unit_assert_str(o.carrier, "header");
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "tok.a.b", CLERK_TYPE_SESSION, "header");
+
+    /* a bare value without a scheme is a token too (Clerk's SDK) */
+    v.authorization = "tok.a.b";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    assert_int_equal(f.verify_calls, 2);
+}
+
+static void test_header_wins_over_cookie(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.authorization = "Bearer hdr.tok.en";
+    v.cookies = "__session=ck.tok.en";
+    o = run(p, &v, &s, &f);
+    /* the invalid header decides: the valid cookie is never looked at */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.detail, "token rejected from header");
+    unit_assert_str(o.token, "hdr.tok.en");
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "hdr.tok.en", CLERK_TYPE_SESSION, "header");
+
+    /* another scheme is "no token here": the cookie decides */
+    v.authorization = "Token hdr.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.carrier, "cookie");
+    expect_call(&f, 1, "verify", "ck.tok.en", CLERK_TYPE_SESSION, "cookie");
+}
+
+static void test_malformed_header(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    static const char *const bad[] = {"Bearer a.b.c d", "Bearer ", "Bearer", "Bearer a,b",
+                                      "a.b;c", "Bearer  a.b.c"};
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=ck.tok.en";
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        clerk_auth_outcome_t o;
+        v.authorization = bad[i];
+        o = run(p, &v, &s, &f);
+        /* something is in the header: it wins, even over a valid cookie */
+        expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+        unit_assert_str(o.detail, "malformed or repeated header");
+    }
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_repeated_cookie(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=a.b.c; theme=1; __session=d.e.f";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    unit_assert_str(o.detail, "malformed or repeated cookie");
+    /* two Cookie headers merged by httpd count as well */
+    v.cookies = "__session=a.b.c, __session=a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_source_header_only(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.sources = CLERK_FROM_HEADER;
+    fake_init(&f, p);
+    valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(f.ncalls, 0);
+
+    v.authorization = "Bearer a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    expect_call(&f, 0, "verify", "a.b.c", CLERK_TYPE_SESSION, "header");
+}
+
+static void test_source_cookie_only(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.sources = CLERK_FROM_COOKIE;
+    fake_init(&f, p);
+    valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.authorization = "Bearer a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(f.ncalls, 0);
+
+    /* not even a malformed header counts */
+    v.authorization = "Bearer a b";
+    v.cookies = "__session=ck.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.carrier, "cookie");
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "ck.tok.en", CLERK_TYPE_SESSION, "cookie");
+}
+
+static void test_suffixed_cookie_first(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.session_cookie = "__session_t4uUWLLE";
+    fake_init(&f, p);
+    valid(&f, "new.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    valid(&f, "old.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=old.tok.en; __session_t4uUWLLE=new.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.token, "new.tok.en");
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "new.tok.en", CLERK_TYPE_SESSION, "cookie");
+
+    /* without the suffixed one: __session */
+    v.cookies = "__session=old.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    expect_call(&f, 1, "verify", "old.tok.en", CLERK_TYPE_SESSION, "cookie");
+
+    /* a repeated suffixed cookie is refused, not passed over for __session */
+    v.cookies = "__session_t4uUWLLE=new.tok.en; __session_t4uUWLLE=x; __session=old.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    assert_int_equal(f.ncalls, 2);
+}
+
+static void test_cookie_accept_masked(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    /* a cookie only carries sessions, whatever the section accepts */
+    expect_call(&f, 0, "verify", "a.b.c", CLERK_TYPE_SESSION, "cookie");
+
+    /* the header gets the section's whole set */
+    v.authorization = "Bearer a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    expect_call(&f, 1, "verify", "a.b.c", CLERK_TYPE_ALL, "header");
+}
+
+static void test_machine_only_ignores_cookies(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_M2M | CLERK_TYPE_OAUTH;
+    fake_init(&f, p);
+    valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    /* a repeated cookie would be token-invalid if the cookies were read at all */
+    v.cookies = "__session=a.b.c; __session=a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(f.ncalls, 0);
+}
+
+/* ------------------------------------------------------------ opaque tokens */
+
+static void test_opaque_type_not_accepted(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    static const struct { const char *token, *detail; } rows[] = {
+        {"Bearer " M2M, "m2m_token from header is not accepted here"},
+        {"Bearer " OAT, "oauth_token from header is not accepted here"},
+        {"Bearer " AKEY, "api_key from header is not accepted here"},
+        /* the type check comes first: even a malformed one is a mismatch */
+        {"Bearer mt_x", "m2m_token from header is not accepted here"},
+    };
+    fake_t f;
+
+    s.has_machine_secret = 1;
+    fake_init(&f, p);
+    valid(&f, M2M, "{\"sub\":\"mch_1\",\"exp\":9}", CLERK_TYPE_M2M);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        clerk_auth_outcome_t o;
+        v.authorization = rows[i].token;
+        o = run(p, &v, &s, &f);
+        expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_TYPE_MISMATCH);
+        unit_assert_str(o.detail, rows[i].detail);
+        unit_assert_str(o.token, rows[i].token + 7);
+        unit_assert_str(o.carrier, "header");
+    }
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_opaque_needs_secret(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    s.has_secret = 0;
+    fake_init(&f, p);
+    valid(&f, M2M, "{\"sub\":\"mch_1\",\"exp\":9}", CLERK_TYPE_M2M);
+    valid(&f, OAT, "{\"sub\":\"user_9\",\"exp\":9}", CLERK_TYPE_OAUTH);
+    v.authorization = "Bearer " M2M;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    unit_assert_str(o.detail, "an opaque m2m_token needs ClerkSecretKey or ClerkMachineSecretKey");
+    v.authorization = "Bearer " OAT;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    unit_assert_str(o.detail, "an opaque oauth_token needs ClerkSecretKey");
+    assert_int_equal(f.ncalls, 0);
+
+    /* the machine secret verifies M2M tokens only */
+    s.has_machine_secret = 1;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    assert_int_equal(f.ncalls, 0);
+    v.authorization = "Bearer " M2M;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "mch_1");
+    assert_int_equal(f.opaque_calls, 1);
+    assert_int_equal(f.verify_calls, 0);
+    expect_call(&f, 0, "opaque", M2M, CLERK_TYPE_M2M, "header");
+}
+
+static void test_opaque_signed_in(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    valid(&f, OAT, "{\"sub\":\"user_9\",\"exp\":9}", CLERK_TYPE_OAUTH);
+    valid(&f, AKEY, "{\"sub\":\"user_8\",\"exp\":9}", CLERK_TYPE_API_KEY);
+    v.authorization = "Bearer " OAT;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "user_9");
+    unit_assert_str(o.token, OAT);
+    v.authorization = AKEY;     /* bare */
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "user_8");
+    assert_int_equal(f.ncalls, 2);
+    assert_int_equal(f.verify_calls, 0);
+    expect_call(&f, 0, "opaque", OAT, CLERK_TYPE_OAUTH, "header");
+    expect_call(&f, 1, "opaque", AKEY, CLERK_TYPE_API_KEY, "header");
+}
+
+static void test_opaque_malformed(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    char *long_body = apr_palloc(p, 3 + CLERK_OPAQUE_BODY_MAX + 2);
+    const char *bad[5];
+    fake_t f;
+
+    memcpy(long_body, "mt_", 3);
+    memset(long_body + 3, 'a', CLERK_OPAQUE_BODY_MAX + 1);
+    long_body[3 + CLERK_OPAQUE_BODY_MAX + 1] = '\0';
+    bad[0] = "mt_x";
+    bad[1] = "mt_abcdefghijklmno";             /* 15 characters */
+    bad[2] = "mt_abcdefghijklmnopqrstuvwxyz01234!";
+    bad[3] = "oat_abcdefghijklmnopqrstuvwxyz.12345";
+    bad[4] = long_body;
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        clerk_auth_outcome_t o;
+        v.authorization = apr_pstrcat(p, "Bearer ", bad[i], NULL);
+        o = run(p, &v, &s, &f);
+        expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+        assert_non_null(strstr(o.detail, "not sent to the Backend API"));
+    }
+    /* never sent, and not handed to the JWT verifier either */
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_opaque_in_cookie(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    valid(&f, M2M, "{\"sub\":\"mch_1\",\"exp\":9}", CLERK_TYPE_M2M);
+    v.cookies = "__session=" M2M;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_TYPE_MISMATCH);
+    unit_assert_str(o.detail, "m2m_token from cookie is not accepted here");
+    unit_assert_str(o.carrier, "cookie");
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_opaque_refused(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    answer(&f, OAT, CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    v.authorization = "Bearer " OAT;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.detail, "the Backend API refused this oauth_token");
+    assert_int_equal(f.opaque_calls, 1);
+}
+
+static void test_opaque_unavailable(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    v.authorization = "Bearer " M2M;
+    fake_init(&f, p);
+    answer(&f, M2M, CLERK_STEP_UNAVAILABLE, CLERK_OK, 7);
+    o = run(p, &v, &s, &f);
+    /* no keys are missing here: the reason stays ok */
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_OK);
+    assert_int_equal(o.retry_after, 7);
+    unit_assert_str(o.token, M2M);
+
+    /* a Retry-After of 0 (or less) would mean "now": at least 1 */
+    fake_init(&f, p);
+    answer(&f, M2M, CLERK_STEP_UNAVAILABLE, CLERK_OK, 0);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_OK);
+    assert_int_equal(o.retry_after, 1);
+    fake_init(&f, p);
+    answer(&f, M2M, CLERK_STEP_UNAVAILABLE, CLERK_OK, -5);
+    o = run(p, &v, &s, &f);
+    assert_int_equal(o.retry_after, 1);
+
+    fake_init(&f, p);
+    answer(&f, M2M, CLERK_STEP_BROKEN, CLERK_OK, 0);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_BROKEN, CLERK_OK);
+    assert_int_equal(f.opaque_calls, 1);
+}
+
+/* ------------------------------------------------------------ verify_jwt */
+
+static void test_verify_unavailable(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    v.authorization = "Bearer a.b.c";
+    fake_init(&f, p);
+    answer(&f, "a.b.c", CLERK_STEP_UNAVAILABLE, CLERK_OK, 30);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
+    assert_int_equal(o.retry_after, 30);
+    unit_assert_str(o.token, "a.b.c");
+    unit_assert_str(o.carrier, "header");
+
+    fake_init(&f, p);
+    answer(&f, "a.b.c", CLERK_STEP_UNAVAILABLE, CLERK_OK, 0);
+    o = run(p, &v, &s, &f);
+    assert_int_equal(o.retry_after, 1);
+
+    /* PASS does not turn a 503 into an anonymous request */
+    s.signed_out = CLERK_SIGNED_OUT_PASS;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
+}
+
+static void test_verify_broken(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    v.cookies = "__session=a.b.c";
+    fake_init(&f, p);
+    answer(&f, "a.b.c", CLERK_STEP_BROKEN, CLERK_OK, 0);
+    o = run(p, &v, &s, &f);
+    /* the reason is the keys' (what the implementation reports for both stops) */
+    expect_state(o, CLERK_AUTH_BROKEN, CLERK_JWK_FAILED_TO_RESOLVE);
+    unit_assert_str(o.carrier, "cookie");
+    assert_int_equal(f.verify_calls, 1);
+}
+
+/* ------------------------------------------------------------ REMOTE_USER */
+
+static void test_remote_user(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "nosub.b.c", "{\"sub\":\"\",\"exp\":9}", CLERK_TYPE_SESSION);
+    valid(&f, "mail.b.c", "{\"sub\":\"user_1\",\"exp\":9,\"email\":\"a@example.com\",\"n\":42,"
+                          "\"o\":{\"x\":1}}", CLERK_TYPE_SESSION);
+    v.authorization = "Bearer nosub.b.c";
+    o = run(p, &v, &s, &f);
+    /* verified, but no REMOTE_USER: not signed in */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_VERIFICATION_FAILED);
+    unit_assert_str(o.detail, "ClerkRemoteUserClaim sub is missing, empty or not a string");
+    assert_null(o.user);
+
+    v.authorization = "Bearer mail.b.c";
+    s.remote_user_claim = "email";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "a@example.com");
+    s.remote_user_claim = "n";
+    o = run(p, &v, &s, &f);
+    unit_assert_str(o.user, "42");
+    s.remote_user_claim = "o";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_VERIFICATION_FAILED);
+    s.remote_user_claim = "missing";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_VERIFICATION_FAILED);
+    unit_assert_str(o.detail, "ClerkRemoteUserClaim missing is missing, empty or not a string");
+
+    /* it goes through ClerkSignedOutAction like any signed-out request */
+    s.signed_out = CLERK_SIGNED_OUT_PASS;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_ANONYMOUS, CLERK_TOKEN_VERIFICATION_FAILED);
+    assert_null(o.user);
+}
+
+/* ------------------------------------------------------------ signed-out actions */
+
+static void test_pass_anonymous(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.signed_out = CLERK_SIGNED_OUT_PASS;
+    s.sign_in_url = SIGN_IN;    /* not used by PASS */
+    fake_init(&f, p);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_ANONYMOUS, CLERK_SESSION_TOKEN_MISSING);
+    answer(&f, "a.b.c", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
+    v.authorization = "Bearer a.b.c";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_ANONYMOUS, CLERK_TOKEN_INVALID_SIGNATURE);
+    assert_null(o.user);
+}
+
+static void test_deny_page_view(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.sign_in_url = SIGN_IN;    /* configured, but DENY does not redirect */
+    fake_init(&f, p);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+}
+
+static void test_redirect_page_view(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.signed_out = CLERK_SIGNED_OUT_REDIRECT;
+    s.sign_in_url = SIGN_IN;
+    fake_init(&f, p);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGN_IN_REDIRECT, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.location, SIGN_IN "?redirect_url=" PAGE_URL_ENC);
+
+    /* no Sec-Fetch-Dest: Accept text/html makes it a page view */
+    v.sec_fetch_dest = NULL;
+    v.accept = "text/html";
+    v.url = "https://www.example.com/a b?x=1&y=2";
+    answer(&f, "a.b.c", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    v.cookies = "__session=a.b.c";
+    o = run(p, &v, &s, &f);
+    /* the reason of the refused token is kept */
+    expect_state(o, CLERK_AUTH_SIGN_IN_REDIRECT, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.location, SIGN_IN "?redirect_url="
+                                "https%3a%2f%2fwww.example.com%2fa+b%3fx%3d1%26y%3d2");
+
+    /* a sign-in URL with a query gets "&" */
+    s.sign_in_url = "https://accounts.example.com/sign-in?lang=fr";
+    v.cookies = NULL;
+    v.url = PAGE_URL;
+    o = run(p, &v, &s, &f);
+    unit_assert_str(o.location, "https://accounts.example.com/sign-in?lang=fr&redirect_url="
+                                PAGE_URL_ENC);
+    /* no URL known: an empty redirect_url rather than a crash */
+    v.url = NULL;
+    o = run(p, &v, &s, &f);
+    unit_assert_str(o.location, "https://accounts.example.com/sign-in?lang=fr&redirect_url=");
+}
+
+static void test_redirect_not_page_view(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.signed_out = CLERK_SIGNED_OUT_REDIRECT;
+    s.sign_in_url = SIGN_IN;
+    fake_init(&f, p);
+    /* XHR: Sec-Fetch-Dest empty, even with Accept text/html */
+    v.accept = "text/html";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    /* POST of a form */
+    v = page_view();
+    v.method = "POST";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    /* no sign-in URL: nowhere to send it */
+    v.method = "GET";
+    s.sign_in_url = NULL;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+}
+
+static void test_handshake_without_instance(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = token_section();
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    /* ClerkSignedOutAction handshake without a publishable key: the token flow */
+    s.signed_out = CLERK_SIGNED_OUT_HANDSHAKE;
+    assert_false(clerk_auth_is_browser(&s));
+    fake_init(&f, p);
+    v.cookies = "__client_uat=" UAT_AFTER;
+    v.handshake_nonce = NONCE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.exchange_calls, 0);
+
+    s = browser_section(p, PK_LIVE);
+    assert_true(clerk_auth_is_browser(&s));
+    s.signed_out = CLERK_SIGNED_OUT_DENY;
+    assert_false(clerk_auth_is_browser(&s));
+}
+
+/* ------------------------------------------------------------ browser: the header */
+
+static void test_browser_header_signed_in(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_SESSION | CLERK_TYPE_OAUTH;
+    fake_init(&f, p);
+    valid(&f, "hdr.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.authorization = "Bearer hdr.tok.en";
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "user_1");
+    unit_assert_str(o.carrier, "header");
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "hdr.tok.en", CLERK_TYPE_SESSION | CLERK_TYPE_OAUTH, "header");
+}
+
+static void test_browser_header_expired(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    answer(&f, "nbf.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_NOT_ACTIVE_YET, 0);
+    v.authorization = "Bearer hdr.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.handshake_reason, EXPIRED_REASON);
+    unit_assert_str(o.location, HS_LOCATION(EXPIRED_REASON, "false"));
+    unit_assert_str(o.location, clerk_handshake_location(p, FAPI_BASE, PAGE_URL, EXPIRED_REASON,
+                                                         0));
+    expect_strings(o.set_cookies, REDIRECT_COUNT_1, NULL);
+    unit_assert_str(o.detail, "handshake: " EXPIRED_REASON);
+
+    /* the loop guard counts up ... */
+    v.cookies = "__clerk_redirect_count=2";
+    v.authorization = "Bearer nbf.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_TOKEN_NOT_ACTIVE_YET);
+    unit_assert_str(o.handshake_reason, "session-token-nbf");
+    expect_strings(o.set_cookies, "__clerk_redirect_count=3; SameSite=Lax; HttpOnly; Max-Age=2",
+                   NULL);
+    /* ... and stops at CLERK_HANDSHAKE_MAX_REDIRECTS */
+    v.cookies = "__clerk_redirect_count=3";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_NOT_ACTIVE_YET);
+    unit_assert_str(o.detail, "no handshake (session-token-nbf): redirect loop guard");
+    assert_null(o.handshake_reason);
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.verify_calls, 3);
+}
+
+static void test_browser_header_expired_xhr(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    v.authorization = "Bearer hdr.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.detail, "no handshake (" EXPIRED_REASON "): not a navigation request");
+    assert_int_equal(o.set_cookies->nelts, 0);
+}
+
+static void test_browser_development_no_handshake(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_TEST);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    assert_false(s.instance->production);
+    fake_init(&f, p);
+    answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    v.authorization = "Bearer hdr.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.detail, "no handshake (" EXPIRED_REASON "): development instance");
+    assert_int_equal(o.set_cookies->nelts, 0);
+    /* the cookie table too */
+    v.authorization = NULL;
+    v.cookies = "__client_uat=" UAT_AFTER;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.detail, "no handshake (client-uat-but-no-session-token): development instance");
+}
+
+static void test_browser_header_refused(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.authorization = "Bearer hdr.tok.en";
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    /* a bad signature is not refreshed, and the header still wins */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID_SIGNATURE);
+    unit_assert_str(o.detail, "session signed out");
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.ncalls, 1);
+
+    /* a malformed header: token-invalid, cookies unread */
+    v.authorization = "Bearer a b";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    unit_assert_str(o.detail, "malformed Authorization header");
+    assert_int_equal(f.ncalls, 1);
+
+    /* UNAVAILABLE from the header token */
+    fake_init(&f, p);
+    answer(&f, "hdr.tok.en", CLERK_STEP_UNAVAILABLE, CLERK_OK, 4);
+    v.authorization = "Bearer hdr.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
+    assert_int_equal(o.retry_after, 4);
+}
+
+static void test_browser_header_opaque(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, M2M, "{\"sub\":\"mch_1\",\"exp\":9}", CLERK_TYPE_M2M);
+    v.authorization = "Bearer " M2M;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_TYPE_MISMATCH);
+    assert_int_equal(f.ncalls, 0);
+    assert_int_equal(o.set_cookies->nelts, 0);
+    s.accept_types = CLERK_TYPE_ALL;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "mch_1");
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "opaque", M2M, CLERK_TYPE_M2M, "header");
+    /* malformed: never sent */
+    v.authorization = "Bearer mt_x";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID);
+    assert_int_equal(f.ncalls, 1);
+}
+
+/* ------------------------------------------------------------ browser: cookies */
+
+static void test_browser_no_cookies(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    o = run(p, &v, &s, &f);
+    /* the ordinary anonymous visitor is not sent on a handshake */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.detail, "session signed out");
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.ncalls + f.exchange_calls + f.acquire_calls, 0);
+    /* __client_uat=0: signed out on the client too */
+    v.cookies = "__client_uat=0";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(o.set_cookies->nelts, 0);
+}
+
+static void test_browser_uat_without_session(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    v.cookies = "__client_uat=" UAT_AFTER;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.handshake_reason, "client-uat-but-no-session-token");
+    unit_assert_str(o.location, HS_LOCATION("client-uat-but-no-session-token", "false"));
+    expect_strings(o.set_cookies, REDIRECT_COUNT_1, NULL);
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_browser_session_without_uat(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=ck.tok.en";
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.handshake_reason, "session-token-but-no-client-uat");
+    expect_strings(o.set_cookies, REDIRECT_COUNT_1, NULL);
+    /* the cookie is verified as a session only */
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "ck.tok.en", CLERK_TYPE_SESSION, "cookie");
+}
+
+static void test_browser_iat_before_uat(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_AFTER;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.handshake_reason, "session-token-iat-before-client-uat");
+    unit_assert_str(o.location, HS_LOCATION("session-token-iat-before-client-uat", "false"));
+}
+
+static void test_browser_cookie_signed_in(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "user_1");
+    unit_assert_str(o.token, "ck.tok.en");
+    unit_assert_str(o.carrier, "cookie");
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.ncalls, 1);
+
+    /* a repeated __session cookie is no session: a uat without one */
+    v = page_view();
+    v.cookies = "__session=ck.tok.en; __session=x.y.z; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.handshake_reason, "client-uat-but-no-session-token");
+    assert_int_equal(f.ncalls, 1);
+}
+
+static void test_browser_cookie_expired(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "ck.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    answer(&f, "bad.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.handshake_reason, EXPIRED_REASON);
+    /* a forged cookie: signed out, no redirect */
+    v.cookies = "__session=bad.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID_SIGNATURE);
+    assert_int_equal(o.set_cookies->nelts, 0);
+}
+
+static void test_browser_suffixed_cookies(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "sfx.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
+    valid(&f, "plain.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    /* only the instance's suffixed pair (Clerk's rule: the suffixed pair is read) */
+    v.cookies = apr_pstrcat(p, s.session_cookie, "=sfx.tok.en; ", s.uat_cookie, "=" UAT_BEFORE,
+                            NULL);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.location, HS_LOCATION(EXPIRED_REASON, "true"));
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "sfx.tok.en", CLERK_TYPE_SESSION, "cookie");
+}
+
+static void test_browser_cookie_unavailable(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "ck.tok.en", CLERK_STEP_UNAVAILABLE, CLERK_OK, 0);
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
+    assert_int_equal(o.retry_after, 1);
+    /* no handshake cookie on a 503 */
+    assert_int_equal(o.set_cookies->nelts, 0);
+}
+
+/* ------------------------------------------------------------ browser: handshake results */
+
+static void test_nonce_exchange(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    valid(&f, "old.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    f.directives = unit_strings(p, "__session=hs.tok.en; Path=/; Domain=example.com",
+                                "admin=1; Path=/",
+                                "__client_uat=" UAT_BEFORE "; Path=/",
+                                "__refresh=r; Domain=evil.com", NULL);
+    v.handshake_nonce = NONCE;
+    /* the browser still sends its old cookies: the handshake's session wins */
+    v.cookies = "__session=old.tok.en; __client_uat=" UAT_AFTER;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.user, "user_1");
+    unit_assert_str(o.handshake_session, "hs.tok.en");
+    unit_assert_str(o.token, "hs.tok.en");
+    unit_assert_str(o.carrier, "handshake");
+    assert_int_equal(f.exchange_calls, 1);
+    unit_assert_str(f.nonce_asked, NONCE);
+    expect_strings(o.set_cookies, "__session=hs.tok.en; Path=/; Domain=example.com",
+                   "__client_uat=" UAT_BEFORE "; Path=/", NULL);
+    expect_strings(o.warnings,
+                   "handshake directive not set: cookie admin is not one Clerk's handshake sets",
+                   "handshake directive not set: cookie __refresh: Domain=evil.com is not the "
+                   "host or a parent of it", NULL);
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "hs.tok.en", CLERK_TYPE_SESSION, "handshake");
+    assert_int_equal(f.acquire_calls, 0);
+}
+
+static void test_nonce_from_cookie(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    f.directives = unit_strings(p, "__session=hs.tok.en; Path=/", NULL);
+    v.cookies = "__clerk_handshake_nonce=" NONCE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(f.nonce_asked, NONCE);
+    assert_int_equal(f.exchange_calls, 1);
+    expect_strings(o.set_cookies, "__session=hs.tok.en; Path=/", NULL);
+    assert_int_equal(o.warnings->nelts, 0);
+}
+
+static void test_nonce_not_navigation(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = xhr_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
+    v.handshake_nonce = NONCE;
+    v.cookies = "__clerk_handshake_nonce=" NONCE;
+    o = run(p, &v, &s, &f);
+    /* costs a Backend API call only where a handshake lands: ignored */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(f.exchange_calls, 0);
+    assert_int_equal(o.warnings->nelts, 0);
+    assert_int_equal(o.set_cookies->nelts, 0);
+}
+
+static void test_nonce_without_secret(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.has_secret = 0;
+    s.has_machine_secret = 1;   /* not for nonces */
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
+    v.handshake_nonce = NONCE;
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.carrier, "cookie");
+    assert_null(o.handshake_session);
+    assert_int_equal(f.exchange_calls, 0);
+    expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
+                               "a handshake nonce needs ClerkSecretKey", NULL);
+}
+
+static void test_nonce_malformed(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    char *long_nonce = apr_palloc(p, CLERK_NONCE_MAX + 2);
+    const char *bad[4];
+    fake_t f;
+
+    memset(long_nonce, 'n', CLERK_NONCE_MAX + 1);
+    long_nonce[CLERK_NONCE_MAX + 1] = '\0';
+    bad[0] = "nonce with space";
+    bad[1] = "nonce/../x";
+    bad[2] = "";
+    bad[3] = long_nonce;
+    fake_init(&f, p);
+    f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        clerk_auth_outcome_t o;
+        v.handshake_nonce = bad[i];
+        o = run(p, &v, &s, &f);
+        expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+        expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
+                                   "malformed handshake nonce (not sent to the Backend API)",
+                       NULL);
+    }
+    assert_int_equal(f.exchange_calls, 0);
+}
+
+static void test_nonce_unavailable(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    f.nonce_step = CLERK_STEP_UNAVAILABLE;
+    f.nonce_retry = 12;
+    v.handshake_nonce = NONCE;
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    /* not the cookies' decision: the request waits for the exchange */
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_OK);
+    assert_int_equal(o.retry_after, 12);
+    assert_int_equal(f.ncalls, 0);
+    f.nonce_retry = 0;
+    o = run(p, &v, &s, &f);
+    assert_int_equal(o.retry_after, 1);
+    f.nonce_step = CLERK_STEP_BROKEN;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_BROKEN, CLERK_OK);
+    assert_int_equal(f.exchange_calls, 3);
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_nonce_no_directives(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.handshake_nonce = NONCE;
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    f.nonce_detail = "the nonce is unknown";
+    o = run(p, &v, &s, &f);
+    /* nothing usable: the cookies decide */
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.carrier, "cookie");
+    expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
+                               "the nonce is unknown", NULL);
+    f.nonce_detail = NULL;
+    o = run(p, &v, &s, &f);
+    expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
+                               "no directives", NULL);
+    assert_int_equal(f.exchange_calls, 2);
+}
+
+static void test_nonce_no_session(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    /* a signed-out client: the handshake clears the session; a foreign one is dropped */
+    f.directives = unit_strings(p, "__client_uat=0; Path=/", "__session=evil; Domain=evil.com",
+                                NULL);
+    v.handshake_nonce = NONCE;
+    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
+    o = run(p, &v, &s, &f);
+    /* the handshake decides, not the stale cookies */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.detail, "handshake set no session");
+    assert_null(o.handshake_session);
+    expect_strings(o.set_cookies, "__client_uat=0; Path=/", NULL);
+    assert_int_equal(o.warnings->nelts, 1);
+    assert_int_equal(f.ncalls, 0);
+
+    /* an empty list, too */
+    f.directives = unit_strings(p, NULL);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.ncalls, 0);
+}
+
+static void test_nonce_session_rejected(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    answer(&f, "hs.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_ISSUER, 0);
+    f.directives = unit_strings(p, "__session=hs.tok.en", "__client_uat=1", NULL);
+    v.handshake_nonce = NONCE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID_ISSUER);
+    unit_assert_str(o.detail, "the handshake's session was rejected");
+    unit_assert_str(o.handshake_session, "hs.tok.en");
+    /* the cookies are set anyway (Clerk's SDK sets them before it verifies) */
+    expect_strings(o.set_cookies, "__session=hs.tok.en", "__client_uat=1", NULL);
+
+    /* keys unavailable for the handshake's session: 503, cookies still sent */
+    fake_init(&f, p);
+    answer(&f, "hs.tok.en", CLERK_STEP_UNAVAILABLE, CLERK_OK, 3);
+    f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
+    assert_int_equal(o.retry_after, 3);
+    expect_strings(o.set_cookies, "__session=hs.tok.en", NULL);
+}
+
+static void test_earlier_handshake_session(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    s.accept_types = CLERK_TYPE_ALL;
+    fake_init(&f, p);
+    valid(&f, "early.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
+    v.earlier_handshake_session = "early.tok.en";
+    v.handshake_nonce = NONCE;     /* still in the query of the internal redirect */
+    v.cookies = "__client_uat=" UAT_AFTER;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.handshake_session, "early.tok.en");
+    unit_assert_str(o.carrier, "handshake");
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_int_equal(f.exchange_calls + f.acquire_calls, 0);
+    assert_int_equal(f.ncalls, 1);
+    expect_call(&f, 0, "verify", "early.tok.en", CLERK_TYPE_SESSION, "handshake");
+
+    /* not valid in this section: the ordinary flow (here the nonce) decides */
+    fake_init(&f, p);
+    answer(&f, "early.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_ISSUER, 0);
+    valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.handshake_session, "hs.tok.en");
+    assert_int_equal(f.exchange_calls, 1);
+    assert_int_equal(f.ncalls, 2);
+
+    /* unavailable keys stop it there */
+    fake_init(&f, p);
+    answer(&f, "early.tok.en", CLERK_STEP_UNAVAILABLE, CLERK_OK, 5);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
+    assert_int_equal(o.retry_after, 5);
+    assert_int_equal(f.exchange_calls, 0);
+}
+
+static const char *handshake_token(apr_pool_t *p, const char *payload)
+{
+    return unit_sign(p, unit_fixture_private_key(p), "RS256", HDR, payload);
+}
+
+static void test_handshake_token(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    const char *hs = handshake_token(p, "{\"handshake\":[\"__session=hs.tok.en; Path=/\","
+                                        "\"__client_uat=" UAT_BEFORE "; Path=/\",\"x=1\"]}");
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    f.keys = unit_pem_keyset(p, UNIT_PUB_PEM);
+    valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.handshake = hs;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.handshake_session, "hs.tok.en");
+    expect_strings(o.set_cookies, "__session=hs.tok.en; Path=/",
+                   "__client_uat=" UAT_BEFORE "; Path=/", NULL);
+    expect_strings(o.warnings,
+                   "handshake directive not set: cookie x is not one Clerk's handshake sets", NULL);
+    assert_int_equal(f.acquire_calls, 1);
+    assert_int_equal(f.release_calls, 1);
+    assert_ptr_equal(f.released, &f.hold_token);
+    assert_int_equal(f.exchange_calls, 0);
+    expect_call(&f, 0, "verify", "hs.tok.en", CLERK_TYPE_SESSION, "handshake");
+
+    /* from the __clerk_handshake cookie */
+    fake_init(&f, p);
+    f.keys = unit_pem_keyset(p, UNIT_PUB_PEM);
+    valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.handshake = NULL;
+    v.cookies = apr_pstrcat(p, "__clerk_handshake=", hs, NULL);
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.handshake_session, "hs.tok.en");
+    assert_int_equal(f.acquire_calls, 1);
+    assert_int_equal(f.release_calls, 1);
+}
+
+static void test_handshake_token_refused(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    EVP_PKEY *other = unit_load_private_key(p, UNIT_VEC_CLERK "keys/integration-a.private.pem");
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    f.keys = unit_pem_keyset(p, UNIT_PUB_PEM);
+    valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v.handshake = unit_sign(p, other, "RS256", HDR, "{\"handshake\":[\"__session=hs.tok.en\"]}");
+    o = run(p, &v, &s, &f);
+    /* a forged handshake sets nothing: the cookies decide (none: signed out) */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(o.set_cookies->nelts, 0);
+    assert_null(o.handshake_session);
+    assert_int_equal(o.warnings->nelts, 1);
+    {
+        const char *w = APR_ARRAY_IDX(o.warnings, 0, const char *);
+        const char *prefix = "handshake result not usable, continuing with the cookies: "
+                             "token-invalid-signature: ";
+        if (strncmp(w, prefix, strlen(prefix)))
+            fail_msg("warning: %s", w);
+    }
+    assert_int_equal(f.acquire_calls, 1);
+    assert_int_equal(f.release_calls, 1);
+    assert_int_equal(f.ncalls, 0);
+
+    /* no keys now: 503 for want of keys, nothing to release */
+    fake_init(&f, p);
+    f.keys_step = CLERK_STEP_UNAVAILABLE;
+    f.keys_retry = 9;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
+    assert_int_equal(o.retry_after, 9);
+    assert_int_equal(f.acquire_calls, 1);
+    assert_int_equal(f.release_calls, 0);
+    f.keys_step = CLERK_STEP_BROKEN;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_BROKEN, CLERK_JWK_FAILED_TO_RESOLVE);
+    assert_int_equal(f.release_calls, 0);
+}
+
+static void test_nonce_before_handshake_token(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
+    clerk_request_view_t v = page_view();
+    clerk_auth_outcome_t o;
+    fake_t f;
+
+    fake_init(&f, p);
+    f.keys = unit_pem_keyset(p, UNIT_PUB_PEM);
+    valid(&f, "n.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    f.directives = unit_strings(p, "__session=n.tok.en", NULL);
+    v.handshake = handshake_token(p, "{\"handshake\":[\"__session=hs.tok.en\"]}");
+    v.handshake_nonce = NONCE;
+    o = run(p, &v, &s, &f);
+    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
+    unit_assert_str(o.handshake_session, "n.tok.en");
+    assert_int_equal(f.exchange_calls, 1);
+    assert_int_equal(f.acquire_calls, 0);
+    assert_int_equal(f.release_calls, 0);
+}
+
+/* ------------------------------------------------------------ names */
+
+static void test_state_names(void **state)
+{
+    (void)state;
+    unit_assert_str(clerk_auth_state_name(CLERK_AUTH_SIGNED_IN), "signed-in");
+    unit_assert_str(clerk_auth_state_name(CLERK_AUTH_SIGNED_OUT), "signed-out");
+    unit_assert_str(clerk_auth_state_name(CLERK_AUTH_ANONYMOUS), "anonymous");
+    unit_assert_str(clerk_auth_state_name(CLERK_AUTH_SIGN_IN_REDIRECT), "sign-in-redirect");
+    unit_assert_str(clerk_auth_state_name(CLERK_AUTH_HANDSHAKE), "handshake");
+    unit_assert_str(clerk_auth_state_name(CLERK_AUTH_UNAVAILABLE), "unavailable");
+    unit_assert_str(clerk_auth_state_name(CLERK_AUTH_BROKEN), "broken");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_no_token),
+        UNIT_TEST(test_header_signed_in),
+        UNIT_TEST(test_header_wins_over_cookie),
+        UNIT_TEST(test_malformed_header),
+        UNIT_TEST(test_repeated_cookie),
+        UNIT_TEST(test_source_header_only),
+        UNIT_TEST(test_source_cookie_only),
+        UNIT_TEST(test_suffixed_cookie_first),
+        UNIT_TEST(test_cookie_accept_masked),
+        UNIT_TEST(test_machine_only_ignores_cookies),
+        UNIT_TEST(test_opaque_type_not_accepted),
+        UNIT_TEST(test_opaque_needs_secret),
+        UNIT_TEST(test_opaque_signed_in),
+        UNIT_TEST(test_opaque_malformed),
+        UNIT_TEST(test_opaque_in_cookie),
+        UNIT_TEST(test_opaque_refused),
+        UNIT_TEST(test_opaque_unavailable),
+        UNIT_TEST(test_verify_unavailable),
+        UNIT_TEST(test_verify_broken),
+        UNIT_TEST(test_remote_user),
+        UNIT_TEST(test_pass_anonymous),
+        UNIT_TEST(test_deny_page_view),
+        UNIT_TEST(test_redirect_page_view),
+        UNIT_TEST(test_redirect_not_page_view),
+        UNIT_TEST(test_handshake_without_instance),
+        UNIT_TEST(test_browser_header_signed_in),
+        UNIT_TEST(test_browser_header_expired),
+        UNIT_TEST(test_browser_header_expired_xhr),
+        UNIT_TEST(test_browser_development_no_handshake),
+        UNIT_TEST(test_browser_header_refused),
+        UNIT_TEST(test_browser_header_opaque),
+        UNIT_TEST(test_browser_no_cookies),
+        UNIT_TEST(test_browser_uat_without_session),
+        UNIT_TEST(test_browser_session_without_uat),
+        UNIT_TEST(test_browser_iat_before_uat),
+        UNIT_TEST(test_browser_cookie_signed_in),
+        UNIT_TEST(test_browser_cookie_expired),
+        UNIT_TEST(test_browser_suffixed_cookies),
+        UNIT_TEST(test_browser_cookie_unavailable),
+        UNIT_TEST(test_nonce_exchange),
+        UNIT_TEST(test_nonce_from_cookie),
+        UNIT_TEST(test_nonce_not_navigation),
+        UNIT_TEST(test_nonce_without_secret),
+        UNIT_TEST(test_nonce_malformed),
+        UNIT_TEST(test_nonce_unavailable),
+        UNIT_TEST(test_nonce_no_directives),
+        UNIT_TEST(test_nonce_no_session),
+        UNIT_TEST(test_nonce_session_rejected),
+        UNIT_TEST(test_earlier_handshake_session),
+        UNIT_TEST(test_handshake_token),
+        UNIT_TEST(test_handshake_token_refused),
+        UNIT_TEST(test_nonce_before_handshake_token),
+        UNIT_TEST(test_state_names),
+    };
+    return UNIT_RUN(tests);
+}
