@@ -297,6 +297,7 @@ void cli_put_variables(const json_t *env);
 typedef struct cli_asked {
     cli_verdict_inputs_t *in;
     const char *machine_secret;     /* ClerkMachineSecretKey, or NULL */
+    const char *request_origin;     /* the origin of the request's URL (a refresh sends it) */
     /*
      * verify: an unreachable key set or Backend API is an I/O error (status
      * 2); authenticate: CLERK_STEP_UNAVAILABLE, the module's 503.

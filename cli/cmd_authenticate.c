@@ -440,6 +440,11 @@ int cli_authenticate(apr_pool_t *p, int argc, char **argv)
     section_settings(&a.in, &a.section, &settings);
     cli_asked_init(&asked, &a.in, &ops);
     asked.machine_secret = a.section.machine_secret;
+    {
+        apr_uri_t uri;
+        apr_uri_parse(p, view.url, &uri);   /* parsed by set_url */
+        asked.request_origin = apr_pstrcat(p, uri.scheme, "://", uri.hostinfo, NULL);
+    }
     clerk_authenticate_request(p, &view, &settings, &ops, &out);
     if (asked.rc)
         return asked.rc;

@@ -99,8 +99,9 @@ static clerk_step_t load_keys(cli_asked_t *a, apr_int64_t *retry_after)
 }
 
 static clerk_step_t ask_verify_jwt(void *ctx, const char *token, unsigned accept_types,
-                                   const char *carrier, clerk_claims_t **claims,
-                                   clerk_reason_t *reason, apr_int64_t *retry_after)
+                                   apr_int64_t clock_skew, const char *carrier,
+                                   clerk_claims_t **claims, clerk_reason_t *reason,
+                                   apr_int64_t *retry_after)
 {
     cli_asked_t *a = ctx;
     clerk_verify_opts_t opts = a->in->opts;
@@ -109,6 +110,8 @@ static clerk_step_t ask_verify_jwt(void *ctx, const char *token, unsigned accept
     if (step != CLERK_STEP_DONE)
         return step;
     opts.accept_types = accept_types;
+    if (clock_skew >= 0)
+        opts.clock_skew = clock_skew;
     clerk_verify_token(a->in->p, token, strlen(token), a->keys, &opts, a->in->now, &a->res);
     a->checked = 1;
     *reason = a->res.reason;
@@ -173,6 +176,41 @@ static clerk_step_t ask_exchange_nonce(void *ctx, const char *nonce,
     return CLERK_STEP_DONE;
 }
 
+/*
+ * Clerk's silent refresh, as the module asks for it.  The command forwards
+ * no request headers (it has only those given), only the origin of --url.
+ */
+static clerk_step_t ask_refresh_session(void *ctx, const char *expired_token,
+                                        const char *refresh_token, int suffixed_cookies,
+                                        clerk_refresh_result_t *result,
+                                        apr_int64_t *retry_after)
+{
+    cli_asked_t *a = ctx;
+    cli_verdict_inputs_t *in = a->in;
+    clerk_refresh_request_t req = {expired_token, refresh_token, a->request_origin, NULL,
+                                   suffixed_cookies};
+    const char *sid, *detail = NULL;
+
+    result->set_cookies = NULL;
+    if ((result->error = clerk_refresh_refusal(in->p, in->secret_key, &req, &sid, &detail)))
+        return CLERK_STEP_DONE;
+    switch (clerk_backend_refresh_session(in->p, http_client(a), in->api_url, in->secret_key,
+                                          &req, &result->set_cookies, &result->error,
+                                          &detail)) {
+    case CLERK_BAPI_ANSWERED:
+        return CLERK_STEP_DONE;
+    case CLERK_BAPI_SECRET_REJECTED:
+        return outage(a, apr_pstrcat(in->p, detail, " (the module answers 503)", NULL), detail,
+                      RETRY_SECRET_REFUSED, retry_after);
+    default:
+        /* as the module: the refresh failed, a handshake will do */
+        result->set_cookies = NULL;
+        if (!result->error)
+            result->error = CLERK_REFRESH_FETCH_ERROR;
+        return CLERK_STEP_DONE;
+    }
+}
+
 void cli_asked_init(cli_asked_t *a, cli_verdict_inputs_t *in, clerk_auth_ops_t *ops)
 {
     memset(a, 0, sizeof(*a));
@@ -183,4 +221,5 @@ void cli_asked_init(cli_asked_t *a, cli_verdict_inputs_t *in, clerk_auth_ops_t *
     ops->acquire_keys = ask_acquire_keys;
     ops->release_keys = ask_release_keys;
     ops->exchange_nonce = ask_exchange_nonce;
+    ops->refresh_session = ask_refresh_session;
 }

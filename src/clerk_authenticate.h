@@ -63,6 +63,8 @@ typedef struct clerk_request_view {
      * browser still sent its old cookies).
      */
     const char *earlier_handshake_session;
+    const char *referer;            /* the Referer header (the cross-origin check) */
+    const char *dev_browser;        /* __clerk_db_jwt from the query, taken out by the caller */
 } clerk_request_view_t;
 
 /* The section's settings, defaults applied. */
@@ -76,8 +78,20 @@ typedef struct clerk_auth_settings {
     const char *session_cookie;         /* the instance's __session_<suffix> */
     const char *uat_cookie;             /* its __client_uat_<suffix> */
     const char *frontend_api_base;      /* handshake base: ClerkProxyURL or https://<fapi> */
-    int has_secret;                     /* ClerkSecretKey: opaque tokens, nonces */
+    /*
+     * The host whose tokens are this instance's own (Clerk's
+     * originalFrontendApi): the publishable key's Frontend API, or
+     * clerk.<ClerkDomain> for a production satellite.
+     */
+    const char *instance_fapi;
+    int has_secret;                     /* ClerkSecretKey: opaque tokens, nonces, refresh */
     int has_machine_secret;             /* ClerkMachineSecretKey: opaque M2M tokens */
+    /* satellite domains (ClerkIsSatellite, ClerkSignInURL, ClerkSatelliteAutoSync) */
+    int satellite;
+    const char *satellite_sign_in_url;
+    int satellite_auto_sync;
+    /* origins a development primary may send a syncing satellite back to */
+    const apr_array_header_t *authorized_parties;
 } clerk_auth_settings_t;
 
 /* How a question to the caller ended. */
@@ -87,6 +101,12 @@ typedef enum {
     CLERK_STEP_BROKEN,          /* the section cannot decide (its configuration): 500 */
 } clerk_step_t;
 
+/* What a session refresh through the Backend API gave. */
+typedef struct clerk_refresh_result {
+    apr_array_header_t *set_cookies;    /* the new cookies (const char *), or NULL */
+    const char *error;                  /* else Clerk's refresh error, e.g. "fetch-error" */
+} clerk_refresh_result_t;
+
 /*
  * The caller's side.  carrier names where a token came from for its log
  * ("header", "cookie", "handshake").  A DONE verification sets *reason, and
@@ -94,10 +114,15 @@ typedef enum {
  */
 typedef struct clerk_auth_ops {
     void *ctx;
-    /* A JWT, with the section's keys, under accept_types. */
+    /*
+     * A JWT, with the section's keys, under accept_types; clock_skew -1 for
+     * the section's, else these seconds (Clerk's one-day retry of a
+     * development handshake).
+     */
     clerk_step_t (*verify_jwt)(void *ctx, const char *token, unsigned accept_types,
-                               const char *carrier, clerk_claims_t **claims,
-                               clerk_reason_t *reason, apr_int64_t *retry_after);
+                               apr_int64_t clock_skew, const char *carrier,
+                               clerk_claims_t **claims, clerk_reason_t *reason,
+                               apr_int64_t *retry_after);
     /*
      * A well-formed opaque token of an accepted type, through the Backend
      * API (with the machine secret for an M2M token when the section has
@@ -117,8 +142,21 @@ typedef struct clerk_auth_ops {
     clerk_step_t (*exchange_nonce)(void *ctx, const char *nonce,
                                    apr_array_header_t **directives, const char **detail,
                                    apr_int64_t *retry_after);
+    /*
+     * Clerk's silent refresh (only asked when has_secret, on a GET with a
+     * refresh cookie, for a session whose signature verified and which has
+     * expired): POST /v1/sessions/{sid}/refresh.  DONE with *result.
+     */
+    clerk_step_t (*refresh_session)(void *ctx, const char *expired_token,
+                                    const char *refresh_token, int suffixed_cookies,
+                                    clerk_refresh_result_t *result, apr_int64_t *retry_after);
 } clerk_auth_ops_t;
 
+/*
+ * The states.  A SIGNED_IN, SIGNED_OUT or ANONYMOUS outcome with a location
+ * is answered with a 307 to it (a development handshake's result sends the
+ * browser to the URL without the handshake parameters, as Clerk's SDK does).
+ */
 typedef enum {
     CLERK_AUTH_SIGNED_IN,           /* claims and user: let it through */
     CLERK_AUTH_SIGNED_OUT,          /* 401 with WWW-Authenticate */
@@ -138,6 +176,14 @@ typedef struct clerk_auth_outcome {
      */
     clerk_reason_t reason;
     const char *handshake_reason;   /* HANDSHAKE: Clerk's __clerk_hs_reason */
+    /*
+     * Clerk's reason for the state, as its SDK's X-Clerk-Auth-Reason says it
+     * (e.g. session-token-and-uat-missing), and its message; NULL when the
+     * reason above says it all.
+     */
+    const char *sdk_reason;
+    const char *message;
+    int handshake_resolved;         /* a handshake result was used: CORS headers as the SDK */
     clerk_claims_t *claims;         /* SIGNED_IN */
     const char *user;               /* SIGNED_IN: REMOTE_USER */
     const char *token;              /* the token decided on, or NULL */

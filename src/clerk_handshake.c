@@ -101,57 +101,6 @@ int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
     return 1;                                           /* 8 */
 }
 
-static clerk_session_decision_t decide(clerk_session_state_t state, clerk_reason_t reason,
-                                       const char *handshake_reason)
-{
-    clerk_session_decision_t d = {state, reason, handshake_reason};
-    return d;
-}
-
-/* Clerk refreshes by handshake what time may have made invalid. */
-static const char *time_handshake_reason(clerk_reason_t verified)
-{
-    switch (verified) {
-    case CLERK_TOKEN_EXPIRED:
-        return "session-token-expired-refresh-non-eligible-no-refresh-cookie";
-    case CLERK_TOKEN_NOT_ACTIVE_YET:
-        return "session-token-nbf";
-    case CLERK_TOKEN_IAT_IN_THE_FUTURE:
-        return "session-token-iat-in-the-future";
-    default:
-        return NULL;
-    }
-}
-
-clerk_session_decision_t clerk_header_session_decision(clerk_reason_t verified)
-{
-    const char *why;
-
-    if (verified == CLERK_OK)
-        return decide(CLERK_SESSION_SIGNED_IN, CLERK_OK, NULL);
-    if ((why = time_handshake_reason(verified)))
-        return decide(CLERK_SESSION_HANDSHAKE, verified, why);
-    return decide(CLERK_SESSION_SIGNED_OUT, verified, NULL);
-}
-
-clerk_session_decision_t clerk_cookie_session_decision(const char *session, apr_int64_t uat,
-                                                       clerk_reason_t verified, int has_iat,
-                                                       apr_int64_t iat)
-{
-    if (!session && uat == 0)
-        return decide(CLERK_SESSION_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING, NULL);
-    if (session && uat == 0)
-        return decide(CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
-                      "session-token-but-no-client-uat");
-    if (!session)
-        return decide(CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
-                      "client-uat-but-no-session-token");
-    if (verified == CLERK_OK && has_iat && iat < uat)
-        return decide(CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
-                      "session-token-iat-before-client-uat");
-    return clerk_header_session_decision(verified);
-}
-
 const char *clerk_handshake_location(apr_pool_t *p, const char *base, const char *redirect_url,
                                      const char *reason, int suffixed_cookies)
 {

@@ -1,11 +1,10 @@
 /*
- * Browser sessions as Clerk's backend SDK runs them (authenticateRequest,
- * README: "Protecting a PHP site for browser users"): which session cookie to read, the decision table for
- * cookie-borne sessions, and the "handshake" round trip through the Frontend
- * API that refreshes an expired session with one redirect.
- *
- * Pure functions over request facts; the module supplies headers, cookies and
- * verification results and acts on the decision.
+ * The pieces of Clerk's browser-session protocol (README: "Protecting a PHP
+ * site for browser users") that the browser flow (clerk_browser_flow.c)
+ * decides with: which requests may be redirected, which session cookie to
+ * read, the handshake URL, a handshake result's token and cookies, and the
+ * handshake parameters of a query string.  Pure functions over request
+ * facts.
  */
 #ifndef CLERK_HANDSHAKE_H
 #define CLERK_HANDSHAKE_H
@@ -42,34 +41,6 @@ int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
 
 /* __client_uat as Clerk reads it: a non-negative integer, missing or bad = 0. */
 apr_int64_t clerk_client_uat(const char *value);
-
-typedef enum {
-    CLERK_SESSION_SIGNED_IN,
-    CLERK_SESSION_SIGNED_OUT,
-    CLERK_SESSION_HANDSHAKE,
-} clerk_session_state_t;
-
-typedef struct clerk_session_decision {
-    clerk_session_state_t state;
-    clerk_reason_t reason;          /* for signed-out */
-    const char *handshake_reason;   /* for a handshake, Clerk's __clerk_hs_reason */
-} clerk_session_decision_t;
-
-/*
- * The decision for a session token from a cookie (session may be NULL),
- * given its verification result (reason, and iat when it verified) and the
- * client's __client_uat.  A "handshake" decision is what Clerk would do for
- * an eligible request; the caller falls back to signed-out otherwise.
- */
-clerk_session_decision_t clerk_cookie_session_decision(const char *session, apr_int64_t uat,
-                                                       clerk_reason_t verified, int has_iat,
-                                                       apr_int64_t iat);
-
-/*
- * The decision for a token from the Authorization header: signed in, a
- * handshake for the time-related failures Clerk refreshes, else signed out.
- */
-clerk_session_decision_t clerk_header_session_decision(clerk_reason_t verified);
 
 /*
  * The 307 Location to the Frontend API handshake (base is

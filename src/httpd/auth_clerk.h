@@ -182,8 +182,21 @@ typedef struct {
 } instance_identity;
 
 /*
+ * What a production satellite (ClerkIsSatellite On, ClerkDomain) derives
+ * from its domain: Clerk's Frontend API there, clerk.<domain>, whose tokens
+ * count as the instance's own, and the issuers accepted (the publishable
+ * key's and that one).
+ */
+typedef struct {
+    const char *frontend_api;           /* clerk.<domain> */
+    string_list *issuers;
+} satellite_identity;
+
+/*
  * Per-directory configuration.  Every field has an "unset" value so that a
- * child section overrides exactly what it sets (see mac_merge_dir_conf).
+ * child section overrides exactly what it sets (see mac_merge_dir_conf):
+ * UNSET (-1) for numbers and flags, 0 or NULL for bit sets, keywords and
+ * strings, which no directive can produce.
  */
 typedef struct clerk_dir_conf {
     key_choice keys;                /* ClerkJWTKey(File), ClerkJWKSFile, ClerkJWKSURL */
@@ -202,6 +215,11 @@ typedef struct clerk_dir_conf {
     signed_out_action_t signed_out_action;
     const char *sign_in_url;                /* for ClerkSignedOutAction redirect */
     const char *proxy_url;                  /* ClerkProxyURL: the Frontend API's public base */
+    int satellite;                          /* ClerkIsSatellite */
+    const char *domain;                     /* ClerkDomain: the satellite's own domain */
+    const char *satellite_sign_in_url;      /* ClerkSignInURL: the primary's sign-in page */
+    int satellite_auto_sync;                /* ClerkSatelliteAutoSync */
+    const satellite_identity *satellite_id; /* derived: mac_satellite_identity */
     int trust_forwarded;
     int pass_claims_as;
     const char *remote_user_claim;
@@ -251,6 +269,7 @@ static inline int log_allowed(volatile apr_uint32_t *last)
 typedef struct {
     const char *handshake;          /* __clerk_handshake: a JWT holding a session token */
     const char *nonce;              /* __clerk_handshake_nonce */
+    const char *dev_browser;        /* __clerk_db_jwt: a development browser's token */
 } handshake_params;
 
 /* ---- config.c ---- */
@@ -270,6 +289,12 @@ string_list *mac_make_list(apr_pool_t *p, int argc, char *const argv[]);
 const static_keyset *mac_static_keys(const clerk_dir_conf *c);
 key_slot *mac_network_slot(const clerk_dir_conf *c);
 void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o);
+/* What a production satellite derives from its domain, or NULL (not one, or not yet known). */
+const satellite_identity *mac_satellite_identity(apr_pool_t *p, const clerk_dir_conf *c);
+/* The issuers the section's publishable key stands for (a satellite's two), or NULL. */
+const string_list *mac_instance_issuers(const clerk_dir_conf *c);
+/* ClerkIsSatellite On in this section: its companions are checked by mac_check_config. */
+void mac_note_satellite_section(cmd_parms *cmd, const clerk_dir_conf *c);
 
 /* ---- config_directives.c ---- */
 extern const command_rec mac_cmds[];
@@ -281,7 +306,6 @@ const char *mac_set_jwks_url(cmd_parms *cmd, void *dconf, const char *arg);
 const char *mac_set_secret_key(cmd_parms *cmd, void *dconf, const char *arg);
 const char *mac_set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *arg);
 const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg);
-void mac_warn_dev_handshake(cmd_parms *cmd, const clerk_dir_conf *c);
 
 /* ---- key_sources.c ---- */
 void mac_key_sources_begin(apr_pool_t *pconf);
@@ -302,8 +326,6 @@ int mac_is_clerk_request(request_rec *r);
 clerk_request_state *mac_request_state(const request_rec *r);
 /* check_authn of a Clerk section: the view, the core's decision, its outcome applied */
 int mac_authenticate(request_rec *r);
-void mac_set_debug_headers(request_rec *r, const clerk_dir_conf *c, const char *status,
-                           clerk_reason_t reason);
 int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y);
 /*
  * The decision of the request this one derives from (the main request of a
@@ -320,8 +342,9 @@ int mac_note_auth_failure(request_rec *r, const char *auth_type);
 void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
                     clerk_cached_token_t *entry);
 clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                            const char *token, unsigned accept_types, const char *carrier,
-                            clerk_reason_t *reason, apr_int64_t *retry_after);
+                            const char *token, unsigned accept_types, apr_int64_t clock_skew,
+                            const char *carrier, clerk_reason_t *reason,
+                            apr_int64_t *retry_after);
 
 /* ---- backend_api.c ---- */
 apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s);
@@ -333,6 +356,10 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
 clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const char *nonce,
                                 apr_array_header_t **directives, const char **detail,
                                 apr_int64_t *retry_after);
+clerk_step_t mac_refresh_session(request_rec *r, const clerk_dir_conf *c,
+                                 const char *expired_token, const char *refresh_token,
+                                 int suffixed_cookies, clerk_refresh_result_t *result,
+                                 apr_int64_t *retry_after);
 
 /* ---- request_view.c ---- */
 void mac_request_view(request_rec *r, const clerk_dir_conf *c, int with_url,

@@ -46,16 +46,6 @@ static void export_claims(request_rec *r, const clerk_dir_conf *c, clerk_request
     }
 }
 
-void mac_set_debug_headers(request_rec *r, const clerk_dir_conf *c, const char *status,
-                              clerk_reason_t reason)
-{
-    if (c->debug_headers != 1)
-        return;
-    apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Status", status);
-    if (reason != CLERK_OK)
-        apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Reason", clerk_reason_str(reason));
-}
-
 /* Two string lists with the same values in the same order (NULL: empty). */
 int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y)
 {
@@ -96,11 +86,17 @@ static void auth_settings(apr_pool_t *p, const clerk_dir_conf *c, clerk_auth_set
     s->instance = key;
     s->session_cookie = c->instance.session_cookie;
     s->uat_cookie = c->instance.uat_cookie;
-    if (key)
+    if (key) {
+        s->instance_fapi = c->satellite_id ? c->satellite_id->frontend_api : key->frontend_api;
         s->frontend_api_base = c->proxy_url
-            ? c->proxy_url : apr_pstrcat(p, "https://", key->frontend_api, NULL);
+            ? c->proxy_url : apr_pstrcat(p, "https://", s->instance_fapi, NULL);
+    }
     s->has_secret = c->backend_api != NULL;
     s->has_machine_secret = c->machine_secret != NULL;
+    s->satellite = c->satellite == 1;
+    s->satellite_sign_in_url = c->satellite_sign_in_url;
+    s->satellite_auto_sync = c->satellite_auto_sync == 1;
+    s->authorized_parties = c->authorized_parties ? c->authorized_parties->values : NULL;
 }
 
 /* ---- what the decision asks of this process (clerk_auth_ops_t) ---- */
@@ -112,12 +108,13 @@ typedef struct {
 } asked_t;
 
 static clerk_step_t ask_verify_jwt(void *ctx, const char *token, unsigned accept_types,
-                                   const char *carrier, clerk_claims_t **claims,
-                                   clerk_reason_t *reason, apr_int64_t *retry_after)
+                                   apr_int64_t clock_skew, const char *carrier,
+                                   clerk_claims_t **claims, clerk_reason_t *reason,
+                                   apr_int64_t *retry_after)
 {
     asked_t *a = ctx;
-    clerk_step_t step = mac_verify_jwt(a->r, a->c, a->st, token, accept_types, carrier, reason,
-                                       retry_after);
+    clerk_step_t step = mac_verify_jwt(a->r, a->c, a->st, token, accept_types, clock_skew,
+                                       carrier, reason, retry_after);
     *claims = a->st->claims;
     return step;
 }
@@ -148,6 +145,16 @@ static void ask_release_keys(void *ctx, void *hold)
     mac_release_keys(hold);
 }
 
+static clerk_step_t ask_refresh_session(void *ctx, const char *expired_token,
+                                        const char *refresh_token, int suffixed_cookies,
+                                        clerk_refresh_result_t *result,
+                                        apr_int64_t *retry_after)
+{
+    asked_t *a = ctx;
+    return mac_refresh_session(a->r, a->c, expired_token, refresh_token, suffixed_cookies,
+                               result, retry_after);
+}
+
 static clerk_step_t ask_exchange_nonce(void *ctx, const char *nonce,
                                        apr_array_header_t **directives, const char **detail,
                                        apr_int64_t *retry_after)
@@ -158,6 +165,29 @@ static clerk_step_t ask_exchange_nonce(void *ctx, const char *nonce,
 
 /* ---- applying the outcome ---- */
 
+/* X-Clerk-Auth-Status, -Reason and -Message (ClerkDebugHeaders On), as Clerk's SDK sets them. */
+static void debug_headers(request_rec *r, const clerk_dir_conf *c, const char *status,
+                          const clerk_auth_outcome_t *o)
+{
+    const char *reason = o->sdk_reason ? o->sdk_reason
+                         : o->reason != CLERK_OK ? clerk_reason_str(o->reason) : NULL;
+
+    if (c->debug_headers != 1)
+        return;
+    apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Status", status);
+    if (reason)
+        apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Reason", reason);
+    if (o->message && clerk_export_header_safe(o->message))
+        apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Message", o->message);
+}
+
+static int redirect(request_rec *r, const char *location, int status)
+{
+    apr_table_setn(r->headers_out, "Location", location);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return status;
+}
+
 static int apply_outcome(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
                          const clerk_auth_outcome_t *o)
 {
@@ -167,30 +197,33 @@ static int apply_outcome(request_rec *r, const clerk_dir_conf *c, clerk_request_
     for (int i = 0; i < o->set_cookies->nelts; i++)
         apr_table_addn(r->err_headers_out, "Set-Cookie",
                        APR_ARRAY_IDX(o->set_cookies, i, const char *));
+    if (o->handshake_resolved) {
+        /* as Clerk's SDK answers a resolved handshake */
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", "null");
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Credentials", "true");
+    }
     st->reason = o->reason;
     st->claims = o->state == CLERK_AUTH_SIGNED_IN ? o->claims : NULL;
     st->handshake_session = o->handshake_session;
     if (o->state != CLERK_AUTH_SIGNED_IN && o->detail)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(005) "%s: %s (%s)",
-                      clerk_auth_state_name(o->state), clerk_reason_str(o->reason), o->detail);
+                      clerk_auth_state_name(o->state),
+                      o->sdk_reason ? o->sdk_reason : clerk_reason_str(o->reason), o->detail);
     switch (o->state) {
     case CLERK_AUTH_SIGNED_IN:
+        debug_headers(r, c, "signed-in", o);
+        if (o->location)    /* a development handshake's result: to the clean URL first */
+            return redirect(r, o->location, HTTP_TEMPORARY_REDIRECT);
         r->user = (char *)o->user;
         r->ap_auth_type = (char *)ap_auth_type(r);  /* AUTH_TYPE for CGI, as mod_auth_basic */
-        mac_set_debug_headers(r, c, "signed-in", CLERK_OK);
         export_claims(r, c, st);
         return OK;
     case CLERK_AUTH_HANDSHAKE:
-        apr_table_setn(r->headers_out, "Location", o->location);
-        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        if (c->debug_headers == 1) {
-            apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Status", "handshake");
-            apr_table_setn(r->err_headers_out, "X-Clerk-Auth-Reason", o->handshake_reason);
-        }
-        return HTTP_TEMPORARY_REDIRECT;
+        debug_headers(r, c, "handshake", o);
+        return redirect(r, o->location, HTTP_TEMPORARY_REDIRECT);
     case CLERK_AUTH_UNAVAILABLE:
         if (o->reason != CLERK_OK)
-            mac_set_debug_headers(r, c, "signed-out", o->reason);
+            debug_headers(r, c, "signed-out", o);
         apr_table_setn(r->err_headers_out, "Retry-After",
                        apr_psprintf(r->pool, "%" APR_INT64_T_FMT, o->retry_after));
         return HTTP_SERVICE_UNAVAILABLE;
@@ -199,15 +232,15 @@ static int apply_outcome(request_rec *r, const clerk_dir_conf *c, clerk_request_
     default:
         break;
     }
-    mac_set_debug_headers(r, c, "signed-out", o->reason);
+    debug_headers(r, c, "signed-out", o);
+    if (o->location && o->state != CLERK_AUTH_SIGN_IN_REDIRECT)
+        return redirect(r, o->location, HTTP_TEMPORARY_REDIRECT);
     switch (o->state) {
     case CLERK_AUTH_ANONYMOUS:
         r->user = "";       /* Require valid-user passes, clerk-* providers deny */
         return OK;
     case CLERK_AUTH_SIGN_IN_REDIRECT:
-        apr_table_setn(r->headers_out, "Location", o->location);
-        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        return HTTP_MOVED_TEMPORARILY;
+        return redirect(r, o->location, HTTP_MOVED_TEMPORARILY);
     default:
         ap_note_auth_failure(r);
         return HTTP_UNAUTHORIZED;
@@ -222,7 +255,7 @@ int mac_authenticate(request_rec *r)
     asked_t asked = { r, c, st };
     const clerk_auth_ops_t ops = {
         &asked, ask_verify_jwt, ask_check_opaque, ask_acquire_keys, ask_release_keys,
-        ask_exchange_nonce
+        ask_exchange_nonce, ask_refresh_session
     };
     clerk_auth_settings_t settings;
     clerk_request_view_t view;

@@ -249,6 +249,74 @@ clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const c
     return CLERK_STEP_DONE;
 }
 
+/* The public origin of the request's URL (scheme://host[:port]), or NULL. */
+static const char *public_origin(apr_pool_t *p, const char *url)
+{
+    const char *host = url ? strstr(url, "://") : NULL;
+    return host ? apr_pstrndup(p, url, (apr_size_t)(host + 3 - url) + strcspn(host + 3, "/?#"))
+                : NULL;
+}
+
+/*
+ * Clerk's silent refresh of an expired session (the core asks only on a
+ * GET with a refresh cookie, after the signature verified), within the
+ * budget: DONE with *result (cookies, or Clerk's refresh error), or
+ * UNAVAILABLE when the Backend API cannot answer or the budget is spent.
+ * What Clerk's SDK refuses without a call is refused before anything is
+ * charged.
+ */
+clerk_step_t mac_refresh_session(request_rec *r, const clerk_dir_conf *c,
+                                 const char *expired_token, const char *refresh_token,
+                                 int suffixed_cookies, clerk_refresh_result_t *result,
+                                 apr_int64_t *retry_after)
+{
+    clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
+    const char *secret = c->backend_api && sc->backend_api ? c->backend_api->secret : NULL;
+    clerk_refresh_request_t req;
+    const char *sid, *detail = NULL;
+    clerk_bapi_outcome_t outcome;
+    clerk_step_t step;
+    clerk_request_view_t view;
+
+    mac_request_view(r, c, 1, &view);
+    req.expired_token = expired_token;
+    req.refresh_token = refresh_token;
+    req.request_origin = public_origin(r->pool, view.url);
+    req.headers = r->headers_in;
+    req.suffixed_cookies = suffixed_cookies;
+    result->set_cookies = NULL;
+    if ((result->error = clerk_refresh_refusal(r->pool, secret, &req, &sid, &detail))) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(039)
+                      "no session refresh: %s (%s)", result->error, detail ? detail : "-");
+        return CLERK_STEP_DONE;
+    }
+    if ((step = bapi_enter(r, 1, "session refresh", retry_after)) != CLERK_STEP_DONE)
+        return step;
+    outcome = clerk_backend_refresh_session(r->pool, sc->backend_api, sc->api_url, secret, &req,
+                                            &result->set_cookies, &result->error, &detail);
+    bapi_leave();
+    switch (outcome) {
+    case CLERK_BAPI_ANSWERED:
+        if (result->error)
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(060)
+                          "session refresh refused: %s (%s)", result->error,
+                          detail ? detail : "-");
+        return CLERK_STEP_DONE;
+    case CLERK_BAPI_SECRET_REJECTED:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(061) "%s", detail);
+        *retry_after = 30;
+        return CLERK_STEP_UNAVAILABLE;
+    default:
+        /* as Clerk's SDK: the refresh failed, a handshake will do (fetch-error) */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(062)
+                      "session refresh failed: %s", detail ? detail : "-");
+        result->set_cookies = NULL;
+        if (!result->error)
+            result->error = CLERK_REFRESH_FETCH_ERROR;
+        return CLERK_STEP_DONE;
+    }
+}
+
 /*
  * The Backend API budget, in shared memory made before the children are
  * forked, so that prefork's many children share one.  A virtual host whose

@@ -8,27 +8,42 @@
  */
 #include "auth_clerk.h"
 
-/* A section of the server configuration that accepts OAuth tokens. */
+/* A section of the server configuration to check once it is read. */
 typedef struct {
     const clerk_dir_conf *conf;
     server_rec *server;
     const char *where;              /* file:line */
-} oauth_section;
+} noted_section;
 
 /*
  * While httpd reads its configuration (pre_config to post_config): the
- * sections accepting OAuth tokens, checked once it is read.  .htaccess files
- * are read at request time, when reading is 0.
+ * sections accepting OAuth tokens and the satellite sections, checked once
+ * it is read.  .htaccess files are read at request time, when reading is 0.
  */
 static struct {
     int reading;
     apr_array_header_t *oauth_sections;
+    apr_array_header_t *satellite_sections;
 } config_state;
 
 void mac_config_begin(apr_pool_t *pconf)
 {
     config_state.reading = 1;
-    config_state.oauth_sections = apr_array_make(pconf, 2, sizeof(oauth_section));
+    config_state.oauth_sections = apr_array_make(pconf, 2, sizeof(noted_section));
+    config_state.satellite_sections = apr_array_make(pconf, 2, sizeof(noted_section));
+}
+
+static void note_section(cmd_parms *cmd, const clerk_dir_conf *c, apr_array_header_t *list)
+{
+    noted_section *o;
+
+    if (!config_state.reading)
+        return;
+    o = apr_array_push(list);
+    o->conf = c;
+    o->server = cmd->server;
+    o->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                            cmd->directive->line_num);
 }
 
 /*
@@ -70,6 +85,8 @@ void *mac_create_dir_conf(apr_pool_t *p, char *dir)
     c->allow_pending = UNSET;
     c->debug_headers = UNSET;
     c->trust_forwarded = UNSET;
+    c->satellite = UNSET;
+    c->satellite_auto_sync = UNSET;
     return c;
 }
 
@@ -98,6 +115,11 @@ void *mac_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                                   : base->signed_out_action;
     c->sign_in_url = add->signed_out_action ? add->sign_in_url : base->sign_in_url;
     c->proxy_url = MERGE_PTR(proxy_url);
+    c->satellite = MERGE_INT(satellite);
+    c->domain = MERGE_PTR(domain);
+    c->satellite_sign_in_url = MERGE_PTR(satellite_sign_in_url);
+    c->satellite_auto_sync = MERGE_INT(satellite_auto_sync);
+    c->satellite_id = mac_satellite_identity(p, c);
     c->trust_forwarded = MERGE_INT(trust_forwarded);
     c->pass_claims_as = add->pass_claims_as ? add->pass_claims_as : base->pass_claims_as;
     c->remote_user_claim = MERGE_PTR(remote_user_claim);
@@ -165,12 +187,39 @@ key_slot *mac_network_slot(const clerk_dir_conf *c)
 }
 
 /* The verification options in force for a section, defaults applied. */
+/*
+ * Derived whenever the values it depends on may have changed: when a
+ * section's directives set them and when sections merge.  Once per merge for
+ * a satellite section: two short strings and a digest.
+ */
+const satellite_identity *mac_satellite_identity(apr_pool_t *p, const clerk_dir_conf *c)
+{
+    satellite_identity *id;
+    char *issuers[2];
+
+    if (c->satellite != 1 || !c->domain || !c->instance.key || !c->instance.key->production)
+        return NULL;
+    id = apr_palloc(p, sizeof(*id));
+    id->frontend_api = apr_pstrcat(p, "clerk.", c->domain, NULL);
+    issuers[0] = (char *)c->instance.key->issuer;
+    issuers[1] = apr_pstrcat(p, "https://", id->frontend_api, NULL);
+    id->issuers = mac_make_list(p, 2, issuers);
+    return id;
+}
+
+/* The issuers a section's publishable key stands for (NULL: none). */
+const string_list *mac_instance_issuers(const clerk_dir_conf *c)
+{
+    return c->satellite_id ? c->satellite_id->issuers : c->instance.issuer;
+}
+
 void mac_effective_opts(const clerk_dir_conf *c, clerk_verify_opts_t *o)
 {
     clerk_verify_settings_t s;
+    const string_list *instance = mac_instance_issuers(c);
 
     s.issuers = c->issuers ? c->issuers->values : NULL;
-    s.instance_issuers = c->instance.issuer ? c->instance.issuer->values : NULL;
+    s.instance_issuers = instance ? instance->values : NULL;
     s.authorized_parties = c->authorized_parties ? c->authorized_parties->values : NULL;
     s.audiences = c->audiences ? c->audiences->values : NULL;
     s.clock_skew = c->clock_skew;
@@ -188,15 +237,41 @@ int mac_in_htaccess(cmd_parms *cmd)
 /* ClerkAcceptToken admits oauth_token in this section: checked by mac_check_config. */
 void mac_note_oauth_section(cmd_parms *cmd, const clerk_dir_conf *c)
 {
-    oauth_section *o;
+    note_section(cmd, c, config_state.oauth_sections);
+}
 
-    if (!config_state.reading)
-        return;
-    o = apr_array_push(config_state.oauth_sections);
-    o->conf = c;
-    o->server = cmd->server;
-    o->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                            cmd->directive->line_num);
+/* ClerkIsSatellite On in this section: checked with its companions by mac_check_config. */
+void mac_note_satellite_section(cmd_parms *cmd, const clerk_dir_conf *c)
+{
+    note_section(cmd, c, config_state.satellite_sections);
+}
+
+/*
+ * Clerk's SDK refuses a satellite without a domain or proxy URL, and a
+ * development satellite without a sign-in URL (authenticateRequest's
+ * assertions); here they are configuration errors, in the section that says
+ * ClerkIsSatellite On.
+ */
+static int check_satellites(void)
+{
+    int ok = 1;
+
+    for (int i = 0; i < config_state.satellite_sections->nelts; i++) {
+        const noted_section *o = &APR_ARRAY_IDX(config_state.satellite_sections, i,
+                                                noted_section);
+        const char *missing = !o->conf->domain && !o->conf->proxy_url
+            ? "ClerkDomain (or ClerkProxyURL)"
+            : o->conf->instance.key && !o->conf->instance.key->production
+                  && !o->conf->satellite_sign_in_url ? "ClerkSignInURL (a development satellite)"
+                                                     : NULL;
+        if (missing) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, o->server, CLERKNO(038)
+                         "ClerkIsSatellite On at %s needs %s in the same section", o->where,
+                         missing);
+            ok = 0;
+        }
+    }
+    return ok;
 }
 
 /*
@@ -209,10 +284,12 @@ void mac_note_oauth_section(cmd_parms *cmd, const clerk_dir_conf *c)
 int mac_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s)
 {
+    if (!check_satellites())
+        return HTTP_INTERNAL_SERVER_ERROR;
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     for (int i = 0; i < config_state.oauth_sections->nelts; i++) {
-        const oauth_section *o = &APR_ARRAY_IDX(config_state.oauth_sections, i, oauth_section);
+        const noted_section *o = &APR_ARRAY_IDX(config_state.oauth_sections, i, noted_section);
         const clerk_dir_conf *defaults = ap_get_module_config(o->server->lookup_defaults,
                                                               &auth_clerk_module);
         if (!o->conf->audiences && !defaults->audiences)

@@ -226,17 +226,58 @@ static const char *set_signed_out_action(cmd_parms *cmd, void *dconf, const char
     else
         return apr_pstrcat(cmd->pool, "ClerkSignedOutAction: '", arg,
                            "' is not deny, pass, redirect <url> or handshake", NULL);
-    mac_warn_dev_handshake(cmd, c);
     return NULL;
 }
 
+/* A relative ClerkProxyURL (/__clerk) is resolved against the public origin, as the SDK does. */
 static const char *set_proxy_url(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
 
-    if (strncmp(arg, "https://", 8) && strncmp(arg, "http://", 7))
-        return "ClerkProxyURL: give the absolute URL your Clerk Frontend API proxy answers at";
+    if ((strncmp(arg, "https://", 8) && strncmp(arg, "http://", 7) && arg[0] != '/')
+        || !strncmp(arg, "//", 2) || !clerk_export_header_safe(arg) || strchr(arg, ' '))
+        return "ClerkProxyURL: give the URL (absolute, or a path on this site) your Clerk "
+               "Frontend API proxy answers at";
     c->proxy_url = arg;
+    return NULL;
+}
+
+static const char *set_satellite(cmd_parms *cmd, void *dconf, int on)
+{
+    clerk_dir_conf *c = dconf;
+
+    c->satellite = on;
+    c->satellite_id = mac_satellite_identity(cmd->pool, c);
+    if (on)
+        mac_note_satellite_section(cmd, c);
+    return NULL;
+}
+
+/* A host name: what Clerk's Frontend API of a satellite, clerk.<domain>, is built from. */
+static const char *set_domain(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+    apr_size_t n = strlen(arg);
+
+    if (!n || n > 253 || arg[0] == '.' || arg[0] == '-' || arg[n - 1] == '.'
+        || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n
+        || strstr(arg, ".."))
+        return apr_pstrcat(cmd->pool, "ClerkDomain: '", arg, "' is not a host name "
+                           "(give the satellite's domain, e.g. example.net, no scheme)", NULL);
+    c->domain = apr_pstrdup(cmd->pool, arg);
+    ap_str_tolower((char *)c->domain);
+    c->satellite_id = mac_satellite_identity(cmd->pool, c);
+    return NULL;
+}
+
+static const char *set_sign_in_url(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    clerk_dir_conf *c = dconf;
+
+    if ((strncmp(arg, "https://", 8) && strncmp(arg, "http://", 7))
+        || !clerk_export_header_safe(arg) || strchr(arg, ' '))
+        return "ClerkSignInURL: give the absolute URL of the primary domain's sign-in page";
+    c->satellite_sign_in_url = arg;
     return NULL;
 }
 
@@ -397,6 +438,15 @@ const command_rec mac_cmds[] = {
                    "redirect <sign-in URL> or handshake"),
     AP_INIT_TAKE1("ClerkProxyURL", set_proxy_url, NULL, DIR_CMD,
                   "the Frontend API's public URL when Clerk is proxied (handshake redirects)"),
+    AP_INIT_FLAG("ClerkIsSatellite", set_satellite, NULL, DIR_CMD,
+                 "this site is a satellite domain of its Clerk instance (default Off)"),
+    AP_INIT_TAKE1("ClerkDomain", set_domain, NULL, DIR_CMD,
+                  "a satellite's own domain: its Frontend API is clerk.<domain>"),
+    AP_INIT_TAKE1("ClerkSignInURL", set_sign_in_url, NULL, DIR_CMD,
+                  "the primary domain's sign-in page (a development satellite syncs there)"),
+    AP_INIT_FLAG("ClerkSatelliteAutoSync", ap_set_flag_slot, DIR_FIELD(satellite_auto_sync),
+                 DIR_CMD,
+                 "a satellite without cookies syncs with the primary at once (default Off)"),
     AP_INIT_FLAG("ClerkTrustForwardedHeaders", ap_set_flag_slot, DIR_FIELD(trust_forwarded),
                  DIR_CMD,
                  "build the public URL from X-Forwarded-Proto/-Host (behind a trusted proxy)"),

@@ -189,17 +189,6 @@ const char *mac_set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *
     return read_secret(cmd, "ClerkMachineSecretKey", arg, &c->machine_secret);
 }
 
-/* Development instances need Clerk's dev-browser protocol, which is not implemented. */
-void mac_warn_dev_handshake(cmd_parms *cmd, const clerk_dir_conf *c)
-{
-    if (c->signed_out_action == SIGNED_OUT_HANDSHAKE && c->instance.key
-        && !c->instance.key->production)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, CLERKNO(023)
-                     "ClerkSignedOutAction handshake with a development instance (pk_test_): "
-                     "the development browser flow is not supported; requests that would "
-                     "need a handshake are answered as signed out (401)");
-}
-
 const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
@@ -218,6 +207,6 @@ const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg
                                              c->instance.key->cookie_suffix, NULL);
     c->instance.uat_cookie = apr_pstrcat(cmd->pool, "__client_uat_",
                                          c->instance.key->cookie_suffix, NULL);
-    mac_warn_dev_handshake(cmd, c);
+    c->satellite_id = mac_satellite_identity(cmd->pool, c);
     return NULL;
 }

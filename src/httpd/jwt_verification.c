@@ -49,9 +49,10 @@ static int token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
         int allow_pending;
     } ctx;
     /* the list the options were decided from (clerk_verify_opts_from_settings), with its digest */
+    const string_list *instance = mac_instance_issuers(c);
     const string_list *issuers = c->issuers && o->issuers == c->issuers->values ? c->issuers
-        : c->instance.issuer && o->issuers == c->instance.issuer->values ? c->instance.issuer
-                                                                          : NULL;
+        : instance && o->issuers == instance->values ? instance
+                                                     : NULL;
 
     memset(&ctx, 0, sizeof(ctx));
     if (fixed)
@@ -79,13 +80,14 @@ void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t
 }
 
 /*
- * Verify a JWT for this request under accept_types, through the token
- * cache: DONE with *reason (and st->claims when CLERK_OK), or the step that
+ * Verify a JWT for this request under accept_types (and clock_skew, when
+ * not -1, instead of the section's), through the token cache: DONE with *reason (and st->claims when CLERK_OK), or the step that
  * ended it (keys unavailable, or no key source).
  */
 clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
-                            const char *token, unsigned accept_types, const char *carrier,
-                            clerk_reason_t *reason, apr_int64_t *retry_after)
+                            const char *token, unsigned accept_types, apr_int64_t clock_skew,
+                            const char *carrier, clerk_reason_t *reason,
+                            apr_int64_t *retry_after)
 {
     clerk_server_conf *sc = ap_get_module_config(r->server->module_config, &auth_clerk_module);
     apr_size_t len = strlen(token);
@@ -102,6 +104,8 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
     st->claims = NULL;
     st->vars = NULL;
     st->opts.accept_types = accept_types;
+    if (clock_skew >= 0)
+        st->opts.clock_skew = clock_skew;
     if ((step = mac_acquire_keys(r, c, &k, now, retry_after)) != CLERK_STEP_DONE)
         return step;
     st->key_source = k.fixed ? (const void *)k.fixed->keys : (const void *)k.cache;

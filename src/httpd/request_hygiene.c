@@ -92,6 +92,7 @@ static void take_handshake_params(request_rec *r)
     hp = apr_pcalloc(r->pool, sizeof(*hp));
     hp->handshake = clerk_query_param(r->pool, r->args, "__clerk_handshake");
     hp->nonce = clerk_query_param(r->pool, r->args, "__clerk_handshake_nonce");
+    hp->dev_browser = clerk_query_param(r->pool, r->args, "__clerk_db_jwt");
     apr_pool_userdata_setn(hp, HANDSHAKE_PARAMS_KEY, NULL, r->pool);
 
     path = r->unparsed_uri;

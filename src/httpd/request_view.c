@@ -93,9 +93,11 @@ void mac_request_view(request_rec *r, const clerk_dir_conf *c, int with_url,
     v->cookies = apr_table_get(r->headers_in, "Cookie");
     v->sec_fetch_dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
     v->accept = apr_table_get(r->headers_in, "Accept");
+    v->referer = apr_table_get(r->headers_in, "Referer");
     if (hp) {
         v->handshake = hp->handshake;
         v->handshake_nonce = hp->nonce;
+        v->dev_browser = hp->dev_browser;
     }
     v->earlier_handshake_session = earlier ? earlier->handshake_session : NULL;
     if (with_url) {

@@ -2,11 +2,12 @@
  * The whole request decision (clerk_authenticate_request) on a request an
  * attacker shapes, with a caller whose answers are shaped by the input too.
  *
- * Input: 6 control bytes, then the view's strings separated by '\n' (an
+ * Input: 7 control bytes, then the view's strings separated by '\n' (an
  * empty or missing one is absent): authorization, cookies, method, accept,
  * sec-fetch-dest, handshake, nonce, url, host, earlier handshake session,
- * and last the directives exchange_nonce returns, separated by 0x1e (none
- * at all: it returns no directives).
+ * the directives exchange_nonce (and refresh_session) return, separated by
+ * 0x1e (none at all: it returns no directives), referer, and last the dev
+ * browser token of the query.
  *   b0: sources (2 bits), accept types (4 bits), ClerkSignedOutAction (2 bits)
  *   b1: instance, production, has_secret, has_machine_secret, sign-in URL,
  *       sign-in URL with a query, remote_user_claim "email", claims sub empty
@@ -14,6 +15,8 @@
  *   b3: check_opaque: the same
  *   b4: acquire_keys step (2 bits), exchange_nonce step (2 bits), claims iat (4 bits)
  *   b5: retry_after for every stop (signed)
+ *   b6: satellite, ClerkSatelliteAutoSync, satellite sign-in URL, refresh_session step
+ *       (2 bits), refresh_session gives the directives (else an error)
  *
  * Every outcome is checked against what the decision table promises
  * (clerk_authenticate.h) and against what the caller was asked: an input
@@ -31,7 +34,7 @@
 #include "clerk_key.h"
 #include "clerk_opaque_token.h"
 
-#define FIELDS 11
+#define FIELDS 13
 #define MAX_CALLS 8
 
 static clerk_keyset_t *keys;
@@ -43,8 +46,9 @@ typedef struct {
     const apr_array_header_t *directives;   /* what exchange_nonce answers, or NULL */
     const char *tokens[MAX_CALLS];          /* every token asked about, in order */
     int ntokens, verify_calls, opaque_calls, acquire_calls, acquire_done, release_calls,
-        exchange_calls, stops;
+        exchange_calls, refresh_calls, stops;
     const char *last_nonce;
+    const char *method;                     /* the request's */
     int hold;
 } fake_t;
 
@@ -88,8 +92,9 @@ static clerk_step_t answer(fake_t *f, uint8_t b, const char *token, clerk_token_
 }
 
 static clerk_step_t fake_verify(void *ctx, const char *token, unsigned accept_types,
-                                const char *carrier, clerk_claims_t **claims,
-                                clerk_reason_t *reason, apr_int64_t *retry_after)
+                                apr_int64_t clock_skew, const char *carrier,
+                                clerk_claims_t **claims, clerk_reason_t *reason,
+                                apr_int64_t *retry_after)
 {
     fake_t *f = ctx;
 
@@ -162,6 +167,28 @@ static clerk_step_t fake_exchange(void *ctx, const char *nonce, apr_array_header
     return step;
 }
 
+static clerk_step_t fake_refresh(void *ctx, const char *expired_token,
+                                 const char *refresh_token, int suffixed_cookies,
+                                 clerk_refresh_result_t *result, apr_int64_t *retry_after)
+{
+    fake_t *f = ctx;
+    clerk_step_t step = step_of((unsigned)f->ctl[6] >> 3);
+
+    f->refresh_calls++;
+    /* only an expired session, with a refresh cookie, on a GET */
+    if (!expired_token || !refresh_token || !f->method || strcmp(f->method, "GET"))
+        abort();
+    *retry_after = (int8_t)f->ctl[5];
+    if (step != CLERK_STEP_DONE) {
+        f->stops++;
+        return step;
+    }
+    result->set_cookies = (f->ctl[6] & 32) && f->directives ? apr_array_copy(f->p, f->directives)
+                                                            : NULL;
+    result->error = result->set_cookies ? NULL : "fetch-error";
+    return step;
+}
+
 static void init(void)
 {
     const char *err;
@@ -216,8 +243,12 @@ static void check(const fake_t *f, const clerk_request_view_t *v, const clerk_au
         break;
     case CLERK_AUTH_HANDSHAKE: {
         const char *last;
-        if (!browser || !nav || !s->instance->production || !o->location || !o->handshake_reason
-            || strncmp(o->location, s->frontend_api_base, strlen(s->frontend_api_base))
+        /* to the Frontend API, or a sync flow's own target */
+        int target = !strncmp(o->location, s->frontend_api_base, strlen(s->frontend_api_base))
+            || (s->satellite_sign_in_url && !strncmp(o->location, s->satellite_sign_in_url,
+                                                     strlen(s->satellite_sign_in_url)))
+            || !strcmp(o->handshake_reason, "primary-responds-to-syncing");
+        if (!browser || !nav || !o->location || !o->handshake_reason || !target
             || !o->set_cookies->nelts)
             abort();
         last = APR_ARRAY_IDX(o->set_cookies, o->set_cookies->nelts - 1, const char *);
@@ -242,8 +273,10 @@ static void check(const fake_t *f, const clerk_request_view_t *v, const clerk_au
     }
     if (o->state != CLERK_AUTH_SIGNED_IN && (o->claims || o->user))
         abort();
+    /* a location is a redirect's, or a resolved development handshake's clean URL */
     if ((o->state == CLERK_AUTH_HANDSHAKE || o->state == CLERK_AUTH_SIGN_IN_REDIRECT)
-        != (o->location != NULL))
+        != (o->location != NULL)
+        && !(o->location && o->handshake_resolved && !s->instance->production))
         abort();
     if (o->location && !clerk_export_header_safe(o->location))
         abort();
@@ -265,7 +298,10 @@ static void check(const fake_t *f, const clerk_request_view_t *v, const clerk_au
     if (o->token && o->detail && strlen(o->token) >= 24 && strstr(o->detail, o->token))
         abort();
     /* the Backend API only when it can and may answer */
-    if (f->opaque_calls > 1 || f->exchange_calls > 1 || f->acquire_calls > 1)
+    if (f->opaque_calls > 1 || f->exchange_calls > 1 || f->acquire_calls > 1
+        || f->refresh_calls > 1)
+        abort();
+    if (f->refresh_calls && (!browser || !s->has_secret))
         abort();
     if (f->exchange_calls && (!browser || !nav || !s->has_secret))
         abort();
@@ -297,14 +333,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *rest;
     int n = 0;
 
-    if (size < 6)
+    if (size < 7)
         return 0;
     FUZZ_ONCE(init);
     p = fuzz_input_pool();
     memset(&f, 0, sizeof(f));
     f.p = p;
     f.ctl = data;
-    rest = fuzz_cstr(p, data + 6, size - 6);
+    rest = fuzz_cstr(p, data + 7, size - 7);
     while (n < FIELDS) {
         char *nl = n < FIELDS - 1 ? strchr(rest, '\n') : NULL;
         if (nl)
@@ -333,6 +369,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     v.url = field[7];
     v.host = field[8];
     v.earlier_handshake_session = field[9];
+    v.referer = field[11];
+    v.dev_browser = field[12];
+    f.method = v.method;
 
     memset(&s, 0, sizeof(s));
     s.sources = data[0] & 3;
@@ -343,7 +382,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s.session_cookie = apr_pstrcat(p, "__session_", s.instance->cookie_suffix, NULL);
         s.uat_cookie = apr_pstrcat(p, "__client_uat_", s.instance->cookie_suffix, NULL);
         s.frontend_api_base = apr_pstrcat(p, "https://", s.instance->frontend_api, NULL);
+        s.instance_fapi = s.instance->frontend_api;
     }
+    s.satellite = data[6] & 1;
+    s.satellite_auto_sync = (data[6] & 2) != 0;
+    if (data[6] & 4)
+        s.satellite_sign_in_url = "https://primary.example.com/sign-in";
     s.has_secret = (data[1] & 4) != 0;
     s.has_machine_secret = (data[1] & 8) != 0;
     if (data[1] & 16)
@@ -357,6 +401,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ops.acquire_keys = fake_acquire;
     ops.release_keys = fake_release;
     ops.exchange_nonce = fake_exchange;
+    ops.refresh_session = fake_refresh;
     clerk_authenticate_request(p, &v, &s, &ops, &o);
     check(&f, &v, &s, &o);
     fuzz_input_done(p);

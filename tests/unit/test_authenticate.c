@@ -75,6 +75,15 @@ typedef struct {
     apr_array_header_t *directives;
     const char *nonce_detail, *nonce_asked;
     apr_int64_t nonce_retry;
+    /* the last verify_jwt's clock_skew (-1: the section's) */
+    apr_int64_t last_skew;
+    /* refresh_session: what it answers, and what it was asked */
+    int refresh_calls;
+    const char *refresh_asked;
+    clerk_step_t refresh_step;
+    apr_int64_t refresh_retry;
+    apr_array_header_t *refresh_cookies;
+    const char *refresh_error;
 } fake_t;
 
 static void fake_init(fake_t *f, apr_pool_t *p)
@@ -140,11 +149,13 @@ static clerk_step_t scripted(fake_t *f, const char *token, clerk_claims_t **clai
 }
 
 static clerk_step_t fake_verify(void *ctx, const char *token, unsigned accept_types,
-                                const char *carrier, clerk_claims_t **claims,
-                                clerk_reason_t *reason, apr_int64_t *retry_after)
+                                apr_int64_t clock_skew, const char *carrier,
+                                clerk_claims_t **claims, clerk_reason_t *reason,
+                                apr_int64_t *retry_after)
 {
     fake_t *f = ctx;
     f->verify_calls++;
+    f->last_skew = clock_skew;
     record(f, "verify", token, accept_types, carrier);
     return scripted(f, token, claims, reason, retry_after);
 }
@@ -194,6 +205,21 @@ static clerk_step_t fake_exchange(void *ctx, const char *nonce, apr_array_header
     return CLERK_STEP_DONE;
 }
 
+static clerk_step_t fake_refresh(void *ctx, const char *expired_token,
+                                 const char *refresh_token, int suffixed_cookies,
+                                 clerk_refresh_result_t *result, apr_int64_t *retry_after)
+{
+    fake_t *f = ctx;
+    f->refresh_calls++;
+    f->refresh_asked = apr_pstrdup(f->p, expired_token);
+    *retry_after = f->refresh_retry;
+    if (f->refresh_step != CLERK_STEP_DONE)
+        return f->refresh_step;
+    result->set_cookies = f->refresh_cookies ? apr_array_copy(f->p, f->refresh_cookies) : NULL;
+    result->error = f->refresh_error;
+    return CLERK_STEP_DONE;
+}
+
 /* What holds for every outcome, whatever the branch. */
 static void check_outcome(const clerk_auth_outcome_t *o)
 {
@@ -213,15 +239,15 @@ static void check_outcome(const clerk_auth_outcome_t *o)
         assert_true(o->retry_after >= 1);
     if (o->state == CLERK_AUTH_HANDSHAKE || o->state == CLERK_AUTH_SIGN_IN_REDIRECT)
         assert_non_null(o->location);
-    else
-        assert_null(o->location);
+    else if (o->location)       /* only a development handshake's result sends the browser on */
+        assert_true(o->handshake_resolved);
 }
 
 static clerk_auth_outcome_t run(apr_pool_t *p, const clerk_request_view_t *v,
                                 const clerk_auth_settings_t *s, fake_t *f)
 {
     clerk_auth_ops_t ops = {f, fake_verify, fake_opaque, fake_acquire, fake_release,
-                            fake_exchange};
+                            fake_exchange, fake_refresh};
     clerk_auth_outcome_t o;
 
     clerk_authenticate_request(p, v, s, &ops, &o);
@@ -1035,9 +1061,12 @@ static void test_browser_header_expired(void **state)
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_TOKEN_EXPIRED);
     unit_assert_str(o.handshake_reason, EXPIRED_REASON);
-    unit_assert_str(o.location, HS_LOCATION(EXPIRED_REASON, "false"));
-    unit_assert_str(o.location, clerk_handshake_location(p, FAPI_BASE, PAGE_URL, EXPIRED_REASON,
-                                                         0));
+    /* the session in use goes along (Clerk's origin-outage mode) */
+    unit_assert_str(o.location, HS_LOCATION(EXPIRED_REASON, "false") "&__session=hdr.tok.en");
+    unit_assert_str(o.location,
+                    apr_pstrcat(p, clerk_handshake_location(p, FAPI_BASE, PAGE_URL,
+                                                            EXPIRED_REASON, 0),
+                                "&__session=hdr.tok.en", NULL));
     expect_strings(o.set_cookies, REDIRECT_COUNT_1, NULL);
     unit_assert_str(o.detail, "handshake: " EXPIRED_REASON);
 
@@ -1076,7 +1105,7 @@ static void test_browser_header_expired_xhr(void **state)
     assert_int_equal(o.set_cookies->nelts, 0);
 }
 
-static void test_browser_development_no_handshake(void **state)
+static void test_browser_development_handshakes(void **state)
 {
     apr_pool_t *p = UNIT_POOL;
     clerk_auth_settings_t s = browser_section(p, PK_TEST);
@@ -1088,16 +1117,30 @@ static void test_browser_development_no_handshake(void **state)
     fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     v.authorization = "Bearer hdr.tok.en";
+    v.cookies = "__clerk_db_jwt=dvb_1";
     o = run(p, &v, &s, &f);
-    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_EXPIRED);
-    unit_assert_str(o.detail, "no handshake (" EXPIRED_REASON "): development instance");
-    assert_int_equal(o.set_cookies->nelts, 0);
-    /* the cookie table too */
+    /* a development instance handshakes too, with its dev browser token */
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_TOKEN_EXPIRED);
+    unit_assert_str(o.handshake_reason, EXPIRED_REASON);
+    assert_non_null(strstr(o.location, "&__session=hdr.tok.en&__clerk_db_jwt=dvb_1"));
+    /* the cookie table: no dev browser yet */
     v.authorization = NULL;
     v.cookies = "__client_uat=" UAT_AFTER;
     o = run(p, &v, &s, &f);
-    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
-    unit_assert_str(o.detail, "no handshake (client-uat-but-no-session-token): development instance");
+    expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.handshake_reason, "dev-browser-missing");
+    unit_assert_str(o.sdk_reason, "dev-browser-missing");
+    /* one in the URL (taken out of the query by the caller): synced first */
+    v.dev_browser = "dvb_2";
+    o = run(p, &v, &s, &f);
+    unit_assert_str(o.handshake_reason, "dev-browser-sync");
+    assert_non_null(strstr(o.location, "&__clerk_db_jwt=dvb_2"));
+    /* with the cookie, the ordinary table */
+    v.dev_browser = NULL;
+    v.cookies = "__clerk_db_jwt=dvb_1; __client_uat=" UAT_AFTER;
+    o = run(p, &v, &s, &f);
+    unit_assert_str(o.handshake_reason, "client-uat-but-no-session-token");
+    assert_non_null(strstr(o.location, "&__clerk_db_jwt=dvb_1"));
 }
 
 static void test_browser_header_refused(void **state)
@@ -1116,7 +1159,7 @@ static void test_browser_header_refused(void **state)
     o = run(p, &v, &s, &f);
     /* a bad signature is not refreshed, and the header still wins */
     expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID_SIGNATURE);
-    unit_assert_str(o.detail, "session signed out");
+    unit_assert_str(o.detail, "token rejected from header");
     assert_int_equal(o.set_cookies->nelts, 0);
     assert_int_equal(f.ncalls, 1);
 
@@ -1178,7 +1221,8 @@ static void test_browser_no_cookies(void **state)
     o = run(p, &v, &s, &f);
     /* the ordinary anonymous visitor is not sent on a handshake */
     expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
-    unit_assert_str(o.detail, "session signed out");
+    unit_assert_str(o.sdk_reason, "session-token-and-uat-missing");
+    unit_assert_str(o.detail, "no session cookies");
     assert_int_equal(o.set_cookies->nelts, 0);
     assert_int_equal(f.ncalls + f.exchange_calls + f.acquire_calls, 0);
     /* __client_uat=0: signed out on the client too */
@@ -1222,9 +1266,8 @@ static void test_browser_session_without_uat(void **state)
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
     unit_assert_str(o.handshake_reason, "session-token-but-no-client-uat");
     expect_strings(o.set_cookies, REDIRECT_COUNT_1, NULL);
-    /* the cookie is verified as a session only */
-    assert_int_equal(f.ncalls, 1);
-    expect_call(&f, 0, "verify", "ck.tok.en", CLERK_TYPE_SESSION, "cookie");
+    /* as the SDK, decided before any verification */
+    assert_int_equal(f.ncalls, 0);
 }
 
 static void test_browser_iat_before_uat(void **state)
@@ -1241,7 +1284,8 @@ static void test_browser_iat_before_uat(void **state)
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
     unit_assert_str(o.handshake_reason, "session-token-iat-before-client-uat");
-    unit_assert_str(o.location, HS_LOCATION("session-token-iat-before-client-uat", "false"));
+    unit_assert_str(o.location, HS_LOCATION("session-token-iat-before-client-uat", "false")
+                                    "&__session=ck.tok.en");
 }
 
 static void test_browser_cookie_signed_in(void **state)
@@ -1310,7 +1354,7 @@ static void test_browser_suffixed_cookies(void **state)
                             NULL);
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_TOKEN_EXPIRED);
-    unit_assert_str(o.location, HS_LOCATION(EXPIRED_REASON, "true"));
+    unit_assert_str(o.location, HS_LOCATION(EXPIRED_REASON, "true") "&__session=sfx.tok.en");
     assert_int_equal(f.ncalls, 1);
     expect_call(&f, 0, "verify", "sfx.tok.en", CLERK_TYPE_SESSION, "cookie");
 }
@@ -1566,20 +1610,22 @@ static void test_nonce_session_rejected(void **state)
     f.directives = unit_strings(p, "__session=hs.tok.en", "__client_uat=1", NULL);
     v.handshake_nonce = NONCE;
     o = run(p, &v, &s, &f);
-    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_TOKEN_INVALID_ISSUER);
-    unit_assert_str(o.detail, "the handshake's session was rejected");
-    unit_assert_str(o.handshake_session, "hs.tok.en");
-    /* the cookies are set anyway (Clerk's SDK sets them before it verifies) */
-    expect_strings(o.set_cookies, "__session=hs.tok.en", "__client_uat=1", NULL);
+    /* as Clerk's SDK: the result is dropped, logged, and the cookies decide */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.sdk_reason, "session-token-and-uat-missing");
+    assert_null(o.handshake_session);
+    assert_int_equal(o.set_cookies->nelts, 0);
+    expect_strings(o.warnings, "the handshake's session was rejected (token-invalid-issuer), "
+                               "continuing with the cookies", NULL);
 
-    /* keys unavailable for the handshake's session: 503, cookies still sent */
+    /* keys unavailable for the handshake's session: 503 (the result is not used) */
     fake_init(&f, p);
     answer(&f, "hs.tok.en", CLERK_STEP_UNAVAILABLE, CLERK_OK, 3);
     f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
     assert_int_equal(o.retry_after, 3);
-    expect_strings(o.set_cookies, "__session=hs.tok.en", NULL);
+    assert_int_equal(o.set_cookies->nelts, 0);
 }
 
 static void test_earlier_handshake_session(void **state)
@@ -1783,7 +1829,7 @@ int main(void)
         UNIT_TEST(test_browser_header_signed_in),
         UNIT_TEST(test_browser_header_expired),
         UNIT_TEST(test_browser_header_expired_xhr),
-        UNIT_TEST(test_browser_development_no_handshake),
+        UNIT_TEST(test_browser_development_handshakes),
         UNIT_TEST(test_browser_header_refused),
         UNIT_TEST(test_browser_header_opaque),
         UNIT_TEST(test_browser_no_cookies),

@@ -237,88 +237,6 @@ static void test_suffix_rule8_suffixed(void **state)
 
 /* ------------------------------------------------------------ decision table */
 
-static void expect(clerk_session_decision_t d, clerk_session_state_t state, clerk_reason_t reason,
-                   const char *hs_reason)
-{
-    assert_int_equal(d.state, state);
-    unit_assert_reason(d.reason, reason);
-    unit_assert_str(d.handshake_reason, hs_reason);
-}
-
-static void test_cookie_decision_table(void **state)
-{
-    const char *s = "a.b.c";
-    (void)state;
-
-    /* 5: the ordinary anonymous visitor */
-    expect(clerk_cookie_session_decision(NULL, 0, CLERK_OK, 0, 0), CLERK_SESSION_SIGNED_OUT,
-           CLERK_SESSION_TOKEN_MISSING, NULL);
-    /* 6: a session but no (or a signed-out) client uat */
-    expect(clerk_cookie_session_decision(s, 0, CLERK_OK, 1, 100), CLERK_SESSION_HANDSHAKE,
-           CLERK_SESSION_TOKEN_MISSING, "session-token-but-no-client-uat");
-    expect(clerk_cookie_session_decision(s, 0, CLERK_TOKEN_EXPIRED, 0, 0),
-           CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
-           "session-token-but-no-client-uat");
-    /* 7: a signed-in client but no session token */
-    expect(clerk_cookie_session_decision(NULL, 1700000000, CLERK_OK, 0, 0),
-           CLERK_SESSION_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING,
-           "client-uat-but-no-session-token");
-    /* 10: the token predates the client's last change (signed out/in elsewhere) */
-    expect(clerk_cookie_session_decision(s, 200, CLERK_OK, 1, 199), CLERK_SESSION_HANDSHAKE,
-           CLERK_SESSION_TOKEN_MISSING, "session-token-iat-before-client-uat");
-    /* 11: verified, iat at or after uat (or no iat): signed in */
-    expect(clerk_cookie_session_decision(s, 200, CLERK_OK, 1, 200), CLERK_SESSION_SIGNED_IN,
-           CLERK_OK, NULL);
-    expect(clerk_cookie_session_decision(s, 200, CLERK_OK, 1, 500), CLERK_SESSION_SIGNED_IN,
-           CLERK_OK, NULL);
-    expect(clerk_cookie_session_decision(s, 200, CLERK_OK, 0, 0), CLERK_SESSION_SIGNED_IN,
-           CLERK_OK, NULL);
-    /* 12: time failures refresh by handshake */
-    expect(clerk_cookie_session_decision(s, 200, CLERK_TOKEN_EXPIRED, 0, 0),
-           CLERK_SESSION_HANDSHAKE, CLERK_TOKEN_EXPIRED,
-           "session-token-expired-refresh-non-eligible-no-refresh-cookie");
-    expect(clerk_cookie_session_decision(s, 200, CLERK_TOKEN_NOT_ACTIVE_YET, 0, 0),
-           CLERK_SESSION_HANDSHAKE, CLERK_TOKEN_NOT_ACTIVE_YET, "session-token-nbf");
-    expect(clerk_cookie_session_decision(s, 200, CLERK_TOKEN_IAT_IN_THE_FUTURE, 0, 0),
-           CLERK_SESSION_HANDSHAKE, CLERK_TOKEN_IAT_IN_THE_FUTURE,
-           "session-token-iat-in-the-future");
-    /* 9/12: everything else is signed out with its reason, never a redirect */
-    {
-        static const clerk_reason_t others[] = {
-            CLERK_TOKEN_INVALID, CLERK_TOKEN_INVALID_ALGORITHM, CLERK_TOKEN_INVALID_SIGNATURE,
-            CLERK_TOKEN_VERIFICATION_FAILED, CLERK_TOKEN_INVALID_AUTHORIZED_PARTIES,
-            CLERK_TOKEN_INVALID_ISSUER, CLERK_TOKEN_INVALID_AUDIENCE, CLERK_TOKEN_TYPE_MISMATCH,
-            CLERK_SESSION_PENDING, CLERK_JWK_KID_MISMATCH,
-        };
-        for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-            expect(clerk_cookie_session_decision(s, 200, others[i], 1, 100),
-                   CLERK_SESSION_SIGNED_OUT, others[i], NULL);
-    }
-}
-
-static void test_header_decision_table(void **state)
-{
-    (void)state;
-    expect(clerk_header_session_decision(CLERK_OK), CLERK_SESSION_SIGNED_IN, CLERK_OK, NULL);
-    expect(clerk_header_session_decision(CLERK_TOKEN_EXPIRED), CLERK_SESSION_HANDSHAKE,
-           CLERK_TOKEN_EXPIRED, "session-token-expired-refresh-non-eligible-no-refresh-cookie");
-    expect(clerk_header_session_decision(CLERK_TOKEN_NOT_ACTIVE_YET), CLERK_SESSION_HANDSHAKE,
-           CLERK_TOKEN_NOT_ACTIVE_YET, "session-token-nbf");
-    expect(clerk_header_session_decision(CLERK_TOKEN_IAT_IN_THE_FUTURE),
-           CLERK_SESSION_HANDSHAKE, CLERK_TOKEN_IAT_IN_THE_FUTURE,
-           "session-token-iat-in-the-future");
-    expect(clerk_header_session_decision(CLERK_TOKEN_TYPE_MISMATCH), CLERK_SESSION_SIGNED_OUT,
-           CLERK_TOKEN_TYPE_MISMATCH, NULL);
-    expect(clerk_header_session_decision(CLERK_TOKEN_INVALID_SIGNATURE),
-           CLERK_SESSION_SIGNED_OUT, CLERK_TOKEN_INVALID_SIGNATURE, NULL);
-    expect(clerk_header_session_decision(CLERK_TOKEN_INVALID_AUTHORIZED_PARTIES),
-           CLERK_SESSION_SIGNED_OUT, CLERK_TOKEN_INVALID_AUTHORIZED_PARTIES, NULL);
-    expect(clerk_header_session_decision(CLERK_SESSION_TOKEN_MISSING), CLERK_SESSION_SIGNED_OUT,
-           CLERK_SESSION_TOKEN_MISSING, NULL);
-}
-
-/* ------------------------------------------------------------ Location */
-
 static void test_location(void **state)
 {
     apr_pool_t *p = UNIT_POOL;
@@ -784,8 +702,6 @@ int main(void)
         UNIT_TEST(test_suffix_rule6_development_expired),
         UNIT_TEST(test_suffix_rule7_suffixed_session_without_uat),
         UNIT_TEST(test_suffix_rule8_suffixed),
-        UNIT_TEST(test_cookie_decision_table),
-        UNIT_TEST(test_header_decision_table),
         UNIT_TEST(test_location),
         UNIT_TEST(test_handshake_token_valid),
         UNIT_TEST(test_handshake_token_refused),
