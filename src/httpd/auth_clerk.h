@@ -50,6 +50,7 @@
 #include "clerk_http.h"
 #include "clerk_jwks_cache.h"
 #include "clerk_key.h"
+#include "clerk_org_sync.h"
 #include "clerk_policy.h"
 #include "clerk_publishable_key.h"
 #include "clerk_token_cache.h"
@@ -202,6 +203,13 @@ typedef struct clerk_dir_conf {
     signed_out_action_t signed_out_action;
     const char *sign_in_url;                /* for ClerkSignedOutAction redirect */
     const char *proxy_url;                  /* ClerkProxyURL: the Frontend API's public base */
+    /*
+     * ClerkOrganizationSyncPattern and ClerkPersonalAccountPattern, compiled
+     * when read (NULL: unset; empty after "off"): the decision asks
+     * clerk_org_sync_find_target(&c->org_sync, ...) which organization a
+     * page's URL names.  Each list is inherited or replaced on its own.
+     */
+    clerk_org_sync_t org_sync;
     int trust_forwarded;
     int pass_claims_as;
     const char *remote_user_claim;

@@ -98,6 +98,8 @@ void *mac_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                                   : base->signed_out_action;
     c->sign_in_url = add->signed_out_action ? add->sign_in_url : base->sign_in_url;
     c->proxy_url = MERGE_PTR(proxy_url);
+    c->org_sync.organization = MERGE_PTR(org_sync.organization);
+    c->org_sync.personal = MERGE_PTR(org_sync.personal);
     c->trust_forwarded = MERGE_INT(trust_forwarded);
     c->pass_claims_as = add->pass_claims_as ? add->pass_claims_as : base->pass_claims_as;
     c->remote_user_claim = MERGE_PTR(remote_user_claim);
