@@ -50,6 +50,7 @@
 #include "clerk_http.h"
 #include "clerk_jwks_cache.h"
 #include "clerk_key.h"
+#include "clerk_org_sync.h"
 #include "clerk_policy.h"
 #include "clerk_publishable_key.h"
 #include "clerk_token_cache.h"
@@ -220,6 +221,13 @@ typedef struct clerk_dir_conf {
     const char *satellite_sign_in_url;      /* ClerkSignInURL: the primary's sign-in page */
     int satellite_auto_sync;                /* ClerkSatelliteAutoSync */
     const satellite_identity *satellite_id; /* derived: mac_satellite_identity */
+    /*
+     * ClerkOrganizationSyncPattern and ClerkPersonalAccountPattern, compiled
+     * when read (NULL: unset; empty after "off"): the decision asks
+     * clerk_org_sync_find_target(&c->org_sync, ...) which organization a
+     * page's URL names.  Each list is inherited or replaced on its own.
+     */
+    clerk_org_sync_t org_sync;
     int trust_forwarded;
     int pass_claims_as;
     const char *remote_user_claim;

@@ -120,6 +120,8 @@ void *mac_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->satellite_sign_in_url = MERGE_PTR(satellite_sign_in_url);
     c->satellite_auto_sync = MERGE_INT(satellite_auto_sync);
     c->satellite_id = mac_satellite_identity(p, c);
+    c->org_sync.organization = MERGE_PTR(org_sync.organization);
+    c->org_sync.personal = MERGE_PTR(org_sync.personal);
     c->trust_forwarded = MERGE_INT(trust_forwarded);
     c->pass_claims_as = add->pass_claims_as ? add->pass_claims_as : base->pass_claims_as;
     c->remote_user_claim = MERGE_PTR(remote_user_claim);

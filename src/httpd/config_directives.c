@@ -281,6 +281,37 @@ static const char *set_sign_in_url(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/*
+ * ClerkOrganizationSyncPattern, and ClerkPersonalAccountPattern (cmd->info
+ * set): the SDK's organizationPatterns and personalAccountPatterns, compiled
+ * as they are read so that a bad pattern fails configtest (from .htaccess,
+ * the request).  The directives of one section add up, as DirectoryIndex's
+ * do, so that an administrator may write a pattern per line; a section that
+ * has any replaces the list it would inherit (mac_merge_dir_conf), and "off"
+ * empties it.
+ */
+static const char *set_org_sync_patterns(cmd_parms *cmd, void *dconf, int argc,
+                                         char *const argv[])
+{
+    clerk_dir_conf *c = dconf;
+    int personal = cmd->info != NULL;
+    const clerk_org_sync_patterns_t **list = personal ? &c->org_sync.personal
+                                                      : &c->org_sync.organization;
+    int off = argc == 1 && !strcasecmp(argv[0], "off");
+    const char *err;
+
+    if (argc == 0)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": give one or more URL path patterns ",
+                           personal ? "(/me, /me/(.*))" : "(/orgs/:slug, /orgs/:slug/(.*))",
+                           ", or off", NULL);
+    if (clerk_org_sync_add_patterns(cmd->pool, personal ? CLERK_ORG_SYNC_PERSONAL_PATTERNS
+                                                        : CLERK_ORG_SYNC_ORGANIZATION_PATTERNS,
+                                    off ? NULL : *list, off ? 0 : argc,
+                                    (const char *const *)argv, list, &err) != APR_SUCCESS)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
+    return NULL;
+}
+
 static const char *set_pass_claims_as(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
@@ -447,6 +478,12 @@ const command_rec mac_cmds[] = {
     AP_INIT_FLAG("ClerkSatelliteAutoSync", ap_set_flag_slot, DIR_FIELD(satellite_auto_sync),
                  DIR_CMD,
                  "a satellite without cookies syncs with the primary at once (default Off)"),
+    AP_INIT_TAKE_ARGV("ClerkOrganizationSyncPattern", set_org_sync_patterns, NULL, DIR_CMD,
+                      "URL path patterns naming an organization by :id or :slug (the SDK's "
+                      "organizationPatterns: /orgs/:slug /orgs/:slug/(.*)), or off"),
+    AP_INIT_TAKE_ARGV("ClerkPersonalAccountPattern", set_org_sync_patterns, (void *)1, DIR_CMD,
+                      "URL path patterns of the personal account (the SDK's "
+                      "personalAccountPatterns: /me /me/(.*)), or off"),
     AP_INIT_FLAG("ClerkTrustForwardedHeaders", ap_set_flag_slot, DIR_FIELD(trust_forwarded),
                  DIR_CMD,
                  "build the public URL from X-Forwarded-Proto/-Host (behind a trusted proxy)"),
