@@ -31,6 +31,7 @@
 
 #include "clerk_claims.h"
 #include "clerk_key.h"
+#include "clerk_org_sync.h"
 #include "clerk_publishable_key.h"
 #include "clerk_reason.h"
 
@@ -92,6 +93,8 @@ typedef struct clerk_auth_settings {
     int satellite_auto_sync;
     /* origins a development primary may send a syncing satellite back to */
     const apr_array_header_t *authorized_parties;
+    /* organization URLs (ClerkOrganizationSyncPattern, ClerkPersonalAccountPattern), or NULL */
+    const clerk_org_sync_t *org_sync;
 } clerk_auth_settings_t;
 
 /* How a question to the caller ended. */

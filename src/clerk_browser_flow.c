@@ -84,10 +84,23 @@ static void read_request(browser_t *b, clerk_decision_t *d)
     b->redirect_count = clerk_client_uat(clerk_decision_cookie(d, "__clerk_redirect_count"));
 }
 
+/* The organization the page's URL names (organizationSyncOptions), or none. */
+static clerk_org_sync_target_t org_target(const browser_t *b)
+{
+    clerk_org_sync_target_t t = { CLERK_ORG_SYNC_NONE, NULL, NULL };
+    const char *url = b->d->v->url, *host = url ? strstr(url, "://") : NULL;
+
+    if (b->d->s->org_sync && host)
+        clerk_org_sync_find_target(b->d->s->org_sync, b->d->p, host + 3 + strcspn(host + 3, "/?#"),
+                                   &t);
+    return t;
+}
+
 /* The Frontend API handshake URL (buildRedirectToHandshake). */
 static const char *handshake_url(const browser_t *b, const char *why)
 {
     const clerk_decision_t *d = b->d;
+    clerk_org_sync_target_t org = org_target(b);
     const char *session = b->session ? b->session : b->header_token;
     const char *url = clerk_handshake_location(d->p, d->s->frontend_api_base,
                                                d->v->url ? d->v->url : "", why, b->suffixed);
@@ -98,6 +111,14 @@ static const char *handshake_url(const browser_t *b, const char *why)
     if (!b->production && b->dev_browser)
         url = apr_pstrcat(d->p, url, "&__clerk_db_jwt=",
                           apr_pescape_urlencoded(d->p, b->dev_browser), NULL);
+    /* the organization to activate: its id, else its slug; "" for the personal account */
+    if (org.type != CLERK_ORG_SYNC_NONE)
+        url = apr_pstrcat(d->p, url, "&organization_id=",
+                          apr_pescape_urlencoded(d->p, org.organization_slug
+                                                           ? org.organization_slug
+                                                           : org.organization_id
+                                                                 ? org.organization_id : ""),
+                          NULL);
     return url;
 }
 
@@ -498,6 +519,32 @@ static int peek_iat(const browser_t *b, const char *token, apr_int64_t *iat)
     return 1;
 }
 
+/*
+ * handleMaybeOrganizationSyncHandshake: whether a signed-in page names an
+ * organization other than the session's active one (or the personal account
+ * while one is active); Clerk's SDK skips it at the redirect-count limit.
+ */
+static int org_mismatch(browser_t *b, const clerk_claims_t *claims)
+{
+    clerk_org_sync_target_t t = org_target(b);
+    int mismatch;
+
+    if (!claims->user_id || t.type == CLERK_ORG_SYNC_NONE)
+        return 0;
+    mismatch = t.type == CLERK_ORG_SYNC_PERSONAL_ACCOUNT
+        ? claims->org.id != NULL
+        : (t.organization_slug && (!claims->org.slug || strcmp(t.organization_slug,
+                                                              claims->org.slug)))
+              || (t.organization_id && (!claims->org.id || strcmp(t.organization_id,
+                                                                  claims->org.id)));
+    if (mismatch && b->redirect_count >= CLERK_HANDSHAKE_MAX_REDIRECTS) {
+        clerk_decision_warn(b->d, "organization activation handshake loop: the URL's "
+                                  "organization is not activated (invalid id or slug?)");
+        return 0;
+    }
+    return mismatch;
+}
+
 /* authenticateRequestWithTokenInCookie, after the handshake result and the sync flows. */
 static void cookie_table(browser_t *b)
 {
@@ -551,6 +598,9 @@ static void cookie_table(browser_t *b)
              && foreign_referer(b))
         handshake(b, "primary-domain-cross-origin-sync", CLERK_OK,
                   "Cross-origin request from satellite domain requires handshake", NULL);
+    else if (org_mismatch(b, claims) && clerk_decision_navigation(d->v)) {
+        handshake(b, "active-organization-mismatch", CLERK_OK, NULL, NULL);
+    }
     else
         clerk_decision_signed_in(d, claims);
 }

@@ -97,6 +97,7 @@ static void auth_settings(apr_pool_t *p, const clerk_dir_conf *c, clerk_auth_set
     s->satellite_sign_in_url = c->satellite_sign_in_url;
     s->satellite_auto_sync = c->satellite_auto_sync == 1;
     s->authorized_parties = c->authorized_parties ? c->authorized_parties->values : NULL;
+    s->org_sync = c->org_sync.organization || c->org_sync.personal ? &c->org_sync : NULL;
 }
 
 /* ---- what the decision asks of this process (clerk_auth_ops_t) ---- */
