@@ -70,6 +70,7 @@ static void read_request(browser_t *b, clerk_decision_t *d)
 {
     clerk_session_cookies_t ck;
 
+    memset(b, 0, sizeof(*b));
     b->d = d;
     b->production = d->s->instance->production;
     ck.session = clerk_decision_cookie(d, CLERK_SESSION_COOKIE);
@@ -81,7 +82,7 @@ static void read_request(browser_t *b, clerk_decision_t *d)
     b->uat = clerk_client_uat(b->suffixed ? ck.client_uat_suffixed : ck.client_uat);
     b->dev_browser = d->v->dev_browser ? d->v->dev_browser : pair_cookie(b, "__clerk_db_jwt");
     b->refresh = clerk_decision_cookie(d, suffixed_name(b, "__refresh"));
-    b->redirect_count = clerk_client_uat(clerk_decision_cookie(d, "__clerk_redirect_count"));
+    b->redirect_count = clerk_redirect_count(clerk_decision_cookie(d, "__clerk_redirect_count"));
 }
 
 /* The organization the page's URL names (organizationSyncOptions), or none. */
@@ -102,8 +103,17 @@ static const char *handshake_url(const browser_t *b, const char *why)
     const clerk_decision_t *d = b->d;
     clerk_org_sync_target_t org = org_target(b);
     const char *session = b->session ? b->session : b->header_token;
-    const char *url = clerk_handshake_location(d->p, d->s->frontend_api_base,
-                                               d->v->url ? d->v->url : "", why, b->suffixed);
+    const char *base = d->s->frontend_api_base, *url;
+
+    /* a ClerkProxyURL that is a path lives on this site's public origin, as in the SDK */
+    if (base[0] == '/' && d->v->url && strstr(d->v->url, "://")) {
+        const char *host = strstr(d->v->url, "://") + 3;
+        base = apr_pstrcat(d->p, apr_pstrndup(d->p, d->v->url,
+                                              (apr_size_t)(host - d->v->url)
+                                                  + strcspn(host, "/?#")),
+                           base, NULL);
+    }
+    url = clerk_handshake_location(d->p, base, d->v->url ? d->v->url : "", why, b->suffixed);
 
     /* Clerk's origin-outage mode: the session in use goes along (to Clerk's own origin) */
     if (session)
@@ -290,10 +300,32 @@ static int handshake_directives(browser_t *b, apr_array_header_t **directives)
         clerk_decision_stopped(d, step, retry, CLERK_OK);
         return 0;
     }
-    if (!*directives)
-        clerk_decision_warn(d, apr_pstrcat(d->p, "handshake result not usable, continuing with "
-                                           "the cookies: ",
+    if (*directives)
+        return 1;
+    if (nonce) {
+        /*
+         * As the SDK: a nonce that gives no cookies (unknown, malformed, no
+         * secret, the Backend API failing) is a result without a session.
+         */
+        clerk_decision_warn(d, apr_pstrcat(d->p, "handshake nonce not resolved: ",
                                            detail ? detail : "no directives", NULL));
+        *directives = apr_array_make(d->p, 0, sizeof(const char *));
+        return 1;
+    }
+    if (!b->production) {
+        /*
+         * Development: the token came in this URL, so it cannot be another
+         * app's; the SDK stops there (it throws), and so does the module,
+         * signed out, rather than loop.
+         */
+        clerk_decision_signed_out(d, CLERK_TOKEN_INVALID, NULL,
+                                  apr_pstrcat(d->p, "development handshake token refused: ",
+                                              detail, NULL));
+        return 0;
+    }
+    /* production: maybe another app's cookie on the same site; the cookies decide */
+    clerk_decision_warn(d, apr_pstrcat(d->p, "handshake result not usable, continuing with "
+                                       "the cookies: ", detail, NULL));
     return 1;
 }
 

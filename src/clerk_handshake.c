@@ -23,6 +23,24 @@ int clerk_handshake_eligible(const char *method, const char *sec_fetch_dest,
 
 apr_int64_t clerk_client_uat(const char *value)
 {
+    apr_int64_t v = 0;
+    int negative = 0;
+
+    if (!value)
+        return 0;
+    value += strspn(value, " \t\n\v\f\r");
+    if (*value == '+' || *value == '-')
+        negative = *value++ == '-';
+    for (; *value >= '0' && *value <= '9'; value++) {
+        if (v > (APR_INT64_MAX - 9) / 10)
+            return negative ? -APR_INT64_MAX : APR_INT64_MAX;   /* beyond any time */
+        v = v * 10 + (*value - '0');
+    }
+    return negative ? -v : v;
+}
+
+apr_int64_t clerk_redirect_count(const char *value)
+{
     char *end;
     apr_int64_t v;
 

@@ -39,8 +39,18 @@ typedef struct clerk_session_cookies {
 int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
                                const char *frontend_api, int production);
 
-/* __client_uat as Clerk reads it: a non-negative integer, missing or bad = 0. */
+/*
+ * __client_uat as Clerk's SDK reads it (Number.parseInt(value) || 0): leading
+ * white space, a sign and the digits that follow ("123x" is 123, "-5" is
+ * -5); none, or missing, is 0.  Saturates beyond 18 digits.
+ */
 apr_int64_t clerk_client_uat(const char *value);
+
+/*
+ * __clerk_redirect_count: a non-negative decimal integer, anything else 0
+ * (the SDK's Number(value) || 0 for every count a browser sends back).
+ */
+apr_int64_t clerk_redirect_count(const char *value);
 
 /*
  * The 307 Location to the Frontend API handshake (base is

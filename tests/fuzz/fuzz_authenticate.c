@@ -254,7 +254,7 @@ static void check(const fake_t *f, const clerk_request_view_t *v, const clerk_au
         last = APR_ARRAY_IDX(o->set_cookies, o->set_cookies->nelts - 1, const char *);
         if (strncmp(last, "__clerk_redirect_count=", 23))
             abort();
-        if (clerk_client_uat(last + 23) > CLERK_HANDSHAKE_MAX_REDIRECTS)
+        if (clerk_redirect_count(last + 23) > CLERK_HANDSHAKE_MAX_REDIRECTS)
             abort();    /* at most count 2 -> 3: the loop guard stops the next one */
         break;
     }

@@ -65,7 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 1:
-        if (clerk_client_uat(s) < 0)
+        /* a count is never negative; a __client_uat is only when a '-' leads its digits */
+        if (clerk_redirect_count(s) < 0
+            || (clerk_client_uat(s) < 0 && !strchr(s, '-')))
             abort();
         (void)clerk_opaque_token_type(s);
         break;

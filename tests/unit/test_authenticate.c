@@ -1473,11 +1473,14 @@ static void test_nonce_without_secret(void **state)
     v.handshake_nonce = NONCE;
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
     o = run(p, &v, &s, &f);
-    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
-    unit_assert_str(o.carrier, "cookie");
+    /* as the SDK without an API client: a result without a session, the cookies unread */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    unit_assert_str(o.sdk_reason, "session-token-missing");
+    assert_true(o.handshake_resolved);
     assert_null(o.handshake_session);
     assert_int_equal(f.exchange_calls, 0);
-    expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
+    assert_int_equal(f.ncalls, 0);
+    expect_strings(o.warnings, "handshake nonce not resolved: "
                                "a handshake nonce needs ClerkSecretKey", NULL);
 }
 
@@ -1503,7 +1506,7 @@ static void test_nonce_malformed(void **state)
         v.handshake_nonce = bad[i];
         o = run(p, &v, &s, &f);
         expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
-        expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
+        expect_strings(o.warnings, "handshake nonce not resolved: "
                                    "malformed handshake nonce (not sent to the Backend API)",
                        NULL);
     }
@@ -1553,15 +1556,13 @@ static void test_nonce_no_directives(void **state)
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
     f.nonce_detail = "the nonce is unknown";
     o = run(p, &v, &s, &f);
-    /* nothing usable: the cookies decide */
-    expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
-    unit_assert_str(o.carrier, "cookie");
-    expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
-                               "the nonce is unknown", NULL);
+    /* as the SDK: a nonce without cookies is a result without a session; the cookies unread */
+    expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
+    assert_int_equal(f.ncalls, 0);
+    expect_strings(o.warnings, "handshake nonce not resolved: the nonce is unknown", NULL);
     f.nonce_detail = NULL;
     o = run(p, &v, &s, &f);
-    expect_strings(o.warnings, "handshake result not usable, continuing with the cookies: "
-                               "no directives", NULL);
+    expect_strings(o.warnings, "handshake nonce not resolved: no directives", NULL);
     assert_int_equal(f.exchange_calls, 2);
 }
 

@@ -104,10 +104,25 @@ static void test_client_uat(void **state)
     assert_int_equal(clerk_client_uat(NULL), 0);
     assert_int_equal(clerk_client_uat(""), 0);
     assert_int_equal(clerk_client_uat("abc"), 0);
-    assert_int_equal(clerk_client_uat("-5"), 0);
-    assert_int_equal(clerk_client_uat("12x"), 0);
+    /* as the SDK's Number.parseInt: a sign, leading white space, digits up to the first other */
+    assert_int_equal(clerk_client_uat("-5"), -5);
+    assert_int_equal(clerk_client_uat("12x"), 12);
+    assert_int_equal(clerk_client_uat(" \t+42 7"), 42);
+    assert_int_equal(clerk_client_uat("x12"), 0);
     assert_int_equal(clerk_client_uat("999999999999999999"), 999999999999999999LL);
-    assert_int_equal(clerk_client_uat("9999999999999999999"), 0);    /* 19 digits */
+    assert_true(clerk_client_uat("99999999999999999999999") == APR_INT64_MAX);
+    assert_true(clerk_client_uat("-99999999999999999999999") == -APR_INT64_MAX);
+}
+
+static void test_redirect_count(void **state)
+{
+    (void)state;
+    assert_int_equal(clerk_redirect_count("2"), 2);
+    assert_int_equal(clerk_redirect_count(NULL), 0);
+    assert_int_equal(clerk_redirect_count(""), 0);
+    assert_int_equal(clerk_redirect_count("3x"), 0);
+    assert_int_equal(clerk_redirect_count("-1"), 0);
+    assert_int_equal(clerk_redirect_count("9999999999999999999"), 0);    /* 19 digits */
 }
 
 /* ------------------------------------------------------------ cookie suffix rules */
@@ -694,6 +709,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_eligibility_matrix),
         UNIT_TEST(test_client_uat),
+        UNIT_TEST(test_redirect_count),
         UNIT_TEST(test_suffix_rule1_unsuffixed_without_iss),
         UNIT_TEST(test_suffix_rule2_other_instance),
         UNIT_TEST(test_suffix_rule3_no_suffixed_cookies),
