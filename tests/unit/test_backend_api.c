@@ -4,10 +4,15 @@
  * (clerk_claims_from_bapi) with Clerk's response shapes: revoked, expired
  * flag, past expiration, no subject, API keys of users and organizations,
  * the OAuth audience rule, scopes, and what the application is given.
+ * The silent refresh against the local test server: the request sent (path
+ * with the sid, query, headers, the JSON body to the byte), the request
+ * headers forwarded, Clerk's answers mapped to the SDK's refresh reasons,
+ * the bounds, what is refused without a call, timeouts.
  */
 #include "unit.h"
 
 #include "clerk_backend_api.h"
+#include "test_server.h"
 
 #define NOW 1700000000
 #define NOW_MS "1700000000000"
@@ -418,6 +423,577 @@ static void test_malformed_is_never_sent(void **state)
     assert_null(directives);
 }
 
+/* ------------------------------------------------------------ silent refresh */
+
+static test_server_t *srv;
+
+#define SECRET "sk_test_refreshsecret"
+#define REFRESH_TOKEN "rt_9mZ0opaque.value-1"
+#define SID "sess_2xhFjEI5X2qWRvtV13BzSj8H6Dk"
+#define REFRESH_PATH "/v1/sessions/" SID "/refresh"
+#define NEW_JWT "eyJhbGciOiJSUzI1NiJ9.eyJzaWQiOiJzZXNzXzEifQ.c2lnbmF0dXJl"
+#define COOKIES_ANSWER                                                                     \
+    "{\"object\":\"cookies\",\"cookies\":[\"__session=" NEW_JWT "; Path=/; Secure; SameSite=Lax\"," \
+    "\"__session_MqCvchyS=" NEW_JWT "; Path=/; Secure; SameSite=Lax\","                    \
+    "\"__client_uat_MqCvchyS=1700000100; Path=/; Max-Age=315360000\"]}"
+
+static int group_setup(void **state)
+{
+    if (unit_group_setup(state))
+        return -1;
+    clerk_http_global_init();
+    srv = ts_start();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    ts_stop(srv);
+    srv = NULL;
+    return unit_group_teardown(state);
+}
+
+static clerk_http_t *client(apr_pool_t *p, long timeout_ms, apr_size_t max_body)
+{
+    clerk_http_opts_t o = {.timeout_ms = timeout_ms, .max_body = max_body};
+    clerk_http_t *h = NULL;
+    assert_int_equal(clerk_http_create(p, &o, 1, &h), APR_SUCCESS);
+    return h;
+}
+
+/* An unsigned "expired token": the refresh only decodes it (the caller verified it). */
+static const char *jwt(apr_pool_t *p, const char *payload)
+{
+    const char *h = "{\"alg\":\"RS256\",\"kid\":\"" UNIT_KID "\",\"typ\":\"JWT\"}";
+    return apr_pstrcat(p, clerk_b64url_encode(p, (const unsigned char *)h, strlen(h)), ".",
+                       clerk_b64url_encode(p, (const unsigned char *)payload, strlen(payload)),
+                       ".c2lnbmF0dXJl", NULL);
+}
+
+static const char *expired_jwt(apr_pool_t *p)
+{
+    return jwt(p, "{\"sub\":\"user_2\",\"sid\":\"" SID "\",\"exp\":1699999000,\"iat\":1699998940}");
+}
+
+static clerk_refresh_request_t request(apr_pool_t *p, const apr_table_t *headers)
+{
+    clerk_refresh_request_t r = {expired_jwt(p), REFRESH_TOKEN, "https://app.example.com", headers,
+                                 1};
+    return r;
+}
+
+typedef struct {
+    clerk_bapi_outcome_t outcome;
+    apr_array_header_t *cookies;
+    const char *reason;
+    const char *detail;
+} refresh_t;
+
+static refresh_t refresh_at(apr_pool_t *p, clerk_http_t *h, const char *api_url,
+                            const char *secret, const clerk_refresh_request_t *req)
+{
+    refresh_t r = {0, NULL, "unset", "unset"};
+    r.outcome = clerk_backend_refresh_session(p, h, api_url, secret, req, &r.cookies, &r.reason,
+                                              &r.detail);
+    if (r.reason) {
+        /* a failure: no cookies, a reason, a detail without any secret */
+        assert_null(r.cookies);
+        assert_string_not_equal(r.reason, "unset");
+        assert_non_null(r.detail);
+        assert_string_not_equal(r.detail, "unset");
+        assert_null(strstr(r.detail, SECRET));
+        assert_null(strstr(r.detail, REFRESH_TOKEN));
+        if (req->expired_token && strlen(req->expired_token) > 8)
+            assert_null(strstr(r.detail, req->expired_token));
+    }
+    else {
+        assert_int_equal(r.outcome, CLERK_BAPI_ANSWERED);
+        assert_non_null(r.cookies);
+    }
+    return r;
+}
+
+static refresh_t refresh(apr_pool_t *p, const clerk_refresh_request_t *req)
+{
+    return refresh_at(p, client(p, 2000, 0), ts_url(srv, p, ""), SECRET, req);
+}
+
+/* The request, to the byte, and a 200 answer's cookies. */
+static void test_refresh_request_sent(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    apr_table_t *in = apr_table_make(p, 8);
+    clerk_refresh_request_t req;
+    refresh_t r;
+    char *head;
+
+    apr_table_add(in, "Host", "app.example.com");
+    apr_table_add(in, "User-Agent", "Mozilla/5.0 (X11; Linux x86_64)");
+    apr_table_add(in, "Cookie", "__session=x; __refresh_MqCvchyS=" REFRESH_TOKEN "; PHPSESSID=y");
+    apr_table_add(in, "Accept-Language", "en");
+    apr_table_add(in, "Authorization", "Basic dXNlcjpwdw==");
+    apr_table_add(in, "X-Forwarded-For", "203.0.113.7");
+    apr_table_add(in, "Accept-Language", "fr;q=0.5");
+    req = request(p, in);
+    ts_route(srv, REFRESH_PATH, 200, "Content-Type: application/json\r\n", COOKIES_ANSWER);
+    r = refresh(p, &req);
+    assert_int_equal(r.outcome, CLERK_BAPI_ANSWERED);
+    assert_null(r.reason);
+    assert_null(r.detail);
+    assert_int_equal(r.cookies->nelts, 3);
+    unit_assert_str(APR_ARRAY_IDX(r.cookies, 0, const char *),
+                    "__session=" NEW_JWT "; Path=/; Secure; SameSite=Lax");
+    unit_assert_str(APR_ARRAY_IDX(r.cookies, 2, const char *),
+                    "__client_uat_MqCvchyS=1700000100; Path=/; Max-Age=315360000");
+    unit_assert_str(clerk_refresh_session_token(p, r.cookies), NEW_JWT);
+
+    head = ts_last_head(srv, p);
+    assert_true(!strncmp(head, "POST " REFRESH_PATH "?suffixed_cookies=true HTTP/1.1\r\n",
+                         strlen("POST " REFRESH_PATH "?suffixed_cookies=true HTTP/1.1\r\n")));
+    assert_non_null(strstr(head, "\r\nAuthorization: Bearer " SECRET "\r\n"));
+    assert_non_null(strstr(head, "\r\nClerk-API-Version: " CLERK_BACKEND_API_VERSION "\r\n"));
+    assert_non_null(strstr(head, "\r\nContent-Type: application/json\r\n"));
+    /* SessionApi.refreshSession's body: suffixed_cookies is in the query, never here */
+    unit_assert_str(ts_last_body(srv, p),
+                    apr_pstrcat(p, "{\"format\":\"cookie\",\"expired_token\":\"",
+                                req.expired_token, "\",\"refresh_token\":\"" REFRESH_TOKEN "\","
+                                "\"request_origin\":\"https://app.example.com\","
+                                "\"request_headers\":{\"accept-language\":[\"en, fr;q=0.5\"],"
+                                "\"host\":[\"app.example.com\"],"
+                                "\"user-agent\":[\"Mozilla/5.0 (X11; Linux x86_64)\"],"
+                                "\"x-forwarded-for\":[\"203.0.113.7\"]}}", NULL));
+    assert_int_equal(ts_hits(srv, REFRESH_PATH), 1);
+
+    /* un-suffixed cookies: no query at all (the SDK drops a false query parameter) */
+    req.suffixed_cookies = 0;
+    req.headers = NULL;
+    r = refresh(p, &req);
+    assert_null(r.reason);
+    head = ts_last_head(srv, p);
+    assert_true(!strncmp(head, "POST " REFRESH_PATH " HTTP/1.1\r\n",
+                         strlen("POST " REFRESH_PATH " HTTP/1.1\r\n")));
+    assert_non_null(strstr(ts_last_body(srv, p), ",\"request_headers\":{}}"));
+    assert_int_equal(ts_hits(srv, REFRESH_PATH), 2);
+}
+
+/* Clerk's answers, each mapped as the SDK maps it (request.ts refreshToken). */
+static void test_refresh_answers(void **state)
+{
+    static const struct {
+        int status;
+        const char *body;
+        clerk_bapi_outcome_t outcome;
+        const char *reason;     /* NULL: refreshed */
+    } cases[] = {
+        {200, COOKIES_ANSWER, CLERK_BAPI_ANSWERED, NULL},
+        /* any 2xx is res.ok; the object type is not looked at, only .cookies */
+        {201, "{\"cookies\":[\"__session=a.b.c\"]}", CLERK_BAPI_ANSWERED, NULL},
+        /* Clerk's error codes become the reason, unexpected_error is a fetch error */
+        {400, "{\"errors\":[{\"code\":\"refresh_token_invalid\",\"message\":\"m\"},"
+              "{\"code\":\"other\"}]}", CLERK_BAPI_ANSWERED, "refresh_token_invalid"},
+        {404, "{\"errors\":[{\"code\":\"resource_not_found\"}],\"clerk_trace_id\":\"t\"}",
+         CLERK_BAPI_ANSWERED, "resource_not_found"},
+        {422, "{\"errors\":[{\"code\":\"form-param_missing\"}]}", CLERK_BAPI_ANSWERED,
+         "form-param_missing"},
+        {400, "{\"errors\":[{\"code\":\"unexpected_error\"}]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_FETCH_ERROR},
+        /* no errors at all: unexpected-bapi-error; an error without a code: the SDK's */
+        {400, "{\"errors\":[]}", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{}", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "Bad Request", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{\"errors\":{\"code\":\"x\"}}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{\"errors\":[\"x\"]}", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{\"errors\":[{\"message\":\"m\"}]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {400, "{\"errors\":[{\"code\":\"\"}]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {400, "{\"errors\":[{\"code\":null}]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        /* stricter: a code that cannot safely go into a URL and a header */
+        {400, "{\"errors\":[{\"code\":\"a/b?c\"}]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{\"errors\":[{\"code\":\"x\\r\\nSet-Cookie: a=b\"}]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{\"errors\":[{\"code\":7}]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{\"errors\":[{\"code\":\"a1234567890123456789012345678901234567890123456789"
+              "012345678901234\"}]}", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {400, "{\"errors\":[{\"code\":\"a123456789012345678901234567890123456789012345678"
+              "901234567890123\"}]}", CLERK_BAPI_ANSWERED,
+         "a123456789012345678901234567890123456789012345678901234567890123"},
+        /* the secret key refused; Clerk unwell */
+        {401, "{\"errors\":[{\"code\":\"authentication_invalid\"}]}",
+         CLERK_BAPI_SECRET_REJECTED, "authentication_invalid"},
+        {403, "", CLERK_BAPI_SECRET_REJECTED, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {500, "{\"errors\":[{\"code\":\"internal_clerk_error\"}]}", CLERK_BAPI_UNAVAILABLE,
+         "internal_clerk_error"},
+        {502, "<html>bad gateway</html>", CLERK_BAPI_UNAVAILABLE,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {301, "", CLERK_BAPI_UNAVAILABLE, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        /* 2xx without what the SDK needs */
+        {204, "", CLERK_BAPI_UNAVAILABLE, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {200, "{\"cookies\":[\"__session=x\"", CLERK_BAPI_UNAVAILABLE, CLERK_REFRESH_FETCH_ERROR},
+        {200, "", CLERK_BAPI_UNAVAILABLE, CLERK_REFRESH_FETCH_ERROR},
+        {200, "[\"__session=x\"]", CLERK_BAPI_UNAVAILABLE, CLERK_REFRESH_FETCH_ERROR},
+        {200, "{\"cookies\":[\"__session=x\"],\"cookies\":[]}", CLERK_BAPI_UNAVAILABLE,
+         CLERK_REFRESH_FETCH_ERROR},
+        {200, "{\"object\":\"cookies\",\"cookies\":[]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {200, "{\"object\":\"cookies\"}", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {200, "{\"object\":\"token\",\"jwt\":\"a.b.c\"}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {200, "{\"cookies\":\"__session=a.b.c\"}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {200, "{\"cookies\":null}", CLERK_BAPI_ANSWERED, CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        /* no __session… cookie, or an empty one: the SDK's verifyToken('') fails */
+        {200, "{\"cookies\":[\"__client_uat=1700000100; Path=/\"]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_INVALID_SESSION_TOKEN},
+        {200, "{\"cookies\":[\"__session=a.b.c\",\"__session_MqCvchyS=; Path=/\"]}",
+         CLERK_BAPI_ANSWERED, CLERK_REFRESH_INVALID_SESSION_TOKEN},
+        {200, "{\"cookies\":[\"__Session=a.b.c\"]}", CLERK_BAPI_ANSWERED,
+         CLERK_REFRESH_INVALID_SESSION_TOKEN},
+        /* stricter: cookies that cannot be set as they are */
+        {200, "{\"cookies\":[\"__session=a.b.c\",\"x=1\\r\\nLocation: https://evil\"]}",
+         CLERK_BAPI_UNAVAILABLE, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {200, "{\"cookies\":[\"__session=a.b.c\\t\"]}", CLERK_BAPI_UNAVAILABLE,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {200, "{\"cookies\":[\"__session=a.b.c\",7]}", CLERK_BAPI_UNAVAILABLE,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+        {200, "{\"cookies\":[\"__session=a.b.c\",\"\"]}", CLERK_BAPI_UNAVAILABLE,
+         CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
+    };
+    apr_pool_t *p = UNIT_POOL;
+    clerk_http_t *h = client(p, 2000, 0);
+    clerk_refresh_request_t req = request(p, NULL);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        refresh_t r;
+        ts_route(srv, REFRESH_PATH, cases[i].status, NULL, cases[i].body);
+        r = refresh_at(p, h, ts_url(srv, p, ""), SECRET, &req);
+        if (r.outcome != cases[i].outcome || (r.reason == NULL) != (cases[i].reason == NULL)
+            || (r.reason && strcmp(r.reason, cases[i].reason)))
+            fail_msg("case %zu (HTTP %d %s): expected %d/%s, got %d/%s (%s)", i,
+                     cases[i].status, cases[i].body, cases[i].outcome,
+                     cases[i].reason ? cases[i].reason : "refreshed", r.outcome,
+                     r.reason ? r.reason : "refreshed", r.detail ? r.detail : "");
+        if (cases[i].status != 204 && cases[i].status != 301)
+            assert_non_null(strstr(ts_last_body(srv, p), "\"format\":\"cookie\""));
+    }
+}
+
+/* The answer's bounds: its size, the client's own bound, the number of cookies and their length. */
+static void test_refresh_answer_bounds(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_refresh_request_t req = request(p, NULL);
+    char *big = apr_palloc(p, CLERK_REFRESH_ANSWER_MAX + 64);
+    const char *many = "{\"cookies\":[\"__session=a.b.c\"";
+    const char *longest, *too_long;
+    refresh_t r;
+    apr_array_header_t *cookies;
+    const char *reason, *detail;
+
+    /* a JSON answer just over the bound: fetch-error, as a body the SDK could not read */
+    memset(big, ' ', CLERK_REFRESH_ANSWER_MAX + 63);
+    memcpy(big, "{\"cookies\":[\"__session=a.b.c\"]}", 31);
+    big[CLERK_REFRESH_ANSWER_MAX + 63] = '\0';
+    ts_route(srv, REFRESH_PATH, 200, NULL, big);
+    r = refresh(p, &req);
+    assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
+    unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
+    /* ...and at the bound it is read */
+    big[CLERK_REFRESH_ANSWER_MAX] = '\0';
+    ts_route(srv, REFRESH_PATH, 200, NULL, big);
+    r = refresh(p, &req);
+    assert_null(r.reason);
+    /* over the HTTP client's own bound: the transfer is cut, a fetch error */
+    r = refresh_at(p, client(p, 2000, 1024), ts_url(srv, p, ""), SECRET, &req);
+    assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
+    unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
+
+    /* CLERK_REFRESH_MAX_COOKIES cookies are set, one more is refused */
+    for (int i = 1; i < CLERK_REFRESH_MAX_COOKIES; i++)
+        many = apr_psprintf(p, "%s,\"c%d=1\"", many, i);
+    assert_int_equal(clerk_refresh_answer(p, 200, apr_pstrcat(p, many, "]}", NULL),
+                                          strlen(many) + 2, &cookies, &reason, &detail),
+                     CLERK_BAPI_ANSWERED);
+    assert_int_equal(cookies->nelts, CLERK_REFRESH_MAX_COOKIES);
+    many = apr_pstrcat(p, many, ",\"one=more\"]}", NULL);
+    assert_int_equal(clerk_refresh_answer(p, 200, many, strlen(many), &cookies, &reason, &detail),
+                     CLERK_BAPI_UNAVAILABLE);
+    unit_assert_str(reason, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR);
+    assert_null(cookies);
+
+    /* a cookie of CLERK_REFRESH_COOKIE_MAX characters is set, one longer is refused */
+    longest = apr_psprintf(p, "{\"cookies\":[\"__session=%0*d\"]}",
+                           (int)CLERK_REFRESH_COOKIE_MAX - 10, 0);
+    too_long = apr_psprintf(p, "{\"cookies\":[\"__session=%0*d\"]}",
+                            (int)CLERK_REFRESH_COOKIE_MAX - 9, 0);
+    assert_int_equal(clerk_refresh_answer(p, 200, longest, strlen(longest), &cookies, &reason,
+                                          &detail), CLERK_BAPI_ANSWERED);
+    assert_null(reason);
+    assert_int_equal(strlen(APR_ARRAY_IDX(cookies, 0, const char *)), CLERK_REFRESH_COOKIE_MAX);
+    assert_int_equal(clerk_refresh_answer(p, 200, too_long, strlen(too_long), &cookies, &reason,
+                                          &detail), CLERK_BAPI_UNAVAILABLE);
+    unit_assert_str(reason, CLERK_REFRESH_UNEXPECTED_BAPI_ERROR);
+}
+
+/* A Backend API that does not answer in time, or is not there: fetch-error. */
+static void test_refresh_timeouts(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_refresh_request_t req = request(p, NULL);
+    apr_time_t t0 = apr_time_now();
+    refresh_t r;
+
+    ts_route(srv, "/v1/sessions/" SID "/slow", 200, NULL, COOKIES_ANSWER);
+    ts_route(srv, REFRESH_PATH, 200, NULL, COOKIES_ANSWER);
+    ts_route_slow(srv, REFRESH_PATH, 10000, 0);
+    r = refresh_at(p, client(p, 300, 0), ts_url(srv, p, ""), SECRET, &req);
+    assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
+    unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
+    assert_true(apr_time_now() - t0 < apr_time_from_sec(3));
+    /* an answer that drips in slower than the timeout */
+    ts_route_slow(srv, REFRESH_PATH, 0, 100);
+    r = refresh_at(p, client(p, 300, 0), ts_url(srv, p, ""), SECRET, &req);
+    assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
+    unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
+    ts_route_slow(srv, REFRESH_PATH, 0, 0);
+    /* nothing listening */
+    r = refresh_at(p, client(p, 1000, 0), "http://127.0.0.1:9", SECRET, &req);
+    assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
+    unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
+}
+
+/* What the SDK refuses before any call, and what this code refuses more, is never sent. */
+static void test_refresh_refused_without_call(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    const char *sid_payload = "{\"sub\":\"user_2\",\"sid\":%s,\"exp\":1699999000}";
+    const char *token_max = apr_psprintf(p, "%0*d", CLERK_REFRESH_TOKEN_MAX, 0);
+    const char *sid_max = apr_psprintf(p, "\"sess_%0*d\"", CLERK_SESSION_ID_MAX, 0);
+    const struct {
+        const char *secret, *expired, *refresh, *origin;
+        const char *reason;
+    } cases[] = {
+        /* the SDK's order: api client, session token, refresh token, decoding, sid */
+        {NULL, NULL, NULL, NULL, CLERK_REFRESH_MISSING_API_CLIENT},
+        {"", "x", REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_MISSING_API_CLIENT},
+        {SECRET, NULL, NULL, NULL, CLERK_REFRESH_MISSING_SESSION_TOKEN},
+        {SECRET, "", REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_MISSING_SESSION_TOKEN},
+        {SECRET, "x", NULL, NULL, CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        {SECRET, "x", "", "https://a.example", CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        /* stricter: a refresh token that cannot be a cookie value */
+        {SECRET, "x", "has space", "https://a.example", CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        {SECRET, "x", "a;b", "https://a.example", CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        {SECRET, "x", "a\"b", "https://a.example", CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        {SECRET, "x", "a\r\nb", "https://a.example", CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        {SECRET, "x", "caf\xc3\xa9", "https://a.example", CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        {SECRET, "x", apr_pstrcat(p, token_max, "0", NULL), "https://a.example",
+         CLERK_REFRESH_MISSING_REFRESH_TOKEN},
+        /* decodeJwt: three segments, JSON header and payload (strict base64url here) */
+        {SECRET, "x", REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_DECODE_FAILED},
+        {SECRET, "a.b", REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_DECODE_FAILED},
+        {SECRET, apr_pstrcat(p, expired_jwt(p), ".x", NULL), REFRESH_TOKEN, "https://a.example",
+         CLERK_REFRESH_DECODE_FAILED},
+        /* decodes: past decoding, the sid is what is missing */
+        {SECRET, "e30.e30.c2ln", REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, "e30.W10.c2ln", REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_DECODE_FAILED},
+        {SECRET, "e30.bm90IGpzb24.c2ln", REFRESH_TOKEN, "https://a.example",
+         CLERK_REFRESH_DECODE_FAILED},
+        {SECRET, "e30.e30=.c2ln", REFRESH_TOKEN, "https://a.example",
+         CLERK_REFRESH_DECODE_FAILED},
+        {SECRET, "e30.e30.c2l+", REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_DECODE_FAILED},
+        {SECRET, apr_psprintf(p, "e30.%0*d.c2ln", (int)CLERK_TOKEN_MAX_LEN, 0), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_DECODE_FAILED},
+        /* the sid: present and a session id, never a path of our choosing */
+        {SECRET, jwt(p, "{\"sub\":\"user_2\"}"), REFRESH_TOKEN, "https://a.example",
+         CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "null")), REFRESH_TOKEN, "https://a.example",
+         CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"\"")), REFRESH_TOKEN, "https://a.example",
+         CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "42")), REFRESH_TOKEN, "https://a.example",
+         CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "[\"" SID "\"]")), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"sess_\"")), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"sess_../../users/user_2\"")),
+         REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"sess_1/revoke\"")), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"sess_1?x=1\"")), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"sess_1%2f\"")), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"SESS_1\"")), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, "\"user_2\"")), REFRESH_TOKEN,
+         "https://a.example", CLERK_REFRESH_MISSING_SID},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, apr_pstrcat(p, sid_max, "", NULL))),
+         REFRESH_TOKEN, "https://a.example", NULL},
+        {SECRET, jwt(p, apr_psprintf(p, sid_payload, apr_psprintf(p, "\"sess_%0*d\"",
+                                                                   CLERK_SESSION_ID_MAX + 1, 0))),
+         REFRESH_TOKEN, "https://a.example", CLERK_REFRESH_MISSING_SID},
+        /* the origin is the caller's: a malformed one is its bug */
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, NULL, CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "app.example.com",
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "https://", CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "https://app.example.com/",
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "https://a@app.example.com",
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "ftp://app.example.com",
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "https://app.example.com\r\nX: y",
+         CLERK_REFRESH_UNEXPECTED_SDK_ERROR},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "http://[::1]:8443", NULL},
+        {SECRET, expired_jwt(p), REFRESH_TOKEN, "http://localhost:8080", NULL},
+    };
+    unsigned before = ts_requests(srv);
+    clerk_http_t *h = client(p, 1000, 0);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clerk_refresh_request_t req = {cases[i].expired, cases[i].refresh, cases[i].origin, NULL,
+                                       1};
+        const char *sid = "unset", *detail = NULL;
+        const char *why = clerk_refresh_refusal(p, cases[i].secret, &req, &sid, &detail);
+        refresh_t r;
+
+        if ((why == NULL) != (cases[i].reason == NULL)
+            || (why && strcmp(why, cases[i].reason)))
+            fail_msg("case %zu: expected %s, got %s (%s)", i,
+                     cases[i].reason ? cases[i].reason : "a call",
+                     why ? why : "a call", detail ? detail : "");
+        if (why) {
+            assert_null(sid);
+            /* the same through the call, with no request made */
+            r = refresh_at(p, h, ts_url(srv, p, ""), cases[i].secret, &req);
+            assert_int_equal(r.outcome, CLERK_BAPI_ANSWERED);
+            unit_assert_str(r.reason, cases[i].reason);
+            assert_int_equal(ts_requests(srv), before);
+        }
+        else
+            assert_true(!strncmp(sid, "sess_", 5));
+    }
+    /* no API URL is no API client either */
+    {
+        clerk_refresh_request_t req = request(p, NULL);
+        refresh_t r = refresh_at(p, h, NULL, SECRET, &req);
+        unit_assert_str(r.reason, CLERK_REFRESH_MISSING_API_CLIENT);
+        assert_int_equal(ts_requests(srv), before);
+    }
+}
+
+/* The SDK's request_headers: Record<string, string[]> of request.headers, within bounds. */
+static void test_refresh_headers_forwarded(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    apr_table_t *in = apr_table_make(p, 8);
+    clerk_refresh_request_t req = request(p, in);
+    const char *body, *prefix;
+    json_t *j, *h;
+    const char *err;
+
+    apr_table_add(in, "X-B", "  two  ");                  /* trimmed as Fetch's Headers do */
+    apr_table_add(in, "x-a", "one");
+    apr_table_add(in, "COOKIE", "__session=secret");     /* never: this site's credentials */
+    apr_table_add(in, "authorization", "Bearer eyJ.secret");
+    apr_table_add(in, "Proxy-Authorization", "Basic secret");
+    apr_table_add(in, "X-B", "three");                   /* joined in order, ", " */
+    apr_table_add(in, "Bad Name", "x");                  /* not a token: skipped */
+    apr_table_add(in, "X-Latin", "caf\xe9");             /* not ASCII: skipped */
+    apr_table_add(in, "X-Ctl", "a\x01z");                /* a control character: skipped */
+    apr_table_add(in, "X-Tab", "a\tz");                  /* a tab is allowed */
+    apr_table_add(in, "X-Quote", "say \"hi\" \\o/");     /* JSON-escaped */
+    apr_table_add(in, "X-Empty", "");
+    body = clerk_refresh_body(p, &req);
+    prefix = apr_pstrcat(p, "{\"format\":\"cookie\",\"expired_token\":\"", req.expired_token,
+                         "\",\"refresh_token\":\"" REFRESH_TOKEN "\",\"request_origin\":"
+                         "\"https://app.example.com\",\"request_headers\":", NULL);
+    assert_true(!strncmp(body, prefix, strlen(prefix)));
+    unit_assert_str(body + strlen(prefix),
+                    "{\"x-a\":[\"one\"],\"x-b\":[\"two, three\"],\"x-empty\":[\"\"],"
+                    "\"x-quote\":[\"say \\\"hi\\\" \\\\o/\"],\"x-tab\":[\"a\\tz\"]}}");
+    assert_null(strstr(body, "secret"));
+
+    /* at most CLERK_REFRESH_MAX_HEADERS headers, a value of at most CLERK_REFRESH_HEADER_MAX */
+    in = apr_table_make(p, 128);
+    apr_table_add(in, "X-Long", apr_psprintf(p, "%0*d", CLERK_REFRESH_HEADER_MAX + 1, 0));
+    apr_table_add(in, "X-Longest", apr_psprintf(p, "%0*d", CLERK_REFRESH_HEADER_MAX, 0));
+    for (int i = 0; i < CLERK_REFRESH_MAX_HEADERS + 20; i++)
+        apr_table_add(in, apr_psprintf(p, "X-H%03d", i), "v");
+    req.headers = in;
+    body = clerk_refresh_body(p, &req);
+    assert_non_null(j = clerk_json_parse_object(p, body, strlen(body), &err));
+    h = json_object_get(j, "request_headers");
+    assert_int_equal(json_object_size(h), CLERK_REFRESH_MAX_HEADERS);
+    assert_null(json_object_get(h, "x-long"));
+    assert_int_equal(strlen(json_string_value(json_array_get(json_object_get(h, "x-longest"), 0))),
+                     CLERK_REFRESH_HEADER_MAX);
+    assert_non_null(json_object_get(h, "x-h098"));
+    assert_null(json_object_get(h, "x-h099"));
+
+    /* CLERK_REFRESH_HEADERS_MAX_BYTES in all: what does not fit is left out, the rest goes */
+    in = apr_table_make(p, 8);
+    for (int i = 0; i < 5; i++)
+        apr_table_add(in, apr_psprintf(p, "X-Big%d", i),
+                      apr_psprintf(p, "%0*d", CLERK_REFRESH_HEADER_MAX, i));
+    apr_table_add(in, "X-Small", "s");
+    req.headers = in;
+    body = clerk_refresh_body(p, &req);
+    assert_non_null(j = clerk_json_parse_object(p, body, strlen(body), &err));
+    h = json_object_get(j, "request_headers");
+    assert_int_equal(json_object_size(h), 4);   /* three big ones and the small one */
+    assert_null(json_object_get(h, "x-big3"));
+    assert_null(json_object_get(h, "x-big4"));
+    assert_non_null(json_object_get(h, "x-small"));
+    assert_true(strlen(body) < CLERK_REFRESH_HEADERS_MAX_BYTES + 2048);
+}
+
+/* Where the SDK finds the new session token among the cookies (cookie.ts, request.ts). */
+static void test_refresh_session_token(void **state)
+{
+    static const struct {
+        const char *cookies;    /* '\n'-separated */
+        const char *token;
+    } cases[] = {
+        {"__session=a.b.c; Path=/", "a.b.c"},
+        {"__session=a.b.c", "a.b.c"},
+        {"__client_uat=1; Path=/\n__session_MqCvchyS=s.u.f; Path=/", "s.u.f"},
+        /* the last cookie whose name starts with __session wins */
+        {"__session=one; Path=/\n__session_MqCvchyS=two; Path=/", "two"},
+        {"__session_MqCvchyS=two\n__session=one", "one"},
+        {"__sessionX=x.y.z", "x.y.z"},
+        {"__session=a.b.c\n__session_x=; Path=/", NULL},
+        {"__session=a.b.c\n__session_x", NULL},
+        /* the value ends at the next '=' or ';', as split('=')[1] */
+        {"__session=a.b=c; Path=/", "a.b"},
+        {"__session=a.b.c;Path=/", "a.b.c"},
+        {"__session; a=b", NULL},
+        {"__Session=a.b.c", NULL},
+        {"_session=a.b.c", NULL},
+        {"x__session=a.b.c", NULL},
+        {"__clerk_db_jwt=dvb; Path=/\n__client_uat=0", NULL},
+        {"a=__session=b", NULL},
+    };
+    apr_pool_t *p = UNIT_POOL;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        apr_array_header_t *list = apr_array_make(p, 2, sizeof(const char *));
+        char *last, *copy = apr_pstrdup(p, cases[i].cookies);
+        for (char *c = apr_strtok(copy, "\n", &last); c; c = apr_strtok(NULL, "\n", &last))
+            APR_ARRAY_PUSH(list, const char *) = c;
+        unit_assert_str(clerk_refresh_session_token(p, list), cases[i].token);
+    }
+    unit_assert_str(clerk_refresh_session_token(p, apr_array_make(p, 0, sizeof(const char *))),
+                    NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +1009,13 @@ int main(void)
         UNIT_TEST(test_oauth_audience),
         UNIT_TEST(test_scopes),
         UNIT_TEST(test_claims_of_the_answer_are_not_trusted_as_claims),
+        UNIT_TEST(test_refresh_request_sent),
+        UNIT_TEST(test_refresh_answers),
+        UNIT_TEST(test_refresh_answer_bounds),
+        UNIT_TEST(test_refresh_timeouts),
+        UNIT_TEST(test_refresh_refused_without_call),
+        UNIT_TEST(test_refresh_headers_forwarded),
+        UNIT_TEST(test_refresh_session_token),
     };
-    return UNIT_RUN(tests);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

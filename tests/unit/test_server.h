@@ -14,6 +14,7 @@
  *   ts_route_slow(ts, "/drip", 0, 200);               a body byte every 200 ms
  *   ts_url(ts, p, "/jwks")                            http://127.0.0.1:<port>/jwks
  *   ts_hits(ts, "/jwks"), ts_requests(ts), ts_last_head(ts, p)
+ *   ts_last_body(ts, p)                               the last request's body (Content-Length)
  *   ts_stop(ts);                                      joins the thread, frees all
  *
  * Bodies and header strings are the caller's and must outlive the server
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_network_io.h>
 #include <apr_poll.h>
@@ -40,6 +42,7 @@
 #define TS_MAX_ROUTES 32
 #define TS_MAX_BODIES 4
 #define TS_HEAD_MAX 8192
+#define TS_BODY_MAX 65536
 
 typedef struct ts_route {
     char path[256];
@@ -63,6 +66,7 @@ typedef struct test_server {
     int nroutes;
     unsigned requests;
     char last_head[TS_HEAD_MAX];
+    char last_body[TS_BODY_MAX];        /* NUL-terminated, cut at TS_BODY_MAX - 1 */
     int stop;
 } test_server_t;
 
@@ -137,10 +141,41 @@ static inline const char *ts_reason(int status)
     }
 }
 
+/*
+ * The request body after the head of used bytes in head (which may hold its
+ * start): Content-Length bytes, at most TS_BODY_MAX - 1, into body.
+ */
+static inline void ts_read_body(apr_socket_t *s, const char *head, apr_size_t used, char *body)
+{
+    const char *end = strstr(head, "\r\n\r\n") + 4, *cl = head;
+    apr_size_t want = 0, have = used - (apr_size_t)(end - head);
+
+    while ((cl = strstr(cl, "\r\n")) && cl < end) {
+        cl += 2;
+        if (!strncasecmp(cl, "Content-Length:", 15)) {
+            want = (apr_size_t)strtoul(cl + 15, NULL, 10);
+            break;
+        }
+    }
+    if (want > TS_BODY_MAX - 1)
+        want = TS_BODY_MAX - 1;
+    if (have > want)
+        have = want;
+    memcpy(body, end, have);
+    while (have < want) {
+        apr_size_t n = want - have;
+        if (apr_socket_recv(s, body + have, &n) != APR_SUCCESS || n == 0)
+            break;
+        have += n;
+    }
+    body[have] = '\0';
+}
+
 /* Answer one connection. */
 static inline void ts_serve(test_server_t *ts, apr_socket_t *s, apr_pool_t *p)
 {
     char head[TS_HEAD_MAX];
+    char *reqbody = apr_palloc(p, TS_BODY_MAX);
     apr_size_t used = 0;
     char path[256] = "";
     ts_route_t r;
@@ -161,6 +196,7 @@ static inline void ts_serve(test_server_t *ts, apr_socket_t *s, apr_pool_t *p)
     head[used] = '\0';
     if (!strstr(head, "\r\n\r\n"))
         return;
+    ts_read_body(s, head, used, reqbody);
     sscanf(head, "%*s %255s", path);
     {
         char *q = strchr(path, '?');
@@ -171,6 +207,7 @@ static inline void ts_serve(test_server_t *ts, apr_socket_t *s, apr_pool_t *p)
     apr_thread_mutex_lock(ts->lock);
     ts->requests++;
     memcpy(ts->last_head, head, used + 1);
+    memcpy(ts->last_body, reqbody, strlen(reqbody) + 1);
     for (int i = 0; i < ts->nroutes; i++) {
         if (!strcmp(ts->routes[i].path, path)) {
             ts_route_t *rt = &ts->routes[i];
@@ -377,6 +414,16 @@ static inline char *ts_last_head(test_server_t *ts, apr_pool_t *p)
     char *s;
     apr_thread_mutex_lock(ts->lock);
     s = apr_pstrdup(p, ts->last_head);
+    apr_thread_mutex_unlock(ts->lock);
+    return s;
+}
+
+/* A copy of the last request's body in p. */
+static inline char *ts_last_body(test_server_t *ts, apr_pool_t *p)
+{
+    char *s;
+    apr_thread_mutex_lock(ts->lock);
+    s = apr_pstrdup(p, ts->last_body);
     apr_thread_mutex_unlock(ts->lock);
     return s;
 }
