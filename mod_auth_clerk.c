@@ -72,6 +72,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_check_authn(clerk_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(mac_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before any fixup that may answer 401/403 itself (mod_rewrite's per-directory [F]) */
+    ap_hook_fixups(mac_withdraw_reverification_body, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_error_filter(mac_insert_reverification_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_note_auth_failure(mac_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     mac_register_providers(p);
 }

@@ -58,6 +58,41 @@ static apr_array_header_t *scopes_of(apr_pool_t *p, const json_t *payload, const
     return scopes ? scopes : clerk_json_string_array(p, json_object_get(payload, listed));
 }
 
+/*
+ * One "fva" age as the SDK accepts it (isValidFactorAge: a finite number,
+ * -1 or at least 0).  Fractions are rounded down, which decides as the SDK
+ * does against the whole minutes of a configuration (m > 2.5 exactly when
+ * m > 2); ages beyond 2^53 minutes are all too old, so they are held at it.
+ */
+static int factor_age(const json_t *v, apr_int64_t *age)
+{
+    double d;
+
+    if (json_is_integer(v)) {
+        *age = json_integer_value(v);
+        return *age == CLERK_FACTOR_NEVER || *age >= 0;
+    }
+    if (!json_is_real(v))
+        return 0;
+    d = json_real_value(v);
+    if (d == CLERK_FACTOR_NEVER) {
+        *age = CLERK_FACTOR_NEVER;
+        return 1;
+    }
+    if (!(d >= 0))
+        return 0;
+    *age = d < 9007199254740992.0 ? (apr_int64_t)d : APR_INT64_C(9007199254740992);
+    return 1;
+}
+
+/* "fva": exactly two valid ages, else none (the SDK's tuple check). */
+static int factor_ages(const json_t *fva, apr_int64_t ages[2])
+{
+    return json_is_array(fva) && json_array_size(fva) == 2
+           && factor_age(json_array_get(fva, 0), &ages[0])
+           && factor_age(json_array_get(fva, 1), &ages[1]);
+}
+
 clerk_reason_t clerk_claims_build(apr_pool_t *p, json_t *payload, clerk_token_type_t type,
                                   clerk_claims_t **out, const char **detail)
 {
@@ -96,6 +131,7 @@ clerk_reason_t clerk_claims_build(apr_pool_t *p, json_t *payload, clerk_token_ty
         c->user_id = c->sub;
         c->features = clerk_json_string(payload, "fea");
         c->plans = clerk_json_string(payload, "pla");
+        c->has_fva = factor_ages(json_object_get(payload, "fva"), c->fva);
         if ((r = clerk_org_from_payload(p, payload, &c->org, detail)) != CLERK_OK)
             return r;
         break;

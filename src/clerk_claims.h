@@ -48,7 +48,17 @@ typedef struct clerk_claims {
     const char *features, *plans;       /* v2 "fea" and "pla" as issued */
     const char *machine_id;             /* M2M: sub (mch_…) */
     apr_array_header_t *scopes;         /* const char *; NULL when none */
+    /*
+     * Sessions: "fva", the minutes since the first and the second factor
+     * were verified (rounded down), CLERK_FACTOR_NEVER for a factor never
+     * verified or not enrolled; has_fva is 0 without a well-formed pair.
+     */
+    int has_fva;
+    apr_int64_t fva[2];
 } clerk_claims_t;
+
+/* An "fva" age: the factor was never verified, or is not enrolled. */
+#define CLERK_FACTOR_NEVER -1
 
 /*
  * Build the model from a verified payload.  Fails with CLERK_TOKEN_INVALID

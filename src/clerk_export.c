@@ -31,6 +31,9 @@ apr_array_header_t *clerk_export_vars(apr_pool_t *p, const clerk_claims_t *c)
     add(vars, "CLERK_USER_ID", "X-Clerk-User-Id", c->user_id);
     add(vars, "CLERK_SESSION_ID", "X-Clerk-Session-Id", c->sid);
     add(vars, "CLERK_SESSION_STATUS", "X-Clerk-Session-Status", c->sts);
+    if (c->has_fva)     /* "5,-1": first factor, second factor (minutes; -1 never) */
+        add(vars, "CLERK_FACTOR_AGES", "X-Clerk-Factor-Ages",
+            apr_psprintf(p, "%" APR_INT64_T_FMT ",%" APR_INT64_T_FMT, c->fva[0], c->fva[1]));
     add(vars, "CLERK_ORG_ID", "X-Clerk-Org-Id", c->org.id);
     add(vars, "CLERK_ORG_SLUG", "X-Clerk-Org-Slug", c->org.slug);
     add(vars, "CLERK_ORG_ROLE", "X-Clerk-Org-Role", c->org.role);

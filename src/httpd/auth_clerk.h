@@ -24,7 +24,8 @@
  *                        token cache or an earlier request's verification
  *   backend_api.c        the Backend API on behalf of clients: opaque tokens,
  *                        handshake nonces, the budget that bounds them
- *   authz.c              the Require clerk-* providers
+ *   authz.c              the Require clerk-* providers, and the reverification
+ *                        body of a fetch clerk-reverification denies
  *
  * Functions shared between files are named mac_*; everything else is static.
  */
@@ -374,6 +375,11 @@ void mac_request_view(request_rec *r, const clerk_dir_conf *c, int with_url,
                       clerk_request_view_t *v);
 
 /* ---- authz.c ---- */
+/* the providers, and the output filter of the reverification body */
 void mac_register_providers(apr_pool_t *p);
+/* fixups: a request granted after all keeps no reverification body */
+int mac_withdraw_reverification_body(request_rec *r);
+/* insert_error_filter: the reverification body goes out as application/json */
+void mac_insert_reverification_filter(request_rec *r);
 
 #endif

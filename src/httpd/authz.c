@@ -1,9 +1,14 @@
 /*
  * The Require clerk-* providers: their arguments are parsed once, at
- * start-up (src/clerk_policy.c); at request time they match the claims
- * authn.c verified, with no side effects.
+ * start-up (src/clerk_policy.c, src/clerk_reverification.c); at request time
+ * they match the claims authn.c verified.  One thing a denial leaves behind:
+ * a fetch that clerk-reverification denies is answered, if the request ends
+ * denied, with the JSON body that makes clerk-js ask the user to verify
+ * again (see "The reverification body" below).
  */
 #include "auth_clerk.h"
+
+#include "clerk_reverification.h"
 
 static const char *parse_require(cmd_parms *cmd, const char *line, const void **parsed,
                                  clerk_require_kind_t kind)
@@ -65,6 +70,132 @@ CLERK_PROVIDER(token_type, CLERK_REQUIRE_TOKEN_TYPE);
 
 CLERK_PROVIDER(claim, CLERK_REQUIRE_CLAIM);
 
+/* ---- Require clerk-reverification ---- */
+
+static const char *parse_reverification(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    const clerk_reverification_t *cfg;
+    const char *err = clerk_reverification_parse(cmd->pool, line, &cfg);
+
+    if (err)
+        return apr_pstrcat(cmd->pool, "Require clerk-reverification: ", err, NULL);
+    *parsed = cfg;
+    return NULL;
+}
+
+/*
+ * The reverification body.  httpd's authorization gives a denied request
+ * its 401 or 403 (AuthzSendForbiddenOnFailure) only after every provider has
+ * spoken, so the provider that denies registers the body for both with
+ * ap_custom_response(): a request-level response text wins over any
+ * ErrorDocument, and a text is sent as is.  If the request is granted after
+ * all (another line of a RequireAny), the fixups withdraw it, so that a
+ * later 401/403 of the handler is not taken for a reverification request.
+ * The note holds the body while it is registered.
+ */
+#define REVERIFICATION_NOTE "clerk-reverification-body"
+#define REVERIFICATION_FILTER "CLERK_REVERIFICATION_JSON"
+
+static const int reverification_statuses[] = {HTTP_UNAUTHORIZED, HTTP_FORBIDDEN};
+
+/* Whether the response text for status is the body of the note (ap_custom_response adds a '"'). */
+static int body_registered(request_rec *r, int status, const char *body)
+{
+    core_request_config *rc = ap_get_core_module_config(r->request_config);
+    const char *text;
+
+    if (!rc->response_code_strings)
+        return 0;
+    text = rc->response_code_strings[ap_index_of_response(status)];
+    return text && text[0] == '"' && !strcmp(text + 1, body);
+}
+
+static void offer_reverification(request_rec *r, const clerk_reverification_t *cfg)
+{
+    const char *body = clerk_reverification_error_body(r->pool, cfg);
+
+    for (size_t i = 0; i < sizeof(reverification_statuses) / sizeof(int); i++)
+        ap_custom_response(r, reverification_statuses[i], body);
+    apr_table_setn(r->notes, REVERIFICATION_NOTE, body);
+}
+
+int mac_withdraw_reverification_body(request_rec *r)
+{
+    const char *body = apr_table_get(r->notes, REVERIFICATION_NOTE);
+    core_request_config *rc;
+
+    if (!body)
+        return DECLINED;
+    rc = ap_get_core_module_config(r->request_config);
+    for (size_t i = 0; i < sizeof(reverification_statuses) / sizeof(int); i++)
+        if (body_registered(r, reverification_statuses[i], body))
+            rc->response_code_strings[ap_index_of_response(reverification_statuses[i])] = NULL;
+    apr_table_unset(r->notes, REVERIFICATION_NOTE);
+    return DECLINED;
+}
+
+/* ap_send_error_response() types every text it sends text/html: this filter corrects it. */
+static apr_status_t json_type_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    ap_set_content_type(f->r, "application/json");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void mac_insert_reverification_filter(request_rec *r)
+{
+    const char *body = apr_table_get(r->notes, REVERIFICATION_NOTE);
+
+    if (body && body_registered(r, r->status, body))
+        ap_add_output_filter(REVERIFICATION_FILTER, NULL, r, r->connection);
+}
+
+/* The fva claim for the log: "fva 5,-1", or why there is none to use. */
+static const char *fva_text(request_rec *r, const clerk_claims_t *c)
+{
+    if (c->type != CLERK_TYPE_SESSION)
+        return "not a session token";
+    if (!c->has_fva)
+        return json_object_get(c->payload, "fva") ? "fva malformed" : "no fva claim";
+    return apr_psprintf(r->pool, "fva %" APR_INT64_T_FMT ",%" APR_INT64_T_FMT, c->fva[0],
+                        c->fva[1]);
+}
+
+static authz_status check_reverification(request_rec *r, const char *line, const void *parsed)
+{
+    const clerk_reverification_t *cfg = parsed;
+    const clerk_request_state *st;
+    int offer;
+
+    if (!r->user)
+        return AUTHZ_DENIED_NO_USER;
+    st = mac_request_state(r);
+    if (!st || !st->claims) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(040)
+                      "Require clerk-reverification %s: denied, no verified Clerk token", line);
+        return AUTHZ_DENIED;
+    }
+    if (clerk_reverification_grants(cfg, st->claims))
+        return AUTHZ_GRANTED;
+    /*
+     * A page view gets httpd's own answer; a fetch with a session (a user who
+     * can verify again) the body clerk-js acts on.
+     */
+    offer = st->claims->type == CLERK_TYPE_SESSION
+            && !clerk_handshake_eligible(r->method,
+                                         apr_table_get(r->headers_in, "Sec-Fetch-Dest"),
+                                         apr_table_get(r->headers_in, "Accept"));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(041)
+                  "Require clerk-reverification %s: denied for %s (%s)%s", line, r->user,
+                  fva_text(r, st->claims), offer ? ", reverification-error offered" : "");
+    if (offer)
+        offer_reverification(r, cfg);
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider reverification_provider = {check_reverification,
+                                                       parse_reverification};
+
 void mac_register_providers(apr_pool_t *p)
 {
     static const struct {
@@ -81,10 +212,13 @@ void mac_register_providers(apr_pool_t *p)
         {"clerk-scope", &scope_provider},
         {"clerk-token-type", &token_type_provider},
         {"clerk-claim", &claim_provider},
+        {"clerk-reverification", &reverification_provider},
     };
 
     for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
         ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, providers[i].name,
                                   AUTHZ_PROVIDER_VERSION, providers[i].provider,
                                   AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_output_filter(REVERIFICATION_FILTER, json_type_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
 }

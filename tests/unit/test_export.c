@@ -97,6 +97,43 @@ static void test_minimal_session(void **state)
     assert_vars(UNIT_POOL, clerk_export_vars(UNIT_POOL, c), want);
 }
 
+/* CLERK_FACTOR_AGES: the two fva ages after the session's own variables, only when usable */
+static void test_factor_ages(void **state)
+{
+    const char *payload = "{\"sub\":\"user_1\",\"sid\":\"sess_1\",\"sts\":\"active\",\"exp\":5,"
+                          "\"fva\":[5,-1]}";
+    const char *const want[] = {
+        "CLERK_TOKEN_TYPE", "session_token",
+        "CLERK_USER_ID", "user_1",
+        "CLERK_SESSION_ID", "sess_1",
+        "CLERK_SESSION_STATUS", "active",
+        "CLERK_FACTOR_AGES", "5,-1",
+        "CLERK_EXPIRES_AT", "5",
+        "CLERK_CLAIMS", payload,
+        NULL,
+    };
+    const char *const malformed[] = {
+        "CLERK_TOKEN_TYPE", "session_token",
+        "CLERK_USER_ID", "user_1",
+        "CLERK_EXPIRES_AT", "5",
+        "CLERK_CLAIMS", "{\"sub\":\"user_1\",\"exp\":5,\"fva\":[\"5\",-1]}",
+        NULL,
+    };
+    apr_array_header_t *vars = clerk_export_vars(UNIT_POOL, unit_claims(UNIT_POOL, payload,
+                                                                        CLERK_TYPE_SESSION));
+
+    assert_vars(UNIT_POOL, vars, want);
+    unit_assert_str(APR_ARRAY_IDX(vars, 4, clerk_var_t).header, "X-Clerk-Factor-Ages");
+    vars = clerk_export_vars(UNIT_POOL, unit_claims(UNIT_POOL, "{\"sub\":\"user_1\",\"exp\":5,"
+                                                    "\"fva\":[-1,1440]}", CLERK_TYPE_SESSION));
+    unit_assert_str(APR_ARRAY_IDX(vars, 2, clerk_var_t).env, "CLERK_FACTOR_AGES");
+    unit_assert_str(APR_ARRAY_IDX(vars, 2, clerk_var_t).value, "-1,1440");
+    /* an fva the SDK would not use either gives no variable (CLERK_CLAIMS still has it) */
+    assert_vars(UNIT_POOL, clerk_export_vars(UNIT_POOL, unit_claims(UNIT_POOL, malformed[7],
+                                                                    CLERK_TYPE_SESSION)),
+                malformed);
+}
+
 static void test_v1_and_empty_permissions(void **state)
 {
     clerk_claims_t *v1 = unit_claims(UNIT_POOL, "{\"sub\":\"u\",\"exp\":1,\"org_id\":\"org_9\",\"org_role\":\"org:member\","
@@ -242,6 +279,7 @@ int main(void)
         UNIT_TEST(test_v2_org_session),
         UNIT_TEST(test_claims_are_compacted),
         UNIT_TEST(test_minimal_session),
+        UNIT_TEST(test_factor_ages),
         UNIT_TEST(test_v1_and_empty_permissions),
         UNIT_TEST(test_m2m_and_oauth),
         UNIT_TEST(test_control_characters_reach_header_safe),
