@@ -32,6 +32,22 @@ def expect_ok(h, body):
     assert "Syntax OK" in out
 
 
+def in_every_context(h, block, location):
+    """block at server level, in a <VirtualHost> and in a <Directory>, then a
+    <Location /y> of AuthType Clerk holding the lines of location."""
+    return block + "\n" + f"""
+<VirtualHost 127.0.0.1:{h.port or 1}>
+{block}
+</VirtualHost>
+<Directory "{h.docroot}">
+{block}
+</Directory>
+<Location /y>
+AuthType Clerk
+{location}</Location>
+"""
+
+
 # ---------------------------------------------------------------- good configs
 
 def test_minimal_location_ok(configtester):
@@ -57,16 +73,7 @@ def test_every_directive_everywhere_ok(configtester):
         "ClerkDebugHeaders On",
     ]
     block = "\n".join(directives)
-    body = block + "\n" + f"""
-<VirtualHost 127.0.0.1:{h.port or 1}>
-{block}
-</VirtualHost>
-<Directory "{h.docroot}">
-{block}
-</Directory>
-<Location /y>
-AuthType Clerk
-{block}
+    body = in_every_context(h, block, f"""{block}
 ClerkIssuer off
 ClerkAcceptToken any
 ClerkTokenSource cookie
@@ -88,8 +95,7 @@ Require clerk-token-type session_token m2m_token oauth_token api_key
 Require clerk-claim email a@example.com
 Require clerk-claim meta.tier gold "platinum plus"
 Require valid-user
-</Location>
-"""
+""")
     expect_ok(h, body)
 
 

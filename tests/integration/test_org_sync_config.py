@@ -10,7 +10,7 @@ import clerk_tokens as T
 from helpers import assert_no_token, assert_ok, describe
 from locations import INS_PEM
 from server_fixtures import client_of, running_httpd
-from test_config_errors import expect_failure, expect_ok, loc
+from test_config_errors import expect_failure, expect_ok, in_every_context, loc
 
 ORG = "ClerkOrganizationSyncPattern"
 PERSONAL = "ClerkPersonalAccountPattern"
@@ -75,22 +75,12 @@ def test_good_patterns_everywhere(configtester):
         ORG + ' "/quoted/:slug"',
         PERSONAL + " /%7Euser/caf%C3%A9",
     ])
-    body = block + "\n" + f"""
-<VirtualHost 127.0.0.1:{h.port or 1}>
-{block}
-</VirtualHost>
-<Directory "{h.docroot}">
-{block}
-</Directory>
-<Location /y>
-AuthType Clerk
-ClerkJWTKeyFile "{h.keys}/{INS_PEM}"
+    body = in_every_context(h, block, f"""ClerkJWTKeyFile "{h.keys}/{INS_PEM}"
 {block}
 {ORG} off
 {PERSONAL} OFF
 Require valid-user
-</Location>
-"""
+""")
     expect_ok(h, body)
 
 

@@ -439,26 +439,12 @@ static test_server_t *srv;
 
 static int group_setup(void **state)
 {
-    if (unit_group_setup(state))
-        return -1;
-    clerk_http_global_init();
-    srv = ts_start();
-    return 0;
+    return ts_group_setup(state, &srv);
 }
 
 static int group_teardown(void **state)
 {
-    ts_stop(srv);
-    srv = NULL;
-    return unit_group_teardown(state);
-}
-
-static clerk_http_t *client(apr_pool_t *p, long timeout_ms, apr_size_t max_body)
-{
-    clerk_http_opts_t o = {.timeout_ms = timeout_ms, .max_body = max_body};
-    clerk_http_t *h = NULL;
-    assert_int_equal(clerk_http_create(p, &o, 1, &h), APR_SUCCESS);
-    return h;
+    return ts_group_teardown(state, &srv);
 }
 
 /* An unsigned "expired token": the refresh only decodes it (the caller verified it). */
@@ -515,7 +501,7 @@ static refresh_t refresh_at(apr_pool_t *p, clerk_http_t *h, const char *api_url,
 
 static refresh_t refresh(apr_pool_t *p, const clerk_refresh_request_t *req)
 {
-    return refresh_at(p, client(p, 2000, 0), ts_url(srv, p, ""), SECRET, req);
+    return refresh_at(p, ts_client(p, 2000, 0, 1), ts_url(srv, p, ""), SECRET, req);
 }
 
 /* The request, to the byte, and a 200 answer's cookies. */
@@ -665,7 +651,7 @@ static void test_refresh_answers(void **state)
          CLERK_REFRESH_UNEXPECTED_BAPI_ERROR},
     };
     apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 2000, 0);
+    clerk_http_t *h = ts_client(p, 2000, 0, 1);
     clerk_refresh_request_t req = request(p, NULL);
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -709,7 +695,7 @@ static void test_refresh_answer_bounds(void **state)
     r = refresh(p, &req);
     assert_null(r.reason);
     /* over the HTTP client's own bound: the transfer is cut, a fetch error */
-    r = refresh_at(p, client(p, 2000, 1024), ts_url(srv, p, ""), SECRET, &req);
+    r = refresh_at(p, ts_client(p, 2000, 1024, 1), ts_url(srv, p, ""), SECRET, &req);
     assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
     unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
 
@@ -751,18 +737,18 @@ static void test_refresh_timeouts(void **state)
     ts_route(srv, "/v1/sessions/" SID "/slow", 200, NULL, COOKIES_ANSWER);
     ts_route(srv, REFRESH_PATH, 200, NULL, COOKIES_ANSWER);
     ts_route_slow(srv, REFRESH_PATH, 10000, 0);
-    r = refresh_at(p, client(p, 300, 0), ts_url(srv, p, ""), SECRET, &req);
+    r = refresh_at(p, ts_client(p, 300, 0, 1), ts_url(srv, p, ""), SECRET, &req);
     assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
     unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
     assert_true(apr_time_now() - t0 < apr_time_from_sec(3));
     /* an answer that drips in slower than the timeout */
     ts_route_slow(srv, REFRESH_PATH, 0, 100);
-    r = refresh_at(p, client(p, 300, 0), ts_url(srv, p, ""), SECRET, &req);
+    r = refresh_at(p, ts_client(p, 300, 0, 1), ts_url(srv, p, ""), SECRET, &req);
     assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
     unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
     ts_route_slow(srv, REFRESH_PATH, 0, 0);
     /* nothing listening */
-    r = refresh_at(p, client(p, 1000, 0), "http://127.0.0.1:9", SECRET, &req);
+    r = refresh_at(p, ts_client(p, 1000, 0, 1), "http://127.0.0.1:9", SECRET, &req);
     assert_int_equal(r.outcome, CLERK_BAPI_UNAVAILABLE);
     unit_assert_str(r.reason, CLERK_REFRESH_FETCH_ERROR);
 }
@@ -855,7 +841,7 @@ static void test_refresh_refused_without_call(void **state)
         {SECRET, expired_jwt(p), REFRESH_TOKEN, "http://localhost:8080", NULL},
     };
     unsigned before = ts_requests(srv);
-    clerk_http_t *h = client(p, 1000, 0);
+    clerk_http_t *h = ts_client(p, 1000, 0, 1);
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         clerk_refresh_request_t req = {cases[i].expired, cases[i].refresh, cases[i].origin, NULL,

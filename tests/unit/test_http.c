@@ -16,25 +16,17 @@ static test_server_t *srv;
 
 static int group_setup(void **state)
 {
-    if (unit_group_setup(state))
-        return -1;
-    clerk_http_global_init();
-    srv = ts_start();
-    return 0;
+    return ts_group_setup(state, &srv);
 }
 
 static int group_teardown(void **state)
 {
-    ts_stop_shared(&srv);
-    return unit_group_teardown(state);
+    return ts_group_teardown(state, &srv);
 }
 
 static clerk_http_t *client(apr_pool_t *p, long timeout_ms, apr_size_t max_body)
 {
-    clerk_http_opts_t o = {.timeout_ms = timeout_ms, .max_body = max_body};
-    clerk_http_t *h = NULL;
-    assert_int_equal(clerk_http_create(p, &o, 2, &h), APR_SUCCESS);
-    return h;
+    return ts_client(p, timeout_ms, max_body, 2);
 }
 
 static apr_status_t get(clerk_http_t *h, apr_pool_t *p, const char *path,

@@ -98,8 +98,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    ts_stop_shared(&srv);
-    return unit_group_teardown(state);
+    return ts_group_teardown(state, &srv);
 }
 
 static int setup(void **state)

@@ -1,6 +1,6 @@
 /*
  * A tiny HTTP/1.1 server for the unit tests of the network code
- * (test_http.c, test_jwks_cache.c): one thread, a listening APR socket on
+ * (test_http.c, test_jwks_cache.c, test_backend_api.c): one thread, a listening APR socket on
  * 127.0.0.1 with an ephemeral port, one connection at a time, every answer
  * with "Connection: close".
  *
@@ -16,6 +16,9 @@
  *   ts_hits(ts, "/jwks"), ts_requests(ts), ts_last_head(ts, p)
  *   ts_last_body(ts, p)                               the last request's body (Content-Length)
  *   ts_stop(ts);                                      joins the thread, frees all
+ *   ts_group_setup(state, &srv), ts_group_teardown(state, &srv)
+ *                                                     one server shared by a binary's tests
+ *   ts_client(p, timeout_ms, max_body, max_handles)   a clerk_http_t client
  *
  * Bodies and header strings are the caller's and must outlive the server
  * (literals, or memory of the test's pool); paths are copied.  A request for
@@ -38,6 +41,9 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <apr_time.h>
+
+#include "clerk_http.h"
+#include "unit.h"
 
 #define TS_MAX_ROUTES 32
 #define TS_MAX_BODIES 4
@@ -340,6 +346,35 @@ static inline void ts_stop_shared(test_server_t **ts)
     *ts = NULL;
 }
 
+/*
+ * The group set-up and teardown of a test binary whose tests share one
+ * server *ts: unit.h's, with clerk_http_global_init() and the server.
+ */
+static inline int ts_group_setup(void **state, test_server_t **ts)
+{
+    if (unit_group_setup(state))
+        return -1;
+    clerk_http_global_init();
+    *ts = ts_start();
+    return 0;
+}
+
+static inline int ts_group_teardown(void **state, test_server_t **ts)
+{
+    ts_stop_shared(ts);
+    return unit_group_teardown(state);
+}
+
+/* A client of the network code for a test (aborts the test on failure). */
+static inline clerk_http_t *ts_client(apr_pool_t *p, long timeout_ms, apr_size_t max_body,
+                                      int max_handles)
+{
+    clerk_http_opts_t o = {.timeout_ms = timeout_ms, .max_body = max_body};
+    clerk_http_t *h = NULL;
+    assert_int_equal(clerk_http_create(p, &o, max_handles, &h), APR_SUCCESS);
+    return h;
+}
+
 /* The route for path, made when missing; called with the lock held. */
 static inline ts_route_t *ts_route_locked(test_server_t *ts, const char *path)
 {
@@ -420,24 +455,26 @@ static inline unsigned ts_hits(test_server_t *ts, const char *path)
     return n;
 }
 
-/* A copy of the last request's head (request line and headers) in p. */
-static inline char *ts_last_head(test_server_t *ts, apr_pool_t *p)
+/* A copy in p of a string the server writes (under the lock). */
+static inline char *ts_copy_locked(test_server_t *ts, apr_pool_t *p, const char *field)
 {
     char *s;
     apr_thread_mutex_lock(ts->lock);
-    s = apr_pstrdup(p, ts->last_head);
+    s = apr_pstrdup(p, field);
     apr_thread_mutex_unlock(ts->lock);
     return s;
+}
+
+/* A copy of the last request's head (request line and headers) in p. */
+static inline char *ts_last_head(test_server_t *ts, apr_pool_t *p)
+{
+    return ts_copy_locked(ts, p, ts->last_head);
 }
 
 /* A copy of the last request's body in p. */
 static inline char *ts_last_body(test_server_t *ts, apr_pool_t *p)
 {
-    char *s;
-    apr_thread_mutex_lock(ts->lock);
-    s = apr_pstrdup(p, ts->last_body);
-    apr_thread_mutex_unlock(ts->lock);
-    return s;
+    return ts_copy_locked(ts, p, ts->last_body);
 }
 
 /* Wait up to ms for path to have been hit at least n times; returns the hits. */

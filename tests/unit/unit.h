@@ -265,22 +265,27 @@ static inline EVP_PKEY *unit_fixture_private_key(apr_pool_t *p)
     return unit_load_private_key(p, UNIT_PRIV_PEM);
 }
 
-static inline clerk_keyset_t *unit_pem_keyset(apr_pool_t *p, const char *path)
+/* A key set read from a file by load (one of clerk_key.h's), or the test fails naming what. */
+static inline clerk_keyset_t *unit_file_keyset(apr_pool_t *p, const char *path, const char *what,
+                                               apr_status_t (*load)(apr_pool_t *, const char *,
+                                                                    clerk_keyset_t **,
+                                                                    const char **))
 {
     clerk_keyset_t *ks = NULL;
     const char *err = NULL;
-    if (clerk_keyset_from_pem_file(p, path, &ks, &err) != APR_SUCCESS)
-        fail_msg("PEM key set %s: %s", path, err);
+    if (load(p, path, &ks, &err) != APR_SUCCESS)
+        fail_msg("%s %s: %s", what, path, err);
     return ks;
+}
+
+static inline clerk_keyset_t *unit_pem_keyset(apr_pool_t *p, const char *path)
+{
+    return unit_file_keyset(p, path, "PEM key set", clerk_keyset_from_pem_file);
 }
 
 static inline clerk_keyset_t *unit_jwks_keyset(apr_pool_t *p, const char *path)
 {
-    clerk_keyset_t *ks = NULL;
-    const char *err = NULL;
-    if (clerk_keyset_from_jwks_file(p, path, &ks, &err) != APR_SUCCESS)
-        fail_msg("JWKS %s: %s", path, err);
-    return ks;
+    return unit_file_keyset(p, path, "JWKS", clerk_keyset_from_jwks_file);
 }
 
 /* A public RSA key from a modulus and exponent (no primality checks), owned by p. */
