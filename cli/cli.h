@@ -217,8 +217,19 @@ typedef struct cli_verdict_inputs {
     int issuer_off, allow_pending;
     apr_int64_t now, skew;
     unsigned accept;                /* 0 until --accept: then only what it names */
+    /*
+     * authenticate's ClerkDomain when it is a satellite (ClerkIsSatellite
+     * On), else NULL: a production satellite's Frontend API is clerk.<domain>.
+     */
+    const char *satellite_domain;
     /* set by cli_verdict_prepare */
     clerk_publishable_key_t *instance;
+    /*
+     * The host whose tokens are the instance's own, as the module derives it
+     * (mac_satellite_identity): clerk.<domain> for a production satellite,
+     * else the publishable key's Frontend API; NULL without an instance.
+     */
+    const char *instance_fapi;
     clerk_verify_opts_t opts;
     const char *issuer_source;      /* "unchecked", "off", "issuer", "publishable_key" */
     cli_keysrc_t keysrc;
@@ -270,7 +281,8 @@ int cli_verdict_prepare(cli_verdict_inputs_t *in);
 
 /*
  * The section's settings as the module builds them from these directives
- * (token source both, ClerkSignedOutAction deny); the caller sets the rest.
+ * (token source both, ClerkSignedOutAction deny, the Frontend API of
+ * instance_fapi); the caller sets the rest.
  */
 void cli_verdict_settings(const cli_verdict_inputs_t *in, clerk_auth_settings_t *s);
 
@@ -313,5 +325,25 @@ typedef struct cli_asked {
 
 /* a for in, and the ops that answer through it. */
 void cli_asked_init(cli_asked_t *a, cli_verdict_inputs_t *in, clerk_auth_ops_t *ops);
+
+/* ---- authenticate's answer (cli/auth_answer.c) ---- */
+
+/*
+ * The HTTP status the module answers out with (apply_outcome() in
+ * src/httpd/authn.c): a signed-in, signed-out or anonymous outcome with a
+ * location is a 307; only a 200 lets the request through.
+ */
+int cli_auth_status(const clerk_auth_outcome_t *out);
+
+/*
+ * The outcome as the module answers it: state, status, reasons, headers
+ * (token values by their length), the variables of a request let through,
+ * and the command's request and options objects (taken over).
+ */
+json_t *cli_auth_answer_json(apr_pool_t *p, const cli_asked_t *asked,
+                             const clerk_auth_outcome_t *out, json_t *request, json_t *options);
+
+/* Its text view (a cli_text_view). */
+void cli_put_auth_answer(apr_pool_t *p, const json_t *answer, const void *args);
 
 #endif

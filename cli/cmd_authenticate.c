@@ -5,9 +5,10 @@
  * (auth_settings() in src/httpd/authn.c), and the core decides
  * (clerk_authenticate_request) with the keys and Backend API of
  * cli/verdict_ops.c; the outcome is shown as the HTTP answer the module
- * gives for it (apply_outcome()).
+ * gives for it (apply_outcome(); cli/auth_answer.c).
  */
 #include <apr_general.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 
@@ -16,41 +17,60 @@
 
 #include "cli.h"
 #include "clerk_backend_api.h"
+#include "clerk_export.h"
 #include "clerk_handshake.h"
-#include "clerk_json.h"
 
 const char cli_authenticate_help[] =
 "\n"
 "Decide a request exactly as mod_auth_clerk (AuthType Clerk) does and print\n"
 "the answer: the state (signed-in, signed-out, anonymous, sign-in-redirect,\n"
 "handshake, unavailable), the HTTP status the module answers with, the reason,\n"
-"the Location, Set-Cookie and Retry-After headers it sends, and for a signed-in\n"
-"request the variables it gives the application (REMOTE_USER, AUTH_TYPE,\n"
-"CLERK_*).\n"
+"Clerk's reason and message (X-Clerk-Auth-Reason and -Message with\n"
+"ClerkDebugHeaders On), the Location, Set-Cookie, CORS and Retry-After headers\n"
+"it sends, and for a request let through signed in the variables it gives the\n"
+"application (REMOTE_USER, AUTH_TYPE, CLERK_*).\n"
 "\n"
 "The request:\n"
 "  --url URL                  the public URL the client asked for (required);\n"
-"                             its __clerk_handshake and __clerk_handshake_nonce\n"
-"                             parameters are taken out, as the module does\n"
+"                             its __clerk_handshake, __clerk_handshake_nonce,\n"
+"                             __clerk_db_jwt (a development instance's dev\n"
+"                             browser token) and __clerk_help parameters are\n"
+"                             taken out, as the module does\n"
 "  --method M                 the request method (default GET)\n"
 "  --header 'Name: value'     a request header; repeatable.  Authorization,\n"
-"                             Cookie, Sec-Fetch-Dest and Accept take part\n"
+"                             Cookie, Sec-Fetch-Dest, Accept and Referer (the\n"
+"                             cross-origin check) take part\n"
 "  --cookie 'name=value'      a cookie, added to the Cookie header; repeatable\n"
 "The section (as the directives of the same name):\n"
 "  --token-source WHERE       header, cookie or both (default; ClerkTokenSource)\n"
 "  --signed-out-action A      deny (default), pass, redirect=SIGN-IN-URL or\n"
 "                             handshake (ClerkSignedOutAction; handshake needs\n"
 "                             --publishable-key)\n"
-"  --proxy-url URL            the Frontend API's public base (ClerkProxyURL)\n"
+"  --proxy-url URL            the Frontend API's public base, absolute or a path\n"
+"                             on this site such as /__clerk (ClerkProxyURL)\n"
 "  --machine-secret-key SK    verifies opaque M2M tokens (ClerkMachineSecretKey)\n"
-"  --secret-key SK            also exchanges handshake nonces (ClerkSecretKey)\n"
+"  --secret-key SK            also exchanges handshake nonces and refreshes\n"
+"                             expired sessions (ClerkSecretKey)\n"
+"Satellite domains (as configtest, --satellite needs --domain or --proxy-url,\n"
+"and with a pk_test_ key --sign-in-url):\n"
+"  --satellite                this site is a satellite domain (ClerkIsSatellite On)\n"
+"  --domain HOST              the satellite's domain (ClerkDomain): a production\n"
+"                             satellite's Frontend API is clerk.HOST, and its\n"
+"                             tokens (issuer https://clerk.HOST) are the instance's\n"
+"  --sign-in-url URL          the primary domain's sign-in page, where a\n"
+"                             development satellite syncs (ClerkSignInURL)\n"
+"  --satellite-auto-sync      a satellite without cookies syncs at once instead of\n"
+"                             answering signed out (ClerkSatelliteAutoSync On)\n"
+"  --authorized-party ORIGIN  (below) also names where a development primary may\n"
+"                             send a syncing satellite back\n"
 "\n"
 CLI_VERDICT_OPTIONS_HELP
 "  --json                     JSON output\n"
 "\n"
 "A key set or Backend API that cannot be reached makes the answer 503, as in\n"
 "the module.  Secret keys and tokens are never printed: a Set-Cookie value\n"
-"other than a number is shown by its length.\n"
+"other than a number, and the __session and __clerk_db_jwt parameters of a\n"
+"Location, are shown by their length.\n"
 "\n"
 "Example (a page view with an expired session, production instance):\n"
 "  clerk-jwt authenticate --url https://app.example.com/account \\\n"
@@ -58,7 +78,9 @@ CLI_VERDICT_OPTIONS_HELP
 "    --cookie __client_uat=1767225000 --signed-out-action handshake \\\n"
 "    --publishable-key pk_live_... --pem clerk.pem\n"
 "\n"
-"Exit status: 0 let through (signed-in, anonymous), 1 not, 2 usage or I/O error.\n";
+"Exit status: 0 let through (HTTP 200: signed-in, anonymous), 1 not (also a\n"
+"signed-in answer of 307: a development handshake's result sends the browser to\n"
+"the clean URL first, the application is not reached), 2 usage or I/O error.\n";
 
 /* The request, as given. */
 typedef struct request_args {
@@ -71,6 +93,8 @@ typedef struct section_args {
     unsigned sources;
     clerk_signed_out_action_t action;
     const char *sign_in_url, *proxy_url, *machine_secret;
+    int satellite, satellite_auto_sync;
+    const char *domain, *satellite_sign_in_url;
 } section_args_t;
 
 typedef struct auth_args {
@@ -156,11 +180,45 @@ static int set_signed_out_action(void *args, const cli_optdef_t *opt, const char
                            "handshake", val);
 }
 
+/* A URL the module may send as a Location: one header line, no space. */
+static int is_header_url(const char *s)
+{
+    return clerk_export_header_safe(s) && !strchr(s, ' ');
+}
+
+/* As ClerkProxyURL: a relative one (/__clerk) is a path on the request's own origin. */
 static int set_proxy_url(void *args, const cli_optdef_t *opt, const char *val)
 {
-    if (!is_http_url(val))
-        return cli_usage_error("--proxy-url: give the absolute URL your Clerk Frontend API "
-                               "proxy answers at");
+    if ((!is_http_url(val) && *val != '/') || !strncmp(val, "//", 2) || !is_header_url(val))
+        return cli_usage_error("--proxy-url: give the URL (absolute, or a path on this site) "
+                               "your Clerk Frontend API proxy answers at");
+    return cli_set_string(args, opt, val);
+}
+
+/* As ClerkDomain: a host name, kept in lower case as the module keeps it. */
+static int set_domain(void *args, const cli_optdef_t *opt, const char *val)
+{
+    apr_size_t n = strlen(val);
+    char *host;
+
+    if (!n || n > 253 || val[0] == '.' || val[0] == '-' || val[n - 1] == '.'
+        || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n
+        || strstr(val, ".."))
+        return cli_usage_error("--domain '%s' is not a host name (give the satellite's domain, "
+                               "e.g. example.net, no scheme)", val);
+    host = apr_pstrdup(((auth_args_t *)args)->in.p, val);
+    for (char *c = host; *c; c++)
+        *c = (char)apr_tolower(*c);
+    *CLI_SLOT(args, opt, const char *) = host;
+    return 0;
+}
+
+/* As ClerkSignInURL. */
+static int set_satellite_sign_in_url(void *args, const cli_optdef_t *opt, const char *val)
+{
+    if (!is_http_url(val) || !is_header_url(val))
+        return cli_usage_error("--sign-in-url: give the absolute URL of the primary domain's "
+                               "sign-in page");
     return cli_set_string(args, opt, val);
 }
 
@@ -173,6 +231,11 @@ static const cli_optdef_t request_options[] = {
     {"signed-out-action", set_signed_out_action, offsetof(auth_args_t, section.action)},
     {"proxy-url", set_proxy_url, offsetof(auth_args_t, section.proxy_url)},
     {"machine-secret-key", cli_set_string, offsetof(auth_args_t, section.machine_secret)},
+    {"satellite", cli_set_flag, offsetof(auth_args_t, section.satellite)},
+    {"domain", set_domain, offsetof(auth_args_t, section.domain)},
+    {"sign-in-url", set_satellite_sign_in_url,
+     offsetof(auth_args_t, section.satellite_sign_in_url)},
+    {"satellite-auto-sync", cli_set_flag, offsetof(auth_args_t, section.satellite_auto_sync)},
     {NULL, NULL, 0},
 };
 
@@ -184,7 +247,8 @@ static const char *joined(apr_pool_t *p, const char *have, const char *sep, cons
 /*
  * The view the module builds of this request.  Repeated headers are joined
  * with ", " as httpd merges them, Cookie headers with "; " as a browser
- * sends them; the handshake parameters leave the URL for the view.
+ * sends them; the handshake parameters and the dev browser token leave the
+ * URL for the view (request_hygiene.c).
  */
 static void build_view(apr_pool_t *p, const request_args_t *a, clerk_request_view_t *v)
 {
@@ -210,6 +274,8 @@ static void build_view(apr_pool_t *p, const request_args_t *a, clerk_request_vie
             v->sec_fetch_dest = joined(p, v->sec_fetch_dest, ", ", value);
         else if (!strcasecmp(name, "Accept"))
             v->accept = joined(p, v->accept, ", ", value);
+        else if (!strcasecmp(name, "Referer"))
+            v->referer = joined(p, v->referer, ", ", value);
         else
             cli_note("header %s takes no part in the decision", name);
     }
@@ -220,75 +286,12 @@ static void build_view(apr_pool_t *p, const request_args_t *a, clerk_request_vie
         query = apr_pstrndup(p, query + 1, strcspn(query + 1, "#"));
         v->handshake = clerk_query_param(p, query, "__clerk_handshake");
         v->handshake_nonce = clerk_query_param(p, query, "__clerk_handshake_nonce");
+        v->dev_browser = clerk_query_param(p, query, "__clerk_db_jwt");
         if ((clean = clerk_handshake_strip_query(p, query)))
             v->url = apr_pstrcat(p, v->url, "?", clean, NULL);
     }
     apr_uri_parse(p, v->url, &uri);     /* parsed by set_url */
     v->host = uri.hostname;
-}
-
-/* The HTTP status apply_outcome() answers with. */
-static int http_status(clerk_auth_state_t state)
-{
-    switch (state) {
-    case CLERK_AUTH_SIGNED_IN:
-    case CLERK_AUTH_ANONYMOUS:
-        return 200;
-    case CLERK_AUTH_SIGNED_OUT:
-        return 401;
-    case CLERK_AUTH_SIGN_IN_REDIRECT:
-        return 302;
-    case CLERK_AUTH_HANDSHAKE:
-        return 307;
-    case CLERK_AUTH_UNAVAILABLE:
-        return 503;
-    default:
-        return 500;
-    }
-}
-
-/*
- * A Set-Cookie value as shown: its value replaced by its length unless it
- * is a number (__client_uat, __clerk_redirect_count), for a handshake sets
- * session and refresh tokens.
- */
-static const char *shown_cookie(apr_pool_t *p, const char *set_cookie)
-{
-    const char *eq = strchr(set_cookie, '='), *attrs;
-    apr_size_t n;
-
-    if (!eq)
-        return set_cookie;
-    n = strcspn(eq + 1, ";");
-    attrs = eq + 1 + n;
-    if (strspn(eq + 1, "0123456789") == n)
-        return set_cookie;
-    return apr_psprintf(p, "%.*s<%" APR_SIZE_T_FMT " characters>%s", (int)(eq + 1 - set_cookie),
-                        set_cookie, n, attrs);
-}
-
-static json_t *shown_cookies(apr_pool_t *p, const apr_array_header_t *set_cookies)
-{
-    json_t *list = json_array();
-
-    for (int i = 0; i < set_cookies->nelts; i++)
-        json_array_append_new(list, json_string(shown_cookie(
-                                        p, APR_ARRAY_IDX(set_cookies, i, const char *))));
-    return list;
-}
-
-/* The last token check the core asked for, or null. */
-static json_t *verification_json(const cli_asked_t *asked)
-{
-    json_t *j;
-
-    if (!asked->checked)
-        return json_null();
-    j = json_object();
-    json_object_set_new(j, "reason", json_string(clerk_reason_str(asked->res.reason)));
-    json_object_set_new(j, "detail", cli_json_str_or_null(asked->res.detail));
-    json_object_set_new(j, "kid", cli_json_str_or_null(asked->res.kid));
-    return j;
 }
 
 static json_t *request_json(const clerk_request_view_t *v)
@@ -298,6 +301,9 @@ static json_t *request_json(const clerk_request_view_t *v)
     json_object_set_new(j, "method", json_string(v->method));
     json_object_set_new(j, "url", json_string(v->url));
     json_object_set_new(j, "host", json_string(v->host));
+    json_object_set_new(j, "referer", cli_json_str_or_null(v->referer));
+    /* whether, never what: the dev browser token is a credential */
+    json_object_set_new(j, "dev_browser_in_url", json_boolean(v->dev_browser != NULL));
     return j;
 }
 
@@ -312,84 +318,12 @@ static json_t *settings_json(const cli_verdict_inputs_t *in, const clerk_auth_se
     json_object_set_new(o, "signed_out_action", json_string(action_names[s->signed_out]));
     json_object_set_new(o, "sign_in_url", cli_json_str_or_null(s->sign_in_url));
     json_object_set_new(o, "frontend_api_base", cli_json_str_or_null(s->frontend_api_base));
+    json_object_set_new(o, "instance_fapi", cli_json_str_or_null(s->instance_fapi));
+    json_object_set_new(o, "satellite", json_boolean(s->satellite));
+    json_object_set_new(o, "domain", cli_json_str_or_null(in->satellite_domain));
+    json_object_set_new(o, "satellite_sign_in_url", cli_json_str_or_null(s->satellite_sign_in_url));
+    json_object_set_new(o, "satellite_auto_sync", json_boolean(s->satellite_auto_sync));
     return o;
-}
-
-static json_t *outcome_json(apr_pool_t *p, const clerk_request_view_t *v,
-                            const clerk_auth_settings_t *s, const cli_asked_t *asked,
-                            const clerk_auth_outcome_t *out)
-{
-    int in = out->state == CLERK_AUTH_SIGNED_IN;
-    const char *detail = out->detail ? out->detail : asked->outage;
-    json_t *j = json_object();
-
-    json_object_set_new(j, "ok", json_boolean(in || out->state == CLERK_AUTH_ANONYMOUS));
-    json_object_set_new(j, "state", json_string(clerk_auth_state_name(out->state)));
-    json_object_set_new(j, "status", json_integer(http_status(out->state)));
-    json_object_set_new(j, "reason", json_string(clerk_reason_str(out->reason)));
-    json_object_set_new(j, "handshake_reason", cli_json_str_or_null(out->handshake_reason));
-    json_object_set_new(j, "detail", cli_json_str_or_null(detail));
-    json_object_set_new(j, "warnings", cli_json_str_array(out->warnings));
-    json_object_set_new(j, "carrier", json_string(out->carrier));
-    json_object_set_new(j, "verification", verification_json(asked));
-    json_object_set_new(j, "token_type", in ? json_string(clerk_token_type_name(out->claims->type))
-                                            : json_null());
-    json_object_set_new(j, "user", cli_json_str_or_null(in ? out->user : NULL));
-    cli_add_variables(p, j, in ? out->user : NULL, out->claims);
-    json_object_set_new(j, "location", cli_json_str_or_null(out->location));
-    json_object_set_new(j, "set_cookies", shown_cookies(p, out->set_cookies));
-    json_object_set_new(j, "retry_after", out->state == CLERK_AUTH_UNAVAILABLE
-                                              ? json_integer(out->retry_after) : json_null());
-    json_object_set_new(j, "request", request_json(v));
-    json_object_set_new(j, "options", settings_json(asked->in, s));
-    return j;
-}
-
-static void put_optional(const char *label, const json_t *value)
-{
-    if (json_is_string(value))
-        cli_put_row(label, json_string_value(value), NULL);
-}
-
-static void put_each(const char *label, const json_t *list)
-{
-    size_t i;
-    const json_t *v;
-
-    json_array_foreach(list, i, v)
-        cli_put_row(label, json_string_value(v), NULL);
-}
-
-static void print_outcome(apr_pool_t *p, const json_t *r, const void *args)
-{
-    const json_t *check = json_object_get(r, "verification");
-    const json_t *retry = json_object_get(r, "retry_after");
-    const char *reason = clerk_json_string(r, "reason");
-
-    printf("%s: HTTP %" JSON_INTEGER_FORMAT "\n", clerk_json_string(r, "state"),
-           json_integer_value(json_object_get(r, "status")));
-    if (strcmp(reason, "ok"))
-        cli_put_row("reason", reason, NULL);
-    put_optional("handshake", json_object_get(r, "handshake_reason"));
-    put_optional("detail", json_object_get(r, "detail"));
-    put_each("warning", json_object_get(r, "warnings"));
-    if (strcmp(clerk_json_string(r, "carrier"), "none"))
-        cli_put_row("token", clerk_json_string(r, "carrier"), NULL);
-    if (json_is_object(check)) {
-        const char *detail = clerk_json_string(check, "detail");
-        cli_put_row("checked", apr_pstrcat(p, clerk_json_string(check, "reason"),
-                                           detail ? ": " : "", detail ? detail : "", NULL),
-                    NULL);
-        put_optional("kid", json_object_get(check, "kid"));
-    }
-    put_optional("user", json_object_get(r, "user"));
-    put_optional("location", json_object_get(r, "location"));
-    put_each("set-cookie", json_object_get(r, "set_cookies"));
-    if (json_is_integer(retry))
-        printf("  %-12s %" JSON_INTEGER_FORMAT "\n", "retry-after", json_integer_value(retry));
-    cli_put_row("url", clerk_json_string(json_object_get(r, "request"), "url"), NULL);
-    cli_put_verdict_options(p, json_object_get(r, "options"));
-    cli_put_variables(json_object_get(r, "env"));
 }
 
 /* The section's settings as auth_settings() builds them from the directives. */
@@ -403,9 +337,35 @@ static void section_settings(const cli_verdict_inputs_t *in, const section_args_
     if (in->instance && a->proxy_url)
         s->frontend_api_base = a->proxy_url;
     s->has_machine_secret = a->machine_secret != NULL;
+    s->satellite = a->satellite;
+    s->satellite_sign_in_url = a->satellite_sign_in_url;
+    s->satellite_auto_sync = a->satellite_auto_sync;
     if (a->action == CLERK_SIGNED_OUT_HANDSHAKE && !in->instance)
         cli_note("--signed-out-action handshake without --publishable-key: the module "
                  "denies the signed-out (401)");
+}
+
+/*
+ * What configtest refuses (check_satellites in src/httpd/config.c: Clerk's
+ * SDK asserts the same), as usage errors; 0 or the exit status.
+ */
+static int check_satellite(const auth_args_t *a)
+{
+    const section_args_t *s = &a->section;
+
+    if (!s->satellite) {
+        if (s->domain || s->satellite_sign_in_url || s->satellite_auto_sync)
+            cli_note("--domain, --sign-in-url and --satellite-auto-sync take effect only "
+                     "with --satellite");
+        return 0;
+    }
+    if (!s->domain && !s->proxy_url)
+        return cli_usage_error("--satellite needs --domain (or --proxy-url), as "
+                               "ClerkIsSatellite On needs ClerkDomain");
+    if (a->in.instance && !a->in.instance->production && !s->satellite_sign_in_url)
+        return cli_usage_error("--satellite with a development instance (pk_test_) needs "
+                               "--sign-in-url, as ClerkIsSatellite On needs ClerkSignInURL");
+    return 0;
 }
 
 int cli_authenticate(apr_pool_t *p, int argc, char **argv)
@@ -433,7 +393,9 @@ int cli_authenticate(apr_pool_t *p, int argc, char **argv)
                                "--header, --cookie)");
     if (!a.request.url)
         return cli_usage_error("missing --url");
-    if ((rc = cli_verdict_prepare(&a.in)) != 0)
+    if (a.section.satellite)
+        a.in.satellite_domain = a.section.domain;
+    if ((rc = cli_verdict_prepare(&a.in)) != 0 || (rc = check_satellite(&a)) != 0)
         return rc;
 
     build_view(p, &a.request, &view);
@@ -448,7 +410,8 @@ int cli_authenticate(apr_pool_t *p, int argc, char **argv)
     clerk_authenticate_request(p, &view, &settings, &ops, &out);
     if (asked.rc)
         return asked.rc;
-    return cli_emit(p, outcome_json(p, &view, &settings, &asked, &out), print_outcome, &a,
-                    out.state == CLERK_AUTH_SIGNED_IN || out.state == CLERK_AUTH_ANONYMOUS
-                        ? EXIT_VALID : EXIT_REJECTED);
+    return cli_emit(p, cli_auth_answer_json(p, &asked, &out, request_json(&view),
+                                            settings_json(&a.in, &settings)),
+                    cli_put_auth_answer, &a,
+                    cli_auth_status(&out) == 200 ? EXIT_VALID : EXIT_REJECTED);
 }

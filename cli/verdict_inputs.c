@@ -134,9 +134,13 @@ static const char *build_opts(cli_verdict_inputs_t *in)
                                : in->issuers->nelts ? in->issuers : NULL;
     s.instance_issuers = NULL;
     if (in->instance) {
-        apr_array_header_t *one = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(one, const char *) = in->instance->issuer;
-        s.instance_issuers = one;
+        apr_array_header_t *own = apr_array_make(p, 2, sizeof(const char *));
+        APR_ARRAY_PUSH(own, const char *) = in->instance->issuer;
+        /* a production satellite's tokens may also come from its clerk.<domain> */
+        if (strcmp(in->instance_fapi, in->instance->frontend_api))
+            APR_ARRAY_PUSH(own, const char *) = apr_pstrcat(p, "https://", in->instance_fapi,
+                                                            NULL);
+        s.instance_issuers = own;
     }
     s.authorized_parties = in->azp;
     s.audiences = in->aud;
@@ -154,6 +158,10 @@ int cli_verdict_prepare(cli_verdict_inputs_t *in)
         return cli_usage_error("--issuer off cannot be combined with other --issuer values");
     if (in->pk && clerk_publishable_key_parse(in->p, in->pk, &in->instance, &err) != APR_SUCCESS)
         return cli_usage_error("--publishable-key: %s", err);
+    if (in->instance)
+        in->instance_fapi = in->satellite_domain && in->instance->production
+                                ? apr_pstrcat(in->p, "clerk.", in->satellite_domain, NULL)
+                                : in->instance->frontend_api;
     in->issuer_source = build_opts(in);
     in->keysrc = key_source(in->p, in, &in->key_where);
     if (in->pem && in->jwks)
@@ -174,9 +182,12 @@ void cli_verdict_settings(const cli_verdict_inputs_t *in, clerk_auth_settings_t 
     if (key) {
         s->session_cookie = apr_pstrcat(in->p, "__session_", key->cookie_suffix, NULL);
         s->uat_cookie = apr_pstrcat(in->p, "__client_uat_", key->cookie_suffix, NULL);
-        s->frontend_api_base = apr_pstrcat(in->p, "https://", key->frontend_api, NULL);
+        s->instance_fapi = in->instance_fapi;
+        s->frontend_api_base = apr_pstrcat(in->p, "https://", in->instance_fapi, NULL);
     }
     s->has_secret = in->secret_key != NULL;
+    /* also where a development primary may send a syncing satellite back */
+    s->authorized_parties = in->azp;
 }
 
 json_t *cli_verdict_options_json(const cli_verdict_inputs_t *in)
