@@ -104,8 +104,9 @@ static json_t *cors_json(const clerk_auth_outcome_t *out)
     if (!out->handshake_resolved)
         return json_null();
     j = json_object();
-    json_object_set_new(j, "Access-Control-Allow-Origin", json_string("null"));
-    json_object_set_new(j, "Access-Control-Allow-Credentials", json_string("true"));
+    for (int i = 0; clerk_auth_cors_headers[i]; i += 2)
+        json_object_set_new(j, clerk_auth_cors_headers[i],
+                            json_string(clerk_auth_cors_headers[i + 1]));
     return j;
 }
 

@@ -399,6 +399,7 @@ int cli_authenticate(apr_pool_t *p, int argc, char **argv)
         return rc;
 
     build_view(p, &a.request, &view);
+    view.now = a.in.now;             /* --now, as verification sees it */
     section_settings(&a.in, &a.section, &settings);
     cli_asked_init(&asked, &a.in, &ops);
     asked.machine_secret = a.section.machine_secret;

@@ -230,6 +230,10 @@ void clerk_authenticate_request(apr_pool_t *p, const clerk_request_view_t *view,
         token_flow(&d);
 }
 
+const char *const clerk_auth_cors_headers[] = {
+    "Access-Control-Allow-Origin", "null", "Access-Control-Allow-Credentials", "true", NULL
+};
+
 int clerk_auth_is_browser(const clerk_auth_settings_t *s)
 {
     return s->signed_out == CLERK_SIGNED_OUT_HANDSHAKE && s->instance;

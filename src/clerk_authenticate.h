@@ -65,6 +65,7 @@ typedef struct clerk_request_view {
      */
     const char *earlier_handshake_session;
     const char *referer;            /* the Referer header (the cross-origin check) */
+    apr_int64_t now;                /* the time, Unix seconds (the decision has no clock) */
     const char *dev_browser;        /* __clerk_db_jwt from the query, taken out by the caller */
 } clerk_request_view_t;
 
@@ -186,7 +187,7 @@ typedef struct clerk_auth_outcome {
      */
     const char *sdk_reason;
     const char *message;
-    int handshake_resolved;         /* a handshake result was used: CORS headers as the SDK */
+    int handshake_resolved;         /* a handshake result was used (clerk_auth_cors_headers) */
     clerk_claims_t *claims;         /* SIGNED_IN */
     const char *user;               /* SIGNED_IN: REMOTE_USER */
     const char *token;              /* the token decided on, or NULL */
@@ -205,6 +206,12 @@ typedef struct clerk_auth_outcome {
 void clerk_authenticate_request(apr_pool_t *p, const clerk_request_view_t *view,
                                 const clerk_auth_settings_t *s, const clerk_auth_ops_t *ops,
                                 clerk_auth_outcome_t *out);
+
+/*
+ * The headers Clerk's SDK answers a resolved handshake with (handshake.ts
+ * resolveHandshake): name, value, name, value, ..., NULL.
+ */
+extern const char *const clerk_auth_cors_headers[];
 
 /* "signed-in", "signed-out", "handshake", ... as X-Clerk-Auth-Status and the CLI say it. */
 const char *clerk_auth_state_name(clerk_auth_state_t state);

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "clerk_carrier.h"
+#include "clerk_export.h"
 #include "clerk_handshake.h"
 #include "clerk_jws.h"
 #include "clerk_json.h"
@@ -77,7 +78,8 @@ static void read_request(browser_t *b, clerk_decision_t *d)
     ck.session_suffixed = clerk_decision_cookie(d, d->s->session_cookie);
     ck.client_uat = clerk_decision_cookie(d, "__client_uat");
     ck.client_uat_suffixed = clerk_decision_cookie(d, d->s->uat_cookie);
-    b->suffixed = clerk_use_suffixed_cookies(d->p, &ck, d->s->instance_fapi, b->production);
+    b->suffixed = clerk_use_suffixed_cookies(d->p, &ck, d->s->instance_fapi, b->production,
+                                             d->v->now);
     b->session = b->suffixed ? ck.session_suffixed : ck.session;
     b->uat = clerk_client_uat(b->suffixed ? ck.client_uat_suffixed : ck.client_uat);
     b->dev_browser = d->v->dev_browser ? d->v->dev_browser : pair_cookie(b, "__clerk_db_jwt");
@@ -398,7 +400,7 @@ static int handshake_result(browser_t *b)
         clerk_decision_signed_in(d, claims);
     }
     /* development: the handshake came in the URL; send the browser to the clean one */
-    if (!b->production && d->v->url) {
+    if (!b->production && d->v->url && clerk_export_header_safe(d->v->url)) {
         d->out->location = d->v->url;
         d->out->detail = "handshake resolved: back to the URL without its parameters";
     }
@@ -414,7 +416,9 @@ static int sync_target_allowed(const browser_t *b, const char *url)
     apr_uri_t u;
     const char *origin;
 
-    if (apr_uri_parse(b->d->p, url, &u) != APR_SUCCESS || !u.scheme || !u.hostinfo
+    /* decoded from the query: it must not split the Location header it goes into */
+    if (!clerk_export_header_safe(url) || strpbrk(url, " \"<>\\^`{|}")
+        || apr_uri_parse(b->d->p, url, &u) != APR_SUCCESS || !u.scheme || !u.hostinfo
         || (strcmp(u.scheme, "https") && strcmp(u.scheme, "http")))
         return 0;
     origin = apr_pstrcat(b->d->p, u.scheme, "://", u.hostinfo, NULL);

@@ -91,7 +91,7 @@ static const char *strip_scheme(const char *url)
 }
 
 int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
-                               const char *frontend_api, int production)
+                               const char *frontend_api, int production, apr_int64_t now)
 {
     const char *u_iss = NULL, *s_iss;
     apr_int64_t u_iat = 0, s_iat = 0, u_exp, s_exp;
@@ -112,7 +112,7 @@ int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
     if (is_zero(c->client_uat_suffixed) && !is_zero(c->client_uat))
         return 0;                                       /* 5 */
     if (!production && !is_zero(c->client_uat_suffixed) && is_zero(c->client_uat) && s_decoded
-        && s_exp && s_exp <= apr_time_sec(apr_time_now()))
+        && s_exp && s_exp <= now)
         return 0;                                       /* 6 */
     if (c->session_suffixed && !c->client_uat_suffixed)
         return 0;                                       /* 7 */

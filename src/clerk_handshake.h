@@ -34,10 +34,11 @@ typedef struct clerk_session_cookies {
 /*
  * Whether the suffixed cookie pair (__session_<suffix>, __client_uat_<suffix>)
  * is the one to read, by Clerk's rules (usesSuffixedCookies); frontend_api is
- * the instance's own host, to recognise another instance's cookies.
+ * the instance's own host, to recognise another instance's cookies; now (Unix
+ * seconds) tells an expired suffixed session of a development instance.
  */
 int clerk_use_suffixed_cookies(apr_pool_t *p, const clerk_session_cookies_t *c,
-                               const char *frontend_api, int production);
+                               const char *frontend_api, int production, apr_int64_t now);
 
 /*
  * __client_uat as Clerk's SDK reads it (Number.parseInt(value) || 0): leading

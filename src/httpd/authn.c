@@ -198,11 +198,9 @@ static int apply_outcome(request_rec *r, const clerk_dir_conf *c, clerk_request_
     for (int i = 0; i < o->set_cookies->nelts; i++)
         apr_table_addn(r->err_headers_out, "Set-Cookie",
                        APR_ARRAY_IDX(o->set_cookies, i, const char *));
-    if (o->handshake_resolved) {
-        /* as Clerk's SDK answers a resolved handshake */
-        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", "null");
-        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Credentials", "true");
-    }
+    for (int i = 0; o->handshake_resolved && clerk_auth_cors_headers[i]; i += 2)
+        apr_table_setn(r->err_headers_out, clerk_auth_cors_headers[i],
+                       clerk_auth_cors_headers[i + 1]);
     st->reason = o->reason;
     st->claims = o->state == CLERK_AUTH_SIGNED_IN ? o->claims : NULL;
     st->handshake_session = o->handshake_session;

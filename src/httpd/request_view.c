@@ -89,6 +89,7 @@ void mac_request_view(request_rec *r, const clerk_dir_conf *c, int with_url,
 
     memset(v, 0, sizeof(*v));
     v->method = r->method;
+    v->now = apr_time_sec(apr_time_now());
     v->authorization = apr_table_get(r->headers_in, "Authorization");
     v->cookies = apr_table_get(r->headers_in, "Cookie");
     v->sec_fetch_dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");

@@ -42,7 +42,7 @@ static clerk_session_cookies_t jar(const char *session, const char *session_suff
 
 static int suffixed(apr_pool_t *p, clerk_session_cookies_t c, int production)
 {
-    return clerk_use_suffixed_cookies(p, &c, FAPI, production);
+    return clerk_use_suffixed_cookies(p, &c, FAPI, production, apr_time_sec(apr_time_now()));
 }
 
 /* ------------------------------------------------------------ eligibility */

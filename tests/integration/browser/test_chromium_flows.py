@@ -53,26 +53,6 @@ class ChildCrashed(Exception):
     """A navigation got no response because an httpd child died (SIGSEGV)."""
 
 
-# src/clerk_browser_flow.c: clerk_browser_flow() declares `browser_t b;` and
-# read_request() sets every field but header_token (set only when an
-# Authorization header carries a JWT); handshake_url() then reads
-# `b->session ? b->session : b->header_token`, so every handshake of a request
-# without a session cookie (dev-browser-missing, dev-browser-sync,
-# satellite-needs-syncing, client-uat-but-no-session-token) URL-encodes an
-# uninitialised stack pointer: the httpd child dies with SIGSEGV in
-# apr_escape_urlencoded (handshake_url, clerk_browser_flow.c:97), Chromium
-# sees net::ERR_EMPTY_RESPONSE.
-# The crash depends on what the stack held before (undefined behaviour): it
-# hits some runs and not others (seen: the dev first visit crashing under
-# event and passing under prefork, the satellite's passing under both), so
-# the mark is not strict, and it expects nothing but that crash (ChildCrashed):
-# any other failure of these tests fails them.
-UNINITIALISED_HEADER_TOKEN = pytest.mark.xfail(
-    raises=ChildCrashed, strict=False,
-    reason="module bug: browser_t.header_token uninitialised in clerk_browser_flow(); "
-           "a handshake without a session cookie may crash the httpd child (SIGSEGV)")
-
-
 pytestmark = pytest.mark.skipif(
     not os.access(CHROMIUM, os.X_OK),
     reason="%s is not installed (apt-get install -y chromium)" % CHROMIUM)
@@ -424,7 +404,6 @@ def dev_silent_refresh(c, cserver, cfake, target, base, old, before):
     assert cfake.calls(F.HANDSHAKE) == before and len(cfake.requests(refresh_path())) == 1
 
 
-@UNINITIALISED_HEADER_TOKEN
 def test_chromium_dev_instance_first_visit_then_expiry(cserver, cfake, tmp_path):
     """No cookies: dev-browser-missing, dev-browser-sync, the signed result in
     the URL, the clean URL; then across expiry with a handshake."""
@@ -434,7 +413,6 @@ def test_chromium_dev_instance_first_visit_then_expiry(cserver, cfake, tmp_path)
         dev_expiry_handshake(c, cserver, cfake, target, base, old, db, before=2)
 
 
-@UNINITIALISED_HEADER_TOKEN
 def test_chromium_dev_instance_first_visit_then_silent_refresh(cserver, cfake, tmp_path):
     """The first visit's handshake also sets __refresh_<suffix>; across
     expiry the session is refreshed silently."""
@@ -509,7 +487,6 @@ def sat_expiry(c, cserver, cfake, old, before):
     assert chain == [(target, 200)] and cfake.calls(F.HANDSHAKE) == before + 1
 
 
-@UNINITIALISED_HEADER_TOKEN
 def test_chromium_satellite_first_visit_then_expiry(cserver, cfake, tmp_path):
     """No cookies on the satellite (ClerkSatelliteAutoSync On): the
     satellite-needs-syncing handshake through its Frontend API
