@@ -29,7 +29,8 @@ Backend API (ClerkAPIURL points here):
         "ok"     200 {"object":"cookies","cookies":[refresh_cookies or a
                  fresh __session + __client_uat]}
         "error"  400 {"errors":[{"code": refresh_code}]}
-        "down"   503 (the module's fetch-error)
+        "down"   503 {"errors":[{"code":"service_unavailable"}]}
+        "hangup" the connection closed without an answer (fetch-error)
   GET /v1/clients/handshake_payload?nonce=<nonce>
       needs "Authorization: Bearer <SECRET>" (else 401);
       {"directives": [...]} for a known nonce, {"directives": []} otherwise;
@@ -118,6 +119,7 @@ class FakeClerk(FakeService):
             self.refresh_code = "refresh_token_invalid"
             self.refresh_cookies = None     # a list: what a refresh answers with, verbatim
             self.azp_less = False           # session tokens minted without azp
+            self.iss = ISS                  # their issuer (a satellite's: https://clerk.<domain>)
             self.dev_browser = DEV_BROWSER
             self.user = USER
             self._seen = []
@@ -133,7 +135,7 @@ class FakeClerk(FakeService):
     # ---------------------------------------------------------------- state
     def directives(self, suffixed=False):
         """What Clerk's FAPI would set after a successful handshake."""
-        tok = session_token(self.user, **({"azp": T.DROP} if self.azp_less else {}))
+        tok = session_token(self.user, iss=self.iss, **({"azp": T.DROP} if self.azp_less else {}))
         uat = str(T.now())
         d = ["__session=%s; Path=/; SameSite=Lax" % tok, "__client_uat=%s; Path=/" % uat]
         if suffixed:
@@ -233,6 +235,9 @@ class FakeClerk(FakeService):
     def _refresh(self, h, seen):
         if seen.headers.get("authorization") != "Bearer " + SECRET:
             return self._send(h, 401, b'{"errors":[{"code":"authentication_invalid"}]}')
+        if self.refresh_mode == "hangup":
+            h.close_connection = True
+            return
         if self.refresh_mode == "down":
             return self._send(h, 503, b'{"errors":[{"code":"service_unavailable"}]}')
         if self.refresh_mode == "error":
