@@ -19,6 +19,10 @@ import handshake_fake as F
 from locations import REALM, cgi_directory, clerk
 
 SIGN_IN = "https://accounts.example.test/sign-in"
+SAT_DOMAIN = "satellite.test"                   # ClerkDomain of the satellite sections
+SAT_FAPI = "clerk." + SAT_DOMAIN
+SAT_ORIGIN = "https://www.satellite.test"       # a satellite's pages (ClerkAuthorizedParties)
+PRIMARY_SIGN_IN = "https://primary.example.test/sign-in"    # ClerkSignInURL of a dev satellite
 
 NAV = {  # what Chromium sends for a top-level navigation
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
@@ -63,8 +67,10 @@ document.getElementById("out").textContent = out.join("\\n");
 
 def common(fake, pk=F.PK_LIVE, proxy=True):
     lines = ["ClerkPublishableKey " + pk, "ClerkSecretKey " + F.SECRET]
-    if proxy:
+    if proxy is True:
         lines.append("ClerkProxyURL " + fake.url)
+    elif proxy:
+        lines.append("ClerkProxyURL " + proxy)
     lines += ["ClerkSignedOutAction handshake", "ClerkDebugHeaders On", "Require valid-user"]
     return "\n".join(lines)
 
@@ -115,6 +121,23 @@ AliasMatch "^/b/([^/]+)/env$" "{doc}/cgi/printenv.py"
     L("/b/fwd", common(fake), "ClerkTrustForwardedHeaders On")
     L("/b/noproxy", common(fake, proxy=False))
     L("/b/dev", common(fake, pk=F.PK_TEST))
+    # dev primary that may send a syncing satellite back (the module wants its origin listed)
+    L("/b/devprimary", common(fake, pk=F.PK_TEST),
+      "ClerkAuthorizedParties %s %s" % (SAT_ORIGIN, T.AZP))
+    # satellites: production (own Frontend API clerk.<domain>, or the proxy), development
+    sat = "ClerkIsSatellite On\nClerkDomain " + SAT_DOMAIN
+    L("/b/sat", common(fake, proxy=False), sat)
+    L("/b/sat-auto", common(fake, proxy=False), sat, "ClerkSatelliteAutoSync On")
+    L("/b/sat-proxy", common(fake), sat, "ClerkSatelliteAutoSync On")
+    L("/b/devsat", common(fake, pk=F.PK_TEST), sat, "ClerkSignInURL " + PRIMARY_SIGN_IN)
+    L("/b/devsat-auto", common(fake, pk=F.PK_TEST), sat, "ClerkSignInURL " + PRIMARY_SIGN_IN,
+      "ClerkSatelliteAutoSync On")
+    # a relative ClerkProxyURL, resolved against the public origin
+    L("/b/relproxy", common(fake, proxy="/__clerk"))
+    L("/b/relproxy-fwd", common(fake, proxy="/__clerk"), "ClerkTrustForwardedHeaders On")
+    # item 8: the README's recommended browser section, with and without ClerkAuthorizedParties
+    L("/b/azp-parties", common(fake), "ClerkAuthorizedParties " + T.AZP)
+    L("/b/azp-open", common(fake))
     L("/b/redir", "ClerkPublishableKey " + F.PK_LIVE, "ClerkSignedOutAction redirect " + SIGN_IN,
       "ClerkDebugHeaders On", "Require valid-user")
     L("/b/redirq", "ClerkPublishableKey " + F.PK_LIVE,

@@ -13,11 +13,24 @@ Frontend API (what the browser is sent to; ClerkProxyURL points here):
         "unknown-nonce"  a nonce the Backend API does not know
         "loop"       straight back to redirect_url, nothing appended (a FAPI
                      that cannot sign the user in: the redirect-loop case)
+        "dev"        the development instance's FAPI (the dev browser): without
+                     __clerk_db_jwt in the handshake URL (dev-browser-missing)
+                     back with &__clerk_db_jwt=<DEV_BROWSER>; with it, back with
+                     &__clerk_handshake=<signed handshake JWT> whose directives
+                     set __session, __client_uat and __clerk_db_jwt
   GET /seed?next=<url>&<cookie>=<value>...
       sets each cookie (Path=/; SameSite=Lax; no Secure: the tests run on
       http) and 302s to next: the first hop of the Chromium test.
 
 Backend API (ClerkAPIURL points here):
+  POST /v1/sessions/<sid>/refresh[?suffixed_cookies=true]
+      Clerk's silent refresh (needs the secret, else 401); the JSON body is
+      recorded (Seen.body); by refresh_mode:
+        "ok"     200 {"object":"cookies","cookies":[refresh_cookies or a
+                 fresh __session + __client_uat]}
+        "error"  400 {"errors":[{"code": refresh_code}]}
+        "down"   503 {"errors":[{"code":"service_unavailable"}]}
+        "hangup" the connection closed without an answer (fetch-error)
   GET /v1/clients/handshake_payload?nonce=<nonce>
       needs "Authorization: Bearer <SECRET>" (else 401);
       {"directives": [...]} for a known nonce, {"directives": []} otherwise;
@@ -46,10 +59,17 @@ SID = "sess_2browserFlowSessionFromHandshake"
 HANDSHAKE = "/v1/client/handshake"
 PAYLOAD = "/v1/clients/handshake_payload"
 SEED = "/seed"
+REFRESH_PREFIX = "/v1/sessions/"
+DEV_BROWSER = "dvb_2devBrowserFromTheFakeFrontendApi0123"
+
+
+def refresh_path(sid=SID):
+    return REFRESH_PREFIX + sid + "/refresh"
 
 
 def session_token(user=USER, key="ins", header=None, **over):
-    """A session token of this instance (iss https://clerk.acceptance.test)."""
+    """A session token of this instance (iss https://clerk.acceptance.test);
+    azp=T.DROP for one without azp (minted on a top-level navigation)."""
     claims = T.session_claims(iss=ISS, sub=user, sid=SID)
     claims.update(over)
     return T.mint(claims, key=key, header=header)
@@ -58,11 +78,15 @@ def session_token(user=USER, key="ins", header=None, **over):
 class Seen:
     """One request the fake received."""
 
-    def __init__(self, method, path, query, headers):
+    def __init__(self, method, path, query, headers, body=b""):
         self.method = method
         self.path = path
         self.query = query              # {name: first value}
         self.headers = headers          # {lower-case name: value}
+        self.body = body                # the request body (bytes)
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
 
     def __repr__(self):
         return "<%s %s %s>" % (self.method, self.path, self.query)
@@ -91,6 +115,12 @@ class FakeClerk(FakeService):
         with self._lock:
             self.mode = "nonce"
             self.bapi_mode = "ok"
+            self.refresh_mode = "ok"
+            self.refresh_code = "refresh_token_invalid"
+            self.refresh_cookies = None     # a list: what a refresh answers with, verbatim
+            self.azp_less = False           # session tokens minted without azp
+            self.iss = ISS                  # their issuer (a satellite's: https://clerk.<domain>)
+            self.dev_browser = DEV_BROWSER
             self.user = USER
             self._seen = []
 
@@ -105,13 +135,18 @@ class FakeClerk(FakeService):
     # ---------------------------------------------------------------- state
     def directives(self, suffixed=False):
         """What Clerk's FAPI would set after a successful handshake."""
-        tok = session_token(self.user)
+        tok = session_token(self.user, iss=self.iss, **({"azp": T.DROP} if self.azp_less else {}))
         uat = str(T.now())
         d = ["__session=%s; Path=/; SameSite=Lax" % tok, "__client_uat=%s; Path=/" % uat]
         if suffixed:
             d += ["__session_%s=%s; Path=/; SameSite=Lax" % (SUFFIX, tok),
                   "__client_uat_%s=%s; Path=/" % (SUFFIX, uat)]
         return d
+
+    def dev_directives(self, suffixed=False):
+        """A development handshake's directives: the session pair and the dev browser."""
+        return self.directives(suffixed) + ["__clerk_db_jwt=%s; Path=/; SameSite=Lax"
+                                            % self.dev_browser]
 
     def new_nonce(self, directives=None):
         nonce = "nonce_" + secrets.token_urlsafe(18)
@@ -132,7 +167,12 @@ class FakeClerk(FakeService):
         query = {}
         for k, v in urllib.parse.parse_qsl(parsed.query, keep_blank_values=True):
             query.setdefault(k, v)
-        seen = Seen(h.command, parsed.path, query, {k.lower(): v for k, v in h.headers.items()})
+        body = b""
+        if h.command == "POST":
+            n = int(h.headers.get("Content-Length") or 0)
+            body = h.rfile.read(n) if n else b""
+        seen = Seen(h.command, parsed.path, query, {k.lower(): v for k, v in h.headers.items()},
+                    body)
         with self._lock:
             self._seen.append(seen)
         try:
@@ -140,6 +180,9 @@ class FakeClerk(FakeService):
                 return self._handshake(h, query)
             if parsed.path == PAYLOAD and h.command == "GET":
                 return self._payload(h, query, seen.headers)
+            if (parsed.path.startswith(REFRESH_PREFIX) and parsed.path.endswith("/refresh")
+                    and h.command == "POST"):
+                return self._refresh(h, seen)
             if parsed.path == SEED and h.command == "GET":
                 return self._seed(h, parse_qsl_all(parsed.query))
             self._send(h, 404, b'{"errors":[{"code":"resource_not_found"}]}')
@@ -154,6 +197,10 @@ class FakeClerk(FakeService):
         mode = self.mode
         if mode == "loop":
             extra = None
+        elif mode == "dev" and not query.get("__clerk_db_jwt"):
+            extra = ("__clerk_db_jwt", self.dev_browser)
+        elif mode == "dev":
+            extra = ("__clerk_handshake", self.handshake_token(self.dev_directives(suffixed)))
         elif mode == "nonce":
             extra = ("__clerk_handshake_nonce", self.new_nonce(self.directives(suffixed)))
         elif mode == "unknown-nonce":
@@ -184,6 +231,22 @@ class FakeClerk(FakeService):
         with self._lock:
             directives = self._nonces.get(query.get("nonce", ""), [])
         self._send(h, 200, json.dumps({"directives": directives}).encode())
+
+    def _refresh(self, h, seen):
+        if seen.headers.get("authorization") != "Bearer " + SECRET:
+            return self._send(h, 401, b'{"errors":[{"code":"authentication_invalid"}]}')
+        if self.refresh_mode == "hangup":
+            h.close_connection = True
+            return
+        if self.refresh_mode == "down":
+            return self._send(h, 503, b'{"errors":[{"code":"service_unavailable"}]}')
+        if self.refresh_mode == "error":
+            return self._send(h, 400, json.dumps(
+                {"errors": [{"code": self.refresh_code, "message": "refused"}]}).encode())
+        suffixed = seen.query.get("suffixed_cookies") == "true"
+        cookies = self.refresh_cookies if self.refresh_cookies is not None \
+            else self.directives(suffixed)
+        self._send(h, 200, json.dumps({"object": "cookies", "cookies": cookies}).encode())
 
     def _seed(self, h, pairs):
         nxt = None

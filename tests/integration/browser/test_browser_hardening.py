@@ -12,7 +12,8 @@ import handshake_fake as F
 from handshake_fake import wait_until
 from browser_kit import FETCH, NAV, Browser, config
 from helpers import assert_invalid, assert_no_crashed_child, describe
-from test_browser_sessions import assert_signed_in, assert_signed_out, expired, sign_in
+from test_browser_sessions import (FAILED_NONCE_XFAIL, assert_signed_in, assert_signed_out,
+                                   expired, sign_in)
 
 
 @pytest.mark.parametrize("token", ["mt_x", "oat_x", "ak_x",
@@ -96,7 +97,8 @@ def test_handshake_parameters_alone_leave_a_clean_request_line(browser, fake, bs
     size = access_log_size(bserver)
     nonce = "nonce_" + secrets.token_urlsafe(12)
     r = browser.request("POST", "/b/hs/env?__clerk_handshake_nonce=" + nonce, headers=FETCH)
-    assert_signed_out(r, "session-token-missing")
+    # the nonce counts only on a page view (deliberately stricter than the SDK): no cookies
+    assert_signed_out(r, "session-token-and-uat-missing")
     wait_until(lambda: " 401 " in access_log_since(bserver, size))
     log = access_log_since(bserver, size)
     assert nonce not in log and '"POST /b/hs/env HTTP/1.1" 401' in log, log
@@ -148,13 +150,25 @@ def test_random_nonces_spend_at_most_the_budget(default_limits, fake, mpm):
         b.close()
 
 
-@pytest.mark.parametrize("nonce", ["", "a" * 257, "nonce with space", "nonce%2F..%2F", "n\u00e9"])
+def test_empty_nonce_is_no_nonce(browser, fake):
+    """An empty __clerk_handshake_nonce is no nonce for the SDK either (a falsy
+    searchParams value): the cookie flow decides."""
+    r = browser.get("/b/hs/env?__clerk_handshake_nonce=")
+    assert_signed_out(r, "session-token-and-uat-missing")
+    assert fake.calls(F.PAYLOAD) == 0
+
+
+@FAILED_NONCE_XFAIL
+@pytest.mark.parametrize("nonce", ["a" * 257, "nonce with space", "nonce%2F..%2F", "n\u00e9"])
 def test_malformed_nonce_is_never_sent(browser, fake, nonce):
+    """Never sent (stricter than the SDK), but decided as the SDK decides a
+    nonce the Backend API refuses: signed out, session-token-missing."""
     r = browser.get("/b/hs/env?__clerk_handshake_nonce=" + nonce)
     assert_signed_out(r, "session-token-missing")
     assert fake.calls(F.PAYLOAD) == 0
 
 
+@FAILED_NONCE_XFAIL
 def test_unknown_nonce_is_remembered(browser, fake, bserver):
     """A nonce Clerk did not know, replayed: one call per process."""
     nonce = "nonce_" + secrets.token_urlsafe(16)

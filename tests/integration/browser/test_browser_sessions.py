@@ -15,6 +15,13 @@ from helpers import Client, assert_invalid, assert_no_token, describe
 from locations import cgi_directory
 
 EXPIRED_REASON = "session-token-expired-refresh-non-eligible-no-refresh-cookie"
+EXPIRED_NON_GET = "session-token-expired-refresh-non-eligible-non-get"
+# Clerk's reasons (X-Clerk-Auth-Reason) whose WWW-Authenticate is the plain challenge
+# (no token, in CONTRACT section 5's token vocabulary: session-token-missing)
+NO_TOKEN_REASONS = {"session-token-missing", "session-token-and-uat-missing",
+                    "client-uat-but-no-session-token", "session-token-but-no-client-uat",
+                    "session-token-iat-before-client-uat", "dev-browser-missing",
+                    "dev-browser-sync", "satellite-needs-syncing", "primary-responds-to-syncing"}
 S_SUFFIXED = "__session_" + F.SUFFIX
 UAT_SUFFIXED = "__client_uat_" + F.SUFFIX
 
@@ -69,26 +76,46 @@ def assert_signed_in(r, user=T.USER):
     return env
 
 
+def token_vocabulary(reason):
+    """The WWW-Authenticate error_description for Clerk's reason (None: the plain challenge)."""
+    if reason in NO_TOKEN_REASONS:
+        return None
+    if reason.startswith("session-token-expired-refresh-"):
+        return "token-expired"
+    return {"session-token-nbf": "token-not-active-yet",
+            "session-token-iat-in-the-future": "token-iat-in-the-future"}.get(reason, reason)
+
+
 def assert_signed_out(r, reason):
-    """401 without a redirect; reason is Clerk's (the debug header)."""
+    """401 without a redirect; reason is Clerk's (the debug header), the
+    WWW-Authenticate error_description its token-vocabulary counterpart."""
     assert r.status_code == 401, describe(r)
     assert "Location" not in r.headers, describe(r)
     assert r.headers.get("X-Clerk-Auth-Status") == "signed-out", describe(r)
     assert r.headers.get("X-Clerk-Auth-Reason") == reason, describe(r)
     assert not any(c.startswith("__clerk_redirect_count=") for c in r.set_cookies), describe(r)
-    if reason == "session-token-missing":
+    if token_vocabulary(reason) is None:
         assert_no_token(r)
     else:
-        assert_invalid(r, reason)
+        assert_invalid(r, token_vocabulary(reason))
 
 
-def assert_handshake(r, fake, server, path, reason, suffixed=False, count=None, base=None):
-    """A 307 to the Frontend API handshake, exactly as Clerk's SDK builds it."""
+def assert_handshake(r, fake, server, path, reason, suffixed=False, count=None, base=None,
+                     session=None, dev_browser=None, origin=None):
+    """A 307 to the Frontend API handshake, exactly as Clerk's SDK builds it
+    (handshake.ts buildRedirectToHandshake): session is the token sent along
+    as __session (the SDK's sessionToken: the cookie's, else the header's),
+    dev_browser the __clerk_db_jwt of a development instance."""
     assert r.status_code == 307, describe(r)
     base = base or fake.url
-    expected = (base + "/v1/client/handshake?redirect_url=" + apr_urlencoded(server.base_url + path)
+    expected = (base + "/v1/client/handshake?redirect_url="
+                + apr_urlencoded((origin or server.base_url) + path)
                 + "&__clerk_api_version=2026-05-12&suffixed_cookies=%s&__clerk_hs_reason=%s"
                   "&format=nonce" % ("true" if suffixed else "false", reason))
+    if session:
+        expected += "&__session=" + apr_urlencoded(session)
+    if dev_browser:
+        expected += "&__clerk_db_jwt=" + apr_urlencoded(dev_browser)
     assert r.headers["Location"] == expected, describe(r)
     assert r.headers.get("Cache-Control") == "no-store", describe(r)
     counts = [c for c in r.set_cookies if c.startswith("__clerk_redirect_count=")]
@@ -105,9 +132,9 @@ def assert_handshake(r, fake, server, path, reason, suffixed=False, count=None, 
 def test_anonymous_visitor_is_signed_out(browser, fake):
     """No __client_uat and no __session: the ordinary visitor, 401 and no redirect."""
     for headers in (NAV, FETCH, CURL_HTML):
-        assert_signed_out(browser.get("/b/hs/env", headers=headers), "session-token-missing")
+        assert_signed_out(browser.get("/b/hs/env", headers=headers), "session-token-and-uat-missing")
     browser.set("__client_uat", "0")
-    assert_signed_out(browser.get("/b/hs/env"), "session-token-missing")
+    assert_signed_out(browser.get("/b/hs/env"), "session-token-and-uat-missing")
     assert fake.calls(F.HANDSHAKE) == 0
 
 
@@ -126,25 +153,28 @@ def test_client_uat_without_session_token(browser, fake, bserver):
     browser.set("__client_uat", str(T.now() - 30))
     assert_handshake(browser.get("/b/hs/env?a=1&b=x%20y"), fake, bserver, "/b/hs/env?a=1&b=x%20y",
                      "client-uat-but-no-session-token", count=1)
-    assert_signed_out(browser.fetch("/b/hs/env"), "session-token-missing")
+    # not a page view: signed out with the handshake's reason (request.ts handleMaybeHandshakeStatus)
+    assert_signed_out(browser.fetch("/b/hs/env"), "client-uat-but-no-session-token")
 
 
 def test_session_token_without_client_uat(browser, fake, bserver):
-    browser.set("__session", tok())
+    t = tok()
+    browser.set("__session", t)
     assert_handshake(browser.get("/b/hs/env"), fake, bserver, "/b/hs/env",
-                     "session-token-but-no-client-uat")
+                     "session-token-but-no-client-uat", session=t)
     browser.set("__client_uat", "0")            # signed out at Clerk
     assert_handshake(browser.get("/b/hs/env"), fake, bserver, "/b/hs/env",
-                     "session-token-but-no-client-uat")
-    assert_signed_out(browser.fetch("/b/hs/env"), "session-token-missing")
+                     "session-token-but-no-client-uat", session=t)
+    assert_signed_out(browser.fetch("/b/hs/env"), "session-token-but-no-client-uat")
 
 
 def test_signed_out_elsewhere_iat_before_uat(browser, fake, bserver):
     """The client changed (signed out or in elsewhere) after the token was minted."""
     t = T.now()
-    sign_in(browser, tok(iat=t - 20), uat=t - 5)
+    old = tok(iat=t - 20)
+    sign_in(browser, old, uat=t - 5)
     assert_handshake(browser.get("/b/hs/env"), fake, bserver, "/b/hs/env",
-                     "session-token-iat-before-client-uat")
+                     "session-token-iat-before-client-uat", session=old)
     # iat == uat is fine
     sign_in(browser, tok(iat=t - 5), uat=t - 5)
     assert_signed_in(browser.get("/b/hs/env"))
@@ -154,10 +184,14 @@ def test_expired_token_one_handshake_round_trip(browser, fake, bserver):
     """An expired session: 307 to FAPI, 307 back with a nonce, the module
     resolves it with the Backend API, sets the cookies and serves the page
     signed in, with the handshake parameter gone from QUERY_STRING."""
-    sign_in(browser, expired())
+    old = expired()
+    sign_in(browser, old)
     chain = browser.navigate("/b/hs/env?tab=2&q=a+b")
     assert [r.status_code for r in chain] == [307, 307, 200], [describe(r) for r in chain]
-    assert_handshake(chain[0], fake, bserver, "/b/hs/env?tab=2&q=a+b", EXPIRED_REASON)
+    assert_handshake(chain[0], fake, bserver, "/b/hs/env?tab=2&q=a+b", EXPIRED_REASON, session=old)
+    # a resolved handshake is answered with the SDK's CORS headers (handshake.ts resolveHandshake)
+    assert chain[2].headers.get("Access-Control-Allow-Origin") == "null", describe(chain[2])
+    assert chain[2].headers.get("Access-Control-Allow-Credentials") == "true"
     back = chain[1].headers["Location"]
     assert back.startswith(bserver.base_url + "/b/hs/env?tab=2&q=a+b&__clerk_handshake_nonce=")
     env = assert_signed_in(chain[2], user=F.USER)
@@ -189,13 +223,16 @@ def test_expired_token_one_handshake_round_trip(browser, fake, bserver):
 
 def test_not_yet_valid_and_iat_in_the_future(browser, fake, bserver):
     t = T.now()
-    sign_in(browser, tok(nbf=t + 120, iat=t, exp=t + 300))
-    assert_handshake(browser.get("/b/hs/env"), fake, bserver, "/b/hs/env", "session-token-nbf")
-    assert_signed_out(browser.fetch("/b/hs/env"), "token-not-active-yet")
-    sign_in(browser, tok(iat=t + 120, nbf=t - 10, exp=t + 300), uat=t - 100)
+    early = tok(nbf=t + 120, iat=t, exp=t + 300)
+    sign_in(browser, early)
+    assert_handshake(browser.get("/b/hs/env"), fake, bserver, "/b/hs/env", "session-token-nbf",
+                     session=early)
+    assert_signed_out(browser.fetch("/b/hs/env"), "session-token-nbf")
+    future = tok(iat=t + 120, nbf=t - 10, exp=t + 300)
+    sign_in(browser, future, uat=t - 100)
     assert_handshake(browser.get("/b/hs/env"), fake, bserver, "/b/hs/env",
-                     "session-token-iat-in-the-future")
-    assert_signed_out(browser.fetch("/b/hs/env"), "token-iat-in-the-future")
+                     "session-token-iat-in-the-future", session=future)
+    assert_signed_out(browser.fetch("/b/hs/env"), "session-token-iat-in-the-future")
 
 
 @pytest.mark.parametrize("kind", ["template", "m2m", "oauth"])
@@ -219,7 +256,7 @@ def test_bad_signature_and_other_failures_are_signed_out(browser, fake):
     assert_signed_out(browser.get("/b/hs/env"), "token-invalid-signature")
     sign_in(browser, tok(iss="https://clerk.elsewhere.test", sub=T.USER))
     # another instance's un-suffixed cookie: the suffixed pair is read, and there is none
-    assert_signed_out(browser.get("/b/hs/env"), "session-token-missing")
+    assert_signed_out(browser.get("/b/hs/env"), "session-token-and-uat-missing")
     assert fake.calls(F.HANDSHAKE) == 0
 
 
@@ -234,9 +271,10 @@ def test_suffixed_cookies_are_chosen(browser, fake, bserver):
     browser.set("__client_uat", str(T.now()))
     assert_signed_in(browser.get("/b/hs/env"))
     # an expired suffixed token: the handshake says suffixed_cookies=true
-    sign_in(browser, expired(), suffixed=True)
+    old = expired()
+    sign_in(browser, old, suffixed=True)
     assert_handshake(browser.get("/b/hs/env"), fake, bserver, "/b/hs/env", EXPIRED_REASON,
-                     suffixed=True)
+                     suffixed=True, session=old)
 
 
 def test_suffixed_round_trip(browser, fake):
@@ -265,7 +303,7 @@ def test_newer_unsuffixed_session_wins(browser, fake):
 def test_redirect_count_three_stops_the_handshake(browser, fake):
     sign_in(browser, expired())
     browser.set("__clerk_redirect_count", "3")
-    assert_signed_out(browser.get("/b/hs/env"), "token-expired")
+    assert_signed_out(browser.get("/b/hs/env"), EXPIRED_REASON)
     browser.set("__clerk_redirect_count", "2")
     r = browser.get("/b/hs/env")
     assert r.status_code == 307
@@ -285,21 +323,22 @@ def test_redirect_loop_is_cut_after_three_round_trips(browser, fake):
     assert counts == ["__clerk_redirect_count=%d; SameSite=Lax; HttpOnly; Max-Age=2" % n
                       for n in (1, 2, 3)]
     assert fake.calls(F.HANDSHAKE) == 3
-    assert_signed_out(chain[-1], "token-expired")
+    assert_signed_out(chain[-1], EXPIRED_REASON)
 
 
 # ---------------------------------------------------------------- fetches, POSTs
 
 def test_fetch_xhr_and_post_are_never_redirected(browser, fake):
     sign_in(browser, expired())
-    assert_signed_out(browser.fetch("/b/hs/env"), "token-expired")
+    assert_signed_out(browser.fetch("/b/hs/env"), EXPIRED_REASON)
     assert_signed_out(browser.request("GET", "/b/hs/env",
                                       headers={"Accept": "application/json",
                                                "X-Requested-With": "XMLHttpRequest"}),
-                      "token-expired")
+                      EXPIRED_REASON)
+    # not a GET: Clerk's refreshError is non-eligible-non-get (request.ts handleSessionTokenError)
     assert_signed_out(browser.request("POST", "/b/hs/env", headers=NAV, data=b"a=1"),
-                      "token-expired")
-    assert_signed_out(browser.request("HEAD", "/b/hs/env", headers=NAV), "token-expired")
+                      EXPIRED_NON_GET)
+    assert_signed_out(browser.request("HEAD", "/b/hs/env", headers=NAV), EXPIRED_NON_GET)
     # an <img> or <script> sub-resource is not a navigation either
     r = browser.request("GET", "/b/hs/env", headers={"Accept": "image/avif,*/*",
                                                        "Sec-Fetch-Dest": "image"})
@@ -310,12 +349,13 @@ def test_fetch_xhr_and_post_are_never_redirected(browser, fake):
 def test_navigation_without_sec_fetch_dest(browser, fake, bserver):
     """Older browsers (no Sec-Fetch-*): Accept: text/html marks the navigation;
     an iframe navigation counts too."""
-    sign_in(browser, expired())
+    old = expired()
+    sign_in(browser, old)
     assert_handshake(browser.get("/b/hs/env", headers=CURL_HTML), fake, bserver, "/b/hs/env",
-                     EXPIRED_REASON)
+                     EXPIRED_REASON, session=old)
     assert_handshake(browser.get("/b/hs/env", headers={"Sec-Fetch-Dest": "iframe",
                                                        "Accept": "*/*"}),
-                     fake, bserver, "/b/hs/env", EXPIRED_REASON)
+                     fake, bserver, "/b/hs/env", EXPIRED_REASON, session=old)
 
 
 # ---------------------------------------------------------------- Authorization header
@@ -331,13 +371,15 @@ def test_header_wins_over_cookies(browser, fake, bserver):
 
 
 def test_expired_header_on_navigation_handshakes(browser, fake, bserver):
-    r = browser.get("/b/hs/env", headers=dict(NAV, Authorization="Bearer " + expired()))
-    assert_handshake(r, fake, bserver, "/b/hs/env", EXPIRED_REASON)
-    r = browser.get("/b/hs/env", headers=dict(FETCH, Authorization="Bearer " + expired()))
-    assert_signed_out(r, "token-expired")
+    old = expired()
+    r = browser.get("/b/hs/env", headers=dict(NAV, Authorization="Bearer " + old))
+    assert_handshake(r, fake, bserver, "/b/hs/env", EXPIRED_REASON, session=old)
+    r = browser.get("/b/hs/env", headers=dict(FETCH, Authorization="Bearer " + old))
+    assert_signed_out(r, EXPIRED_REASON)
     t = T.now()
-    r = browser.get("/b/hs/env", headers=dict(NAV, Authorization="Bearer " + tok(nbf=t + 100)))
-    assert_handshake(r, fake, bserver, "/b/hs/env", "session-token-nbf")
+    early = tok(nbf=t + 100)
+    r = browser.get("/b/hs/env", headers=dict(NAV, Authorization="Bearer " + early))
+    assert_handshake(r, fake, bserver, "/b/hs/env", "session-token-nbf", session=early)
     r = browser.get("/b/hs/env", headers=dict(NAV, Authorization="Bearer " +
                                               tok(header={"cat": T.CAT_TEMPLATE})))
     assert_signed_out(r, "token-type-mismatch")
@@ -346,9 +388,15 @@ def test_expired_header_on_navigation_handshakes(browser, fake, bserver):
 def test_expired_header_handshake_reports_the_cookie_suffix(browser, fake, bserver):
     """Clerk's SDK reports usesSuffixedCookies() from the cookies, also when
     the expired token came in the header."""
-    sign_in(browser, expired(), suffixed=True)
-    r = browser.get("/b/hs/env", headers=dict(NAV, Authorization="Bearer " + expired()))
-    assert_handshake(r, fake, bserver, "/b/hs/env", EXPIRED_REASON, suffixed=True)
+    t = T.now()
+    in_cookie = tok(iat=t - 600, nbf=t - 610, exp=t - 60)
+    in_header = tok(iat=t - 500, nbf=t - 510, exp=t - 50)
+    sign_in(browser, in_cookie, suffixed=True)
+    r = browser.get("/b/hs/env", headers=dict(NAV, Authorization="Bearer " + in_header))
+    # __session is the SDK's sessionToken: the cookie's before the header's
+    # (authenticateContext.ts sessionToken)
+    assert_handshake(r, fake, bserver, "/b/hs/env", EXPIRED_REASON, suffixed=True,
+                     session=in_cookie)
 
 
 # ---------------------------------------------------------------- handshake results
@@ -379,7 +427,8 @@ def test_refused_handshake_jwt_continues_with_cookies(browser, fake, bserver, mo
     bad = fake.handshake_token(key="a") if mode == "token-badkey" else \
         fake.handshake_token(header={"cat": T.CAT_TEMPLATE})
     r = browser.get("/b/hs/env?__clerk_handshake=" + bad)
-    assert_signed_out(r, "session-token-missing")
+    # production: the SDK logs the failure and goes on with the cookies (request.ts 465-486)
+    assert_signed_out(r, "session-token-and-uat-missing")
     assert r.set_cookies == []
     sign_in(browser, tok())
     r = browser.get("/b/hs/env?__clerk_handshake=" + bad)
@@ -416,14 +465,27 @@ def test_nonce_takes_precedence_over_a_handshake_jwt(browser, fake):
     assert fake.calls(F.PAYLOAD) == 1
 
 
-def test_backend_api_down_falls_back_to_cookies(browser, fake):
+FAILED_NONCE_XFAIL = pytest.mark.xfail(strict=True, reason=(
+    "module bug vs @clerk/backend: a nonce whose exchange fails (Backend API down, or a nonce "
+    "the module refuses to send or remembers as unknown) falls back to the cookies; the SDK "
+    "(handshake.ts getCookiesFromHandshake 198-208 catches the error, resolveHandshake 253-261) "
+    "resolves the handshake with no cookies: signed-out session-token-missing, with the CORS "
+    "headers, whatever the cookies"))
+
+
+@FAILED_NONCE_XFAIL
+def test_backend_api_down_is_decided_as_the_sdk_does(browser, fake):
+    """Backend API down during the nonce exchange: Clerk's SDK logs the error
+    and resolves the handshake with no cookies (signed out, session-token-missing),
+    even when the browser has a valid session cookie."""
     fake.bapi_mode = "down"
     nonce = fake.new_nonce()
     r = browser.get("/b/hs/env?__clerk_handshake_nonce=" + nonce)
     assert_signed_out(r, "session-token-missing")
+    assert r.headers.get("Access-Control-Allow-Origin") == "null", describe(r)
     sign_in(browser, tok())
     r = browser.get("/b/hs/env?__clerk_handshake_nonce=" + nonce)
-    assert_signed_in(r)
+    assert_signed_out(r, "session-token-missing")
     assert r.set_cookies == []
     assert fake.calls(F.PAYLOAD) == 2
 
@@ -446,9 +508,10 @@ def test_protected_index_of_an_open_directory(browser, fake, bserver):
     """Only index.php is protected: the handshake is decided in the
     DirectoryIndex subrequest, but redirect_url is still the URL the browser
     asked for (not index.php, not without the port)."""
-    sign_in(browser, expired())
+    old = expired()
+    sign_in(browser, old)
     r = browser.get("/open-site/?p=1")
-    assert_handshake(r, fake, bserver, "/open-site/?p=1", EXPIRED_REASON)
+    assert_handshake(r, fake, bserver, "/open-site/?p=1", EXPIRED_REASON, session=old)
     chain = browser.navigate("/open-site/?p=1")
     assert [c.status_code for c in chain] == [307, 307, 200], [describe(c) for c in chain]
     # httpd's DirectoryIndex (ap_internal_fast_redirect) keeps the subrequest's
@@ -464,9 +527,10 @@ def test_protected_index_of_an_open_directory(browser, fake, bserver):
 
 
 def test_handshake_goes_to_the_frontend_api_without_proxy(browser, fake, bserver):
-    sign_in(browser, expired())
+    old = expired()
+    sign_in(browser, old)
     assert_handshake(browser.get("/b/noproxy/env"), fake, bserver, "/b/noproxy/env",
-                     EXPIRED_REASON, base="https://" + F.FAPI)
+                     EXPIRED_REASON, base="https://" + F.FAPI, session=old)
 
 
 # ---------------------------------------------------------------- redirect mode
@@ -570,23 +634,32 @@ def test_forwarded_host_with_control_characters(bserver, fake):
 
 # ---------------------------------------------------------------- development instance
 
-def test_development_instance_never_redirects(browser, fake, bserver):
-    sign_in(browser, expired())
-    assert_signed_out(browser.get("/b/dev/env"), "token-expired")
-    browser.jar.clear()
-    browser.set("__client_uat", str(T.now()))
-    assert_signed_out(browser.get("/b/dev/env"), "session-token-missing")
-    sign_in(browser, tok())
+def test_development_instance_without_dev_browser_handshakes(browser, fake, bserver):
+    """A development instance without a dev browser token: the SDK's
+    dev-browser-missing handshake (request.ts 608-610), before any cookie is
+    looked at, valid or not; a fetch is signed out with that reason."""
+    old = expired()
+    sign_in(browser, old)
+    assert_handshake(browser.get("/b/dev/env"), fake, bserver, "/b/dev/env",
+                     "dev-browser-missing", session=old)
+    assert_signed_out(browser.fetch("/b/dev/env"), "dev-browser-missing")
+    good = tok()
+    sign_in(browser, good)
+    assert_handshake(browser.get("/b/dev/env"), fake, bserver, "/b/dev/env",
+                     "dev-browser-missing", session=good)
+    # with the dev browser cookie, valid cookies are signed in without a round trip
+    browser.set("__clerk_db_jwt", F.DEV_BROWSER)
     assert_signed_in(browser.get("/b/dev/env"))
     assert fake.calls(F.HANDSHAKE) == 0
-    # the start-up warning names the limitation
+    # the start-up warning of the old 401 fallback is gone
     startup = (bserver.root / "logs" / "stdout.log").read_text(errors="replace") + bserver.error_log()
-    assert "ClerkSignedOutAction handshake with a development instance (pk_test_)" in startup
+    assert "development instance (pk_test_)" not in startup
 
 
 def test_development_instance_alone(httpd_factory, fake):
-    """A server whose only instance is a development one: the warning at
-    start-up, and 401 instead of a handshake."""
+    """A server whose only instance is a development one: no start-up
+    warning; without a dev browser, a dev-browser-missing handshake (no debug
+    headers here); with one, valid cookies are signed in."""
     h = httpd_factory("browser-dev")
     h.install_www("cgi/printenv.py", "printenv.py")
     h.write_config(f"""
@@ -603,15 +676,21 @@ def test_development_instance_alone(httpd_factory, fake):
     h.start()
     b = Browser(h)
     try:
-        sign_in(b, expired())
+        old = expired()
+        sign_in(b, old)
         r = b.get("/cgi/printenv.py")
-        assert r.status_code == 401 and "Location" not in r.headers, describe(r)
+        assert r.status_code == 307, describe(r)
+        assert r.headers["Location"] == (
+            fake.url + "/v1/client/handshake?redirect_url=" + apr_urlencoded(h.base_url + "/cgi/printenv.py")
+            + "&__clerk_api_version=2026-05-12&suffixed_cookies=false"
+              "&__clerk_hs_reason=dev-browser-missing&format=nonce&__session=" + apr_urlencoded(old))
         sign_in(b, tok())
+        b.set("__clerk_db_jwt", F.DEV_BROWSER)
         assert b.get("/cgi/printenv.py").json()["REMOTE_USER"] == T.USER
     finally:
         b.close()
     log = (h.root / "logs" / "stdout.log").read_text(errors="replace") + h.error_log()
-    assert "development instance (pk_test_)" in log and "401" in log
+    assert "development instance (pk_test_)" not in log
     assert fake.calls(F.HANDSHAKE) == 0
 
 
