@@ -67,6 +67,27 @@ static const char *query(const browser_t *b, const char *name)
     return q ? clerk_query_param(b->d->p, q + 1, name) : NULL;
 }
 
+/*
+ * A time claim (iat, exp, nbf) of a token, read without verifying it, as the
+ * SDK decodes it; 0 when the token has none readable.
+ */
+static int peek_time(const browser_t *b, const char *token, const char *name, apr_int64_t *t)
+{
+    clerk_jws_t *jws;
+    const char *detail;
+    json_t *payload;
+
+    if (!token
+        || clerk_jws_parse(b->d->p, token, strlen(token), CLERK_TOKEN_MAX_LEN, &jws, &detail)
+               != CLERK_OK
+        || !(payload = clerk_json_parse_object(b->d->p, (const char *)jws->payload,
+                                               jws->payload_len, &detail))
+        || !json_is_integer(json_object_get(payload, name)))
+        return 0;
+    *t = json_integer_value(json_object_get(payload, name));
+    return 1;
+}
+
 static void read_request(browser_t *b, clerk_decision_t *d)
 {
     clerk_session_cookies_t ck;
@@ -215,6 +236,51 @@ static int refresh(browser_t *b, const char *expired, const char **why)
     return 1;
 }
 
+/* A date as JavaScript's toUTCString writes it, which the SDK's messages use. */
+static const char *utc(apr_pool_t *p, apr_int64_t t)
+{
+    char *buf = apr_palloc(p, APR_RFC822_DATE_LEN);
+    return apr_rfc822_date(buf, apr_time_from_sec(t)) == APR_SUCCESS ? buf : "";
+}
+
+/*
+ * The SDK's message for a token that failed on time (jwt/assertions.ts, with
+ * TokenVerificationError.getFullMessage), for X-Clerk-Auth-Message.
+ */
+static const char *time_message(const browser_t *b, const char *token, clerk_reason_t reason,
+                                const char *carrier)
+{
+    apr_pool_t *p = b->d->p;
+    apr_int64_t now = b->d->v->now, t = 0;
+    const char *text;
+
+    switch (reason) {
+    case CLERK_TOKEN_EXPIRED:
+        if (!peek_time(b, token, "exp", &t))
+            return NULL;
+        text = apr_pstrcat(p, "JWT is expired. Expiry date: ", utc(p, t), ", Current date: ",
+                           utc(p, now), ".", NULL);
+        break;
+    case CLERK_TOKEN_NOT_ACTIVE_YET:
+        if (!peek_time(b, token, "nbf", &t))
+            return NULL;
+        text = apr_pstrcat(p, "JWT cannot be used prior to not before date claim (nbf). "
+                           "Not before date: ", utc(p, t), "; Current date: ", utc(p, now), ";",
+                           NULL);
+        break;
+    case CLERK_TOKEN_IAT_IN_THE_FUTURE:
+        if (!peek_time(b, token, "iat", &t))
+            return NULL;
+        text = apr_pstrcat(p, "JWT issued at date claim (iat) is in the future. Issued at date: ",
+                           utc(p, t), "; Current date: ", utc(p, now), ";", NULL);
+        break;
+    default:
+        return NULL;
+    }
+    return apr_pstrcat(p, text, " (reason=", clerk_reason_str(reason), ", token-carrier=",
+                       carrier, ")", NULL);
+}
+
 /*
  * handleSessionTokenError: a session that failed verification.  An expired
  * one on a GET with a refresh cookie is refreshed; time failures get a
@@ -240,13 +306,14 @@ static void session_error(browser_t *b, const char *token, clerk_reason_t reason
     switch (reason) {
     case CLERK_TOKEN_EXPIRED:
         handshake(b, apr_pstrcat(d->p, "session-token-expired-refresh-", why, NULL), reason,
-                  apr_pstrcat(d->p, "token from ", carrier, " has expired", NULL), NULL);
+                  time_message(b, token, reason, carrier), NULL);
         return;
     case CLERK_TOKEN_NOT_ACTIVE_YET:
-        handshake(b, "session-token-nbf", reason, NULL, NULL);
+        handshake(b, "session-token-nbf", reason, time_message(b, token, reason, carrier), NULL);
         return;
     case CLERK_TOKEN_IAT_IN_THE_FUTURE:
-        handshake(b, "session-token-iat-in-the-future", reason, NULL, NULL);
+        handshake(b, "session-token-iat-in-the-future", reason,
+                  time_message(b, token, reason, carrier), NULL);
         return;
     default:
         clerk_decision_signed_out(d, reason, NULL,
@@ -524,6 +591,9 @@ static int foreign_referer(const browser_t *b)
         return 0;                                       /* same origin */
     if (!strcasecmp(ref.hostname, d->s->instance_fapi))
         return 0;                                       /* the Frontend API */
+    if (apr_uri_parse(d->p, d->s->frontend_api_base, &own) == APR_SUCCESS && own.hostname
+        && !strcasecmp(ref.hostname, own.hostname))
+        return 0;                                       /* its proxy (ClerkProxyURL) */
     /* the Account Portal: accounts.<domain> of clerk.<domain> (buildAccountsBaseUrl) */
     if (!strncmp(d->s->instance_fapi, "clerk.", 6)
         && !strcasecmp(ref.hostname, apr_pstrcat(d->p, "accounts.", d->s->instance_fapi + 6,
@@ -534,24 +604,6 @@ static int foreign_referer(const browser_t *b)
                            || apr_fnmatch("*.accountsstage.dev", ref.hostname,
                                           APR_FNM_CASE_BLIND) == APR_SUCCESS))
         return 0;                                       /* development Account Portals */
-    return 1;
-}
-
-/* The issued-at of a session cookie, read without verifying it; 0 when it has none readable. */
-static int peek_iat(const browser_t *b, const char *token, apr_int64_t *iat)
-{
-    clerk_jws_t *jws;
-    const char *detail;
-    json_t *payload;
-
-    if (clerk_jws_parse(b->d->p, token, strlen(token), CLERK_TOKEN_MAX_LEN, &jws, &detail)
-            != CLERK_OK
-        || !(payload = clerk_json_parse_object(b->d->p, (const char *)jws->payload,
-                                               jws->payload_len, &detail)))
-        return 0;
-    if (!json_is_integer(json_object_get(payload, "iat")))
-        return 0;
-    *iat = json_integer_value(json_object_get(payload, "iat"));
     return 1;
 }
 
@@ -617,7 +669,7 @@ static void cookie_table(browser_t *b)
      */
     if (claims && claims->has_iat)
         iat = claims->iat;
-    else if (!peek_iat(b, b->session, &iat))
+    else if (!peek_time(b, b->session, "iat", &iat))
         iat = b->uat;
     if (reason == CLERK_TOKEN_TYPE_MISMATCH)
         clerk_decision_signed_out(d, reason, NULL, "session cookie of another token class");

@@ -355,7 +355,7 @@ apr_array_header_t *clerk_handshake_allowed_cookies(apr_pool_t *p,
 static int is_handshake_param(const char *param, apr_size_t n)
 {
     static const char *const names[] = {"__clerk_handshake", "__clerk_handshake_nonce",
-                                        "__clerk_help", "__clerk_db_jwt"};
+                                        "__clerk_help", "__clerk_db_jwt", "__dev_session"};
     const char *eq = memchr(param, '=', n);
     apr_size_t name_len = eq ? (apr_size_t)(eq - param) : n;
 

@@ -99,25 +99,28 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
     clerk_verify_result_t res;
     keys_in_use k;
     clerk_step_t step;
+    clerk_verify_opts_t o;
 
     st->token = token;
     st->claims = NULL;
     st->vars = NULL;
     st->opts.accept_types = accept_types;
+    /* a skew of its own is this verification's only: the request's options stay */
+    o = st->opts;
     if (clock_skew >= 0)
-        st->opts.clock_skew = clock_skew;
+        o.clock_skew = clock_skew;
     if ((step = mac_acquire_keys(r, c, &k, now, retry_after)) != CLERK_STEP_DONE)
         return step;
     st->key_source = k.fixed ? (const void *)k.fixed->keys : (const void *)k.cache;
 
     /* A subrequest or internal redirect re-uses an identical verification. */
-    if (earlier && same_verification(earlier, token, st->key_source, &st->opts)) {
+    if (earlier && same_verification(earlier, token, st->key_source, &o)) {
         mac_release_keys(&k);
         mac_adopt(st, earlier);
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
     }
-    if (cache && !token_cache_key(c, k.fixed, k.cache, &st->opts, token, len, key))
+    if (cache && !token_cache_key(c, k.fixed, k.cache, &o, token, len, key))
         cache = NULL;       /* out of memory: verify without the cache */
     if (cache && (entry = clerk_token_cache_get(cache, key, k.generation, apr_time_sec(now)))) {
         mac_release_keys(&k);
@@ -126,7 +129,7 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
     }
-    clerk_verify_token(r->pool, token, len, k.keys, &st->opts, apr_time_sec(now), &res);
+    clerk_verify_token(r->pool, token, len, k.keys, &o, apr_time_sec(now), &res);
     mac_release_keys(&k);
     if (res.reason == CLERK_JWK_KID_MISMATCH && k.cache && clerk_jwks_cache_kid_miss(k.cache, now))
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(013)
@@ -140,7 +143,7 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
     }
     if (cache && clerk_token_cache_admit(cache, key)
         && (entry = clerk_token_cache_put(cache, key, k.generation,
-                                          res.claims->exp + st->opts.clock_skew, res.claims,
+                                          res.claims->exp + o.clock_skew, res.claims,
                                           clerk_export_vars(r->pool, res.claims))))
         mac_use_cached(r, st, cache, entry);
     else

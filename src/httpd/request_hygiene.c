@@ -84,7 +84,7 @@ static void take_handshake_params(request_rec *r)
     const char *clean, *path, *rest;
     apr_size_t path_len, method_len;
 
-    if (!r->args || !strstr(r->args, "__clerk_"))
+    if (!r->args || (!strstr(r->args, "__clerk_") && !strstr(r->args, "__dev_session")))
         return;
     clean = clerk_handshake_strip_query(r->pool, r->args);
     if (clean && !strcmp(clean, r->args))

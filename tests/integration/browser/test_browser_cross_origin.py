@@ -57,20 +57,11 @@ def test_forged_referer_causes_at_most_one_handshake(browser, fake, bserver):
     assert_signed_in(chain[-1], user=F.USER)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "module bug vs @clerk/backend: isKnownClerkReferrer compares the Referer's host with the "
-    "host of frontendApi, which is the ClerkProxyURL when one is set (authenticateContext.ts "
-    "235-240); the module compares with the publishable key's Frontend API only"))
 def test_referer_from_the_proxy_host_is_known(browser, fake, bserver):
     sign_in(browser, tok())
     assert_signed_in(browser.get("/b/hs/env", headers=dict(NAV, Referer=fake.url + "/v1/client")))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "module bug vs @clerk/backend: X-Clerk-Auth-Message of an expired session is the SDK's "
-    "TokenVerificationError.getFullMessage() (errors.ts 68-72, jwt/assertions.ts 118-122): "
-    "'JWT is expired. Expiry date: <UTC>, Current date: <UTC>. (reason=token-expired, "
-    "token-carrier=cookie)'; the module says 'token from cookie has expired'"))
 def test_expired_message_is_the_sdks(browser, fake):
     sign_in(browser, expired())
     r = browser.fetch("/b/hs/env")

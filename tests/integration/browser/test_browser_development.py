@@ -79,9 +79,6 @@ def test_dev_browser_cookie_goes_along_with_a_handshake(browser, fake, bserver):
                      session=old, dev_browser=F.DEV_BROWSER)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "module bug vs @clerk/backend: handshake.ts removeDevBrowserFromURL (354-359) also deletes "
-    "the legacy __dev_session parameter from redirect_url; the module keeps it"))
 def test_legacy_dev_session_parameter_is_not_in_redirect_url(browser, fake, bserver):
     old = expired()
     sign_in(browser, old)
@@ -89,11 +86,7 @@ def test_legacy_dev_session_parameter_is_not_in_redirect_url(browser, fake, bser
     assert_handshake(r, fake, bserver, "/b/dev/env?a=1", "dev-browser-missing", session=old)
 
 
-@pytest.mark.parametrize("late,signed_in", [(3600, True), pytest.param(2 * 86400, False, marks=pytest.mark.xfail(strict=True, reason=(
-    "module bug: jwt_verification.c mac_verify_jwt stores the one-day clock_skew of the dev "
-    "handshake retry in st->opts and never restores it; the cookie flow that follows (SDK: "
-    "request.ts 465-486, with the context's own skew) then accepts the expired __session "
-    "cookie as signed-in instead of a handshake")))])
+@pytest.mark.parametrize("late,signed_in", [(3600, True), (2 * 86400, False)])
 def test_one_day_retry_of_a_dev_handshake_session(browser, fake, bserver, late, signed_in):
     """A development handshake whose session failed on time is retried with a
     day's skew (handshake.ts 274-313); beyond it the cookies decide."""

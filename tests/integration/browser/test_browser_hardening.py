@@ -12,7 +12,7 @@ import handshake_fake as F
 from handshake_fake import wait_until
 from browser_kit import FETCH, NAV, Browser, config
 from helpers import assert_invalid, assert_no_crashed_child, describe
-from test_browser_sessions import (FAILED_NONCE_XFAIL, assert_signed_in, assert_signed_out,
+from test_browser_sessions import (assert_signed_in, assert_signed_out,
                                    expired, sign_in)
 
 
@@ -158,7 +158,6 @@ def test_empty_nonce_is_no_nonce(browser, fake):
     assert fake.calls(F.PAYLOAD) == 0
 
 
-@FAILED_NONCE_XFAIL
 @pytest.mark.parametrize("nonce", ["a" * 257, "nonce with space", "nonce%2F..%2F", "n\u00e9"])
 def test_malformed_nonce_is_never_sent(browser, fake, nonce):
     """Never sent (stricter than the SDK), but decided as the SDK decides a
@@ -168,7 +167,6 @@ def test_malformed_nonce_is_never_sent(browser, fake, nonce):
     assert fake.calls(F.PAYLOAD) == 0
 
 
-@FAILED_NONCE_XFAIL
 def test_unknown_nonce_is_remembered(browser, fake, bserver):
     """A nonce Clerk did not know, replayed: one call per process."""
     nonce = "nonce_" + secrets.token_urlsafe(16)

@@ -15,10 +15,6 @@ from helpers import describe
 from test_browser_sessions import apr_urlencoded
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "module bug: clerk_browser_flow.c read_request() never initialises browser_t.header_token, "
-    "handshake_url() sends it as __session when there is no session cookie: stack garbage in "
-    "the Location (e.g. &__session=%28%c02e%08%7f) or a segfault in apr_pescape_urlencoded"))
 def test_handshake_without_a_session_carries_no_session_parameter(httpd_factory, fake):
     from browser_kit import config
     import requests

@@ -111,10 +111,6 @@ def test_bad_sign_in_url(configtester, bad):
 
 # ---------------------------------------------------------------- relative ClerkProxyURL
 
-@pytest.mark.xfail(strict=True, reason=(
-    "module bug vs @clerk/backend: a relative ClerkProxyURL (/__clerk) is sent as is "
-    "(Location: /__clerk/v1/client/handshake?...); the SDK resolves it against the public "
-    "origin (authenticateContext.ts 103-106 and 271-277: clerkUrl.origin + proxyUrl)"))
 def test_relative_proxy_url_is_resolved_against_the_public_origin(browser, fake, bserver):
     old = expired()
     sign_in(browser, old)

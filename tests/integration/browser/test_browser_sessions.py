@@ -465,15 +465,7 @@ def test_nonce_takes_precedence_over_a_handshake_jwt(browser, fake):
     assert fake.calls(F.PAYLOAD) == 1
 
 
-FAILED_NONCE_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "module bug vs @clerk/backend: a nonce whose exchange fails (Backend API down, or a nonce "
-    "the module refuses to send or remembers as unknown) falls back to the cookies; the SDK "
-    "(handshake.ts getCookiesFromHandshake 198-208 catches the error, resolveHandshake 253-261) "
-    "resolves the handshake with no cookies: signed-out session-token-missing, with the CORS "
-    "headers, whatever the cookies"))
 
-
-@FAILED_NONCE_XFAIL
 def test_backend_api_down_is_decided_as_the_sdk_does(browser, fake):
     """Backend API down during the nonce exchange: Clerk's SDK logs the error
     and resolves the handshake with no cookies (signed out, session-token-missing),
