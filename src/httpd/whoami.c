@@ -41,12 +41,13 @@ static void no_store(request_rec *r)
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
 }
 
-/* The signed-out body offered for httpd's 401 of this request. */
+/* The signed-out body offered for httpd's 401 of this request (st: check_authn's). */
 static void offer_signed_out(request_rec *r, const clerk_request_state *st)
 {
     static const int statuses[] = {HTTP_UNAUTHORIZED};
-    const char *reason = clerk_reason_str(st && st->reason != CLERK_OK
-                                              ? st->reason : CLERK_SESSION_TOKEN_MISSING);
+    /* a signed-out outcome without a reason of its own is one without a token */
+    const char *reason = clerk_reason_str(st->reason != CLERK_OK ? st->reason
+                                                                 : CLERK_SESSION_TOKEN_MISSING);
 
     mac_offer_json_body(r, clerk_json_compact(r->pool, clerk_export_signed_out(r->pool, reason)),
                         statuses, 1);
