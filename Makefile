@@ -100,10 +100,17 @@ build/unit-san/%: tests/unit/%.c tests/unit/unit.h tests/unit/test_server.h $(CO
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(CORE_SAN_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS) -lcmocka
 
-install: build/mod_auth_clerk.so
+# the module through apxs; its a2enmod files (auth_clerk.conf: the commented
+# reference of every directive); the CLI with its man page
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+install: build/mod_auth_clerk.so build/clerk-jwt
 	$(APXS) -i -n auth_clerk build/mod_auth_clerk.so
 	install -m 644 conf/auth_clerk.load conf/auth_clerk.conf \
 	    $(DESTDIR)$(shell $(APXS) -q SYSCONFDIR)/mods-available/
+	install -D -m 755 build/clerk-jwt $(DESTDIR)$(BINDIR)/clerk-jwt
+	install -D -m 644 man/clerk-jwt.1 $(DESTDIR)$(MANDIR)/man1/clerk-jwt.1
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t; done
@@ -127,8 +134,9 @@ test-asan: build/asan/mod_auth_clerk.so cli
 
 test: tree-check unit unit-san unit-tsan cli-test integration test-asan fuzz-smoke
 
-# the tree's own rules: no httpd header in the core, a README row and a merge
-# rule for every directive, unique log tags (tests/tree/test_tree.py)
+# the tree's own rules: no httpd header in the core, a README row, a merge
+# rule and a conf/auth_clerk.conf entry for every directive, unique log tags,
+# every clerk-jwt command and option in its man page (tests/tree/test_tree.py)
 tree-check:
 	$(PYTHON) -m pytest -q tests/tree
 

@@ -53,13 +53,19 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
  * AuthType Clerk: the core decides (src/clerk_authenticate.c: the token
  * where ClerkTokenSource says, or Clerk's browser flow for a handshake
  * section); authn.c builds its view of the request and applies the outcome.
+ * A 401 of a clerk-whoami section gets that handler's JSON body (whoami.c).
  */
 static int clerk_check_authn(request_rec *r)
 {
+    int status;
+
     if (!mac_is_clerk_request(r))
         return DECLINED;
     mac_clean_slate(r);
-    return mac_authenticate(r);
+    status = mac_authenticate(r);
+    if (status == HTTP_UNAUTHORIZED)
+        mac_whoami_denied(r);
+    return status;
 }
 
 static void register_hooks(apr_pool_t *p)
@@ -73,10 +79,12 @@ static void register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(mac_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     /* before any fixup that may answer 401/403 itself (mod_rewrite's per-directory [F]) */
-    ap_hook_fixups(mac_withdraw_reverification_body, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_insert_error_filter(mac_insert_reverification_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(mac_withdraw_json_body, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_error_filter(mac_insert_json_body_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_note_auth_failure(mac_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     mac_register_providers(p);
+    mac_register_json_body_filter();
+    mac_register_whoami();
 }
 
 module AP_MODULE_DECLARE_DATA auth_clerk_module = {

@@ -1,6 +1,7 @@
 #include "clerk_export.h"
 #include "clerk_json.h"
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <string.h>
 
@@ -86,6 +87,47 @@ clerk_reason_t clerk_export_remote_user_decision(apr_pool_t *p, const clerk_clai
     *user = NULL;
     *detail = apr_psprintf(p, "ClerkRemoteUserClaim %s is missing, empty or not a string", claim);
     return CLERK_TOKEN_VERIFICATION_FAILED;
+}
+
+/* "CLERK_ORG_ID" -> "org_id" */
+static char *field_name(apr_pool_t *p, const char *env)
+{
+    char *name = apr_pstrdup(p, env + strlen("CLERK_"));
+
+    for (char *s = name; *s; s++)
+        *s = (char)apr_tolower(*s);
+    return name;
+}
+
+json_t *clerk_export_identity(apr_pool_t *p, const apr_array_header_t *vars,
+                              const char *remote_user)
+{
+    json_t *o = json_object();
+    json_t *user = json_string(remote_user);
+
+    clerk_json_pool_own(p, o);
+    json_object_set_new(o, "signed_in", json_true());
+    if (user)
+        json_object_set_new(o, "remote_user", user);
+    for (int i = 0; i < vars->nelts; i++) {
+        const clerk_var_t *v = &APR_ARRAY_IDX(vars, i, clerk_var_t);
+        json_t *value;
+
+        if (!strcmp(v->env, "CLERK_CLAIMS"))
+            continue;
+        value = json_string(v->value);
+        if (value)
+            json_object_set_new(o, field_name(p, v->env), value);
+    }
+    return o;
+}
+
+json_t *clerk_export_signed_out(apr_pool_t *p, const char *reason)
+{
+    json_t *o = json_pack("{s:b, s:s}", "signed_in", 0, "reason", reason);
+
+    clerk_json_pool_own(p, o);
+    return o;
 }
 
 int clerk_export_header_safe(const char *value)

@@ -26,6 +26,9 @@
  *                        handshake nonces, the budget that bounds them
  *   authz.c              the Require clerk-* providers, and the reverification
  *                        body of a fetch clerk-reverification denies
+ *   json_body.c          a JSON body for a 401/403 httpd itself sends (the
+ *                        reverification body, clerk-whoami's signed-out one)
+ *   whoami.c             SetHandler clerk-whoami: the verified identity as JSON
  *
  * Functions shared between files are named mac_*; everything else is static.
  */
@@ -375,11 +378,20 @@ void mac_request_view(request_rec *r, const clerk_dir_conf *c, int with_url,
                       clerk_request_view_t *v);
 
 /* ---- authz.c ---- */
-/* the providers, and the output filter of the reverification body */
 void mac_register_providers(apr_pool_t *p);
-/* fixups: a request granted after all keeps no reverification body */
-int mac_withdraw_reverification_body(request_rec *r);
-/* insert_error_filter: the reverification body goes out as application/json */
-void mac_insert_reverification_filter(request_rec *r);
+
+/* ---- json_body.c ---- */
+/* body is the response text for each of the n statuses, if httpd answers one of them */
+void mac_offer_json_body(request_rec *r, const char *body, const int *statuses, int n);
+/* fixups: a request granted after all keeps no body offered for a denial */
+int mac_withdraw_json_body(request_rec *r);
+/* insert_error_filter: an offered body goes out as application/json */
+void mac_insert_json_body_filter(request_rec *r);
+void mac_register_json_body_filter(void);
+
+/* ---- whoami.c ---- */
+void mac_register_whoami(void);
+/* check_authn denied the request (401): a clerk-whoami section answers it in JSON */
+void mac_whoami_denied(request_rec *r);
 
 #endif

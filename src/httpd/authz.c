@@ -4,7 +4,7 @@
  * they match the claims authn.c verified.  One thing a denial leaves behind:
  * a fetch that clerk-reverification denies is answered, if the request ends
  * denied, with the JSON body that makes clerk-js ask the user to verify
- * again (see "The reverification body" below).
+ * again (see "The reverification body" below, and json_body.c).
  */
 #include "auth_clerk.h"
 
@@ -86,68 +86,15 @@ static const char *parse_reverification(cmd_parms *cmd, const char *line, const 
 /*
  * The reverification body.  httpd's authorization gives a denied request
  * its 401 or 403 (AuthzSendForbiddenOnFailure) only after every provider has
- * spoken, so the provider that denies registers the body for both with
- * ap_custom_response(): a request-level response text wins over any
- * ErrorDocument, and a text is sent as is.  If the request is granted after
- * all (another line of a RequireAny), the fixups withdraw it, so that a
- * later 401/403 of the handler is not taken for a reverification request.
- * The note holds the body while it is registered.
+ * spoken, so the provider that denies offers the body for both
+ * (json_body.c), withdrawn again if the request is granted after all.
  */
-#define REVERIFICATION_NOTE "clerk-reverification-body"
-#define REVERIFICATION_FILTER "CLERK_REVERIFICATION_JSON"
-
-static const int reverification_statuses[] = {HTTP_UNAUTHORIZED, HTTP_FORBIDDEN};
-
-/* Whether the response text for status is the body of the note (ap_custom_response adds a '"'). */
-static int body_registered(request_rec *r, int status, const char *body)
-{
-    core_request_config *rc = ap_get_core_module_config(r->request_config);
-    const char *text;
-
-    if (!rc->response_code_strings)
-        return 0;
-    text = rc->response_code_strings[ap_index_of_response(status)];
-    return text && text[0] == '"' && !strcmp(text + 1, body);
-}
-
 static void offer_reverification(request_rec *r, const clerk_reverification_t *cfg)
 {
-    const char *body = clerk_reverification_error_body(r->pool, cfg);
+    static const int statuses[] = {HTTP_UNAUTHORIZED, HTTP_FORBIDDEN};
 
-    for (size_t i = 0; i < sizeof(reverification_statuses) / sizeof(int); i++)
-        ap_custom_response(r, reverification_statuses[i], body);
-    apr_table_setn(r->notes, REVERIFICATION_NOTE, body);
-}
-
-int mac_withdraw_reverification_body(request_rec *r)
-{
-    const char *body = apr_table_get(r->notes, REVERIFICATION_NOTE);
-    core_request_config *rc;
-
-    if (!body)
-        return DECLINED;
-    rc = ap_get_core_module_config(r->request_config);
-    for (size_t i = 0; i < sizeof(reverification_statuses) / sizeof(int); i++)
-        if (body_registered(r, reverification_statuses[i], body))
-            rc->response_code_strings[ap_index_of_response(reverification_statuses[i])] = NULL;
-    apr_table_unset(r->notes, REVERIFICATION_NOTE);
-    return DECLINED;
-}
-
-/* ap_send_error_response() types every text it sends text/html: this filter corrects it. */
-static apr_status_t json_type_filter(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    ap_set_content_type(f->r, "application/json");
-    ap_remove_output_filter(f);
-    return ap_pass_brigade(f->next, bb);
-}
-
-void mac_insert_reverification_filter(request_rec *r)
-{
-    const char *body = apr_table_get(r->notes, REVERIFICATION_NOTE);
-
-    if (body && body_registered(r, r->status, body))
-        ap_add_output_filter(REVERIFICATION_FILTER, NULL, r, r->connection);
+    mac_offer_json_body(r, clerk_reverification_error_body(r->pool, cfg), statuses,
+                        sizeof(statuses) / sizeof(statuses[0]));
 }
 
 /* The fva claim for the log: "fva 5,-1", or why there is none to use. */
@@ -219,6 +166,4 @@ void mac_register_providers(apr_pool_t *p)
         ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, providers[i].name,
                                   AUTHZ_PROVIDER_VERSION, providers[i].provider,
                                   AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_output_filter(REVERIFICATION_FILTER, json_type_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
 }

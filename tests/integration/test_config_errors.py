@@ -306,3 +306,55 @@ def test_shared_hosting_directives_are_server_scope(configtester):
         expect_failure(h, "ClerkMaxKeySources %s\n" % bad, "ClerkMaxKeySources")
     expect_ok(h, "ClerkMaxKeySources 16\nClerkAllowOverrideKeySources On\n"
                  "<VirtualHost 127.0.0.1:1>\nClerkAllowOverrideKeySources Off\n</VirtualHost>\n")
+
+
+# ---------------------------------------------------------------- the reference configuration
+
+REFERENCE = T.REPO / "conf" / "auth_clerk.conf"
+
+
+def test_shipped_reference_configuration_ok(configtester):
+    """conf/auth_clerk.conf as `make install` and a2enmod put it in place."""
+    expect_ok(configtester, 'Include "%s"\n' % REFERENCE)
+
+
+def reference_examples():
+    """[(context, example line)] of conf/auth_clerk.conf: each "#Clerk..." line
+    with the "Context:" of the comment block above it."""
+    examples, context = [], None
+    for line in REFERENCE.read_text().splitlines():
+        if "Context: " in line:
+            context = line.split("Context: ", 1)[1].rstrip(".")
+        elif line.startswith("#Clerk"):
+            examples.append((context, line[1:]))
+    return examples
+
+
+def test_reference_examples_ok_in_their_context(configtester):
+    """Every example line of the reference, uncommented, is accepted where the
+    reference says it may go: dir ones in an AuthType Clerk section, server
+    ones at server level and in a <VirtualHost>, main-server ones at server
+    level.  The example files are made; the one truncated key is filled in."""
+    h = configtester
+    files = h.root / "clerk"
+    h.write("clerk/secret-key", "sk_test_" + "x" * 40 + "\n")
+    h.write("clerk/machine-secret-key", "sk_test_" + "y" * 40 + "\n")
+    h.write("clerk/jwt-public.pem", (h.keys / INS_PEM).read_text())
+    h.write("clerk/jwks.json", (h.keys / "jwks_all.json").read_text())
+    lines = {"dir": [], "server": [], "main server": []}
+    for context, example in reference_examples():
+        example = example.replace("/etc/apache2/clerk", str(files))
+        if example.startswith("ClerkJWTKey "):
+            example = "ClerkJWTKey " + T.pem_body(T.PUBLIC_PEM["ins"])
+        lines[context].append(example)
+    assert len(lines["dir"]) > 20 and len(lines["server"]) > 5 and lines["main server"]
+    server = "\n".join(lines["server"])
+    body = "\n".join(lines["main server"]) + "\n" + server + f"""
+<VirtualHost 127.0.0.1:{h.port or 1}>
+{server}
+</VirtualHost>
+<Location /reference>
+AuthType Clerk
+Require valid-user
+""" + "\n".join(lines["dir"]) + "\n</Location>\n"
+    expect_ok(h, body)

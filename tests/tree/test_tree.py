@@ -5,7 +5,11 @@
 - every directive of the command table has a README row, and every README
   directive row names a directive of the table;
 - every field of the configuration structures has a merge rule;
-- every log tag (CLERKNO) is used once.
+- every log tag (CLERKNO) is used once;
+- conf/auth_clerk.conf, the reference configuration, has an entry (default,
+  context, a commented-out example) for every directive and none other;
+- the clerk-jwt(1) man page names every command of cli/main.c's table and
+  every option of the CLI's option tables.
 """
 import re
 from pathlib import Path
@@ -100,3 +104,47 @@ def test_log_tags_are_unique():
     dupes = sorted({t for t in tags if tags.count(t) > 1})
     assert dupes == [], dupes
     assert "APLOGNO(" not in glue_text()
+
+
+def reference_entries():
+    """{directive: its comment block} of conf/auth_clerk.conf, and the
+    directives of its example lines ("#ClerkX ...")."""
+    text = (ROOT / "conf" / "auth_clerk.conf").read_text()
+    blocks = dict(re.findall(r"^# (Clerk[A-Za-z]+)\b.*\n((?:#   .*\n)+)", text, re.M))
+    examples = re.findall(r"^#(Clerk[A-Za-z]+) ", text, re.M)
+    live = [l for l in text.splitlines()
+            if l.strip() and not l.lstrip().startswith("#") and "IfModule" not in l]
+    return blocks, examples, live
+
+
+def test_reference_configuration_has_every_directive_and_back():
+    table = command_table()
+    blocks, examples, live = reference_entries()
+    assert sorted(set(table) - set(blocks)) == [], "directives without an entry"
+    assert sorted(set(blocks) - set(table)) == [], "entries of no directive"
+    assert sorted(examples) == sorted(table), "not one example line per directive"
+    no_default = [d for d, b in blocks.items() if "Default: " not in b or "Context: " not in b]
+    assert no_default == [], "entries without Default: and Context:"
+    assert live == [], "the shipped reference must set nothing"
+
+
+def cli_commands():
+    text = (ROOT / "cli" / "main.c").read_text()
+    table = text[text.index("static const cli_command_t commands[]"):]
+    table = table[:table.index("};")]
+    return re.findall(r'^    \{"([a-z]+)",', table, re.M)
+
+
+def cli_options():
+    text = "\n".join(p.read_text() for p in sorted((ROOT / "cli").glob("*.c")))
+    return sorted(set(re.findall(r'\{"([a-z0-9-]+)",\s*\w+,\s*offsetof', text))) + ["json", "help"]
+
+
+def test_man_page_lists_every_command_and_option():
+    man = (ROOT / "man" / "clerk-jwt.1").read_text()
+    commands, options = cli_commands(), cli_options()
+    assert len(commands) >= 7 and len(options) > 25, (commands, options)
+    sections = re.findall(r"^\.SS ([a-z]+)", man, re.M)
+    assert [c for c in commands if c not in sections] == [], "commands without a .SS"
+    troff = {o: "\\-\\-" + o.replace("-", "\\-") for o in options}
+    assert [o for o in options if troff[o] not in man] == [], "options not in the man page"

@@ -273,6 +273,68 @@ static void test_remote_user_decision(void **state)
     }
 }
 
+/* The identity JSON of clerk-whoami: the variables by their lower-case names, no CLERK_CLAIMS. */
+static void test_identity_json(void **state)
+{
+    clerk_claims_t *c = unit_claims(UNIT_POOL, V2_ORG_PAYLOAD, CLERK_TYPE_SESSION);
+    json_t *o = clerk_export_identity(UNIT_POOL, clerk_export_vars(UNIT_POOL, c), "user_1");
+
+    unit_assert_str(clerk_json_compact(UNIT_POOL, o),
+        "{\"signed_in\":true,\"remote_user\":\"user_1\",\"token_type\":\"session_token\","
+        "\"user_id\":\"user_1\",\"session_id\":\"sess_1\",\"session_status\":\"active\","
+        "\"org_id\":\"org_1\",\"org_slug\":\"acme\",\"org_role\":\"org:admin\","
+        "\"org_permissions\":\"org:repositories:read,org:repositories:create,"
+        "org:repositories:update,org:projects:read,org:projects:update,org:projects:revoke\","
+        "\"features\":\"o:repositories,u:beta,o:projects\",\"plans\":\"u:free\","
+        "\"actor_id\":\"user_admin\",\"token_id\":\"jt_1\","
+        "\"azp\":\"https://app.example.com\",\"issuer\":\"https://clerk.example.com\","
+        "\"expires_at\":\"1700000060\",\"issued_at\":\"1699999990\"}");
+    assert_null(json_object_get(o, "claims"));
+    assert_null(json_object_get(o, "custom"));
+}
+
+/* Quotes, backslashes, control characters and non-ASCII come out as valid JSON. */
+static void test_identity_json_escaping(void **state)
+{
+    clerk_claims_t *c = unit_claims(UNIT_POOL,
+        "{\"sub\":\"u\\\"q\\\\b\\u0001\\n\\u007f\u00e9\u2603\",\"exp\":1,"
+        "\"org_id\":\"org_\\t\",\"org_role\":\"</script>\"}",
+        CLERK_TYPE_SESSION);
+    json_t *o = clerk_export_identity(UNIT_POOL, clerk_export_vars(UNIT_POOL, c), c->sub);
+    const char *text = clerk_json_compact(UNIT_POOL, o);
+    const char *err = NULL;
+    json_t *back = clerk_json_parse_object(UNIT_POOL, text, strlen(text), &err);
+
+    unit_assert_str(text,
+        "{\"signed_in\":true,\"remote_user\":\"u\\\"q\\\\b\\u0001\\n\x7f\u00e9\u2603\","
+        "\"token_type\":\"session_token\",\"user_id\":\"u\\\"q\\\\b\\u0001\\n\x7f\u00e9\u2603\","
+        "\"org_id\":\"org_\\t\",\"org_role\":\"</script>\",\"expires_at\":\"1\"}");
+    assert_non_null(back);
+    unit_assert_str(json_string_value(json_object_get(back, "user_id")),
+                    "u\"q\\b\x01\n\x7f\u00e9\u2603");
+}
+
+/* A value that is not UTF-8 is left out, never sent as broken JSON; so is a broken user. */
+static void test_identity_json_skips_invalid_utf8(void **state)
+{
+    apr_array_header_t *vars = apr_array_make(UNIT_POOL, 2, sizeof(clerk_var_t));
+    clerk_var_t *v = &APR_ARRAY_PUSH(vars, clerk_var_t);
+    json_t *o;
+
+    v->env = "CLERK_ORG_SLUG", v->header = "X-Clerk-Org-Slug", v->value = "bad\xff";
+    v = &APR_ARRAY_PUSH(vars, clerk_var_t);
+    v->env = "CLERK_USER_ID", v->header = "X-Clerk-User-Id", v->value = "user_1";
+    o = clerk_export_identity(UNIT_POOL, vars, "\xc3");
+    unit_assert_str(clerk_json_compact(UNIT_POOL, o), "{\"signed_in\":true,\"user_id\":\"user_1\"}");
+}
+
+static void test_signed_out_json(void **state)
+{
+    unit_assert_str(clerk_json_compact(UNIT_POOL, clerk_export_signed_out(UNIT_POOL,
+                                                                          "token-expired")),
+                    "{\"signed_in\":false,\"reason\":\"token-expired\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +348,10 @@ int main(void)
         UNIT_TEST(test_header_safe),
         UNIT_TEST(test_remote_user),
         UNIT_TEST(test_remote_user_decision),
+        UNIT_TEST(test_identity_json),
+        UNIT_TEST(test_identity_json_escaping),
+        UNIT_TEST(test_identity_json_skips_invalid_utf8),
+        UNIT_TEST(test_signed_out_json),
     };
     return UNIT_RUN(tests);
 }
