@@ -2,11 +2,17 @@
 # Install the Debian 12 packages mod_auth_clerk needs to build, test, demo and
 # benchmark.  As root it installs what is missing; otherwise it prints the one
 # apt-get line to run.  Used by .ci/run and by `make demo`.
+#
+# libapache2-mod-php8.2's postinst enables php8.2 in the system Apache and
+# switches it to mpm_prefork.  The tests run httpd with configurations of their
+# own and never read /etc/apache2, so both are undone: php8.2 disabled, the MPM
+# enabled before (Debian's default, mpm_event, when apache2 came in the same run).
 set -e
 PACKAGES="build-essential pkg-config apache2 apache2-dev libapr1-dev libaprutil1-dev
 libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev
-python3 python3-pytest python3-jwt python3-cryptography python3-requests
-php-cgi curl wrk libapache2-mod-auth-openidc chromium"
+python3 python3-pytest python3-jwt python3-cryptography python3-requests python3-h2
+php-cgi php8.2-cli php8.2-fpm libapache2-mod-php8.2 curl openssl wrk
+libapache2-mod-auth-openidc chromium"
 
 missing=""
 for p in $PACKAGES; do
@@ -18,6 +24,17 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "  apt-get update && apt-get install -y$missing" >&2
     exit 1
 fi
+mpm_before=$(ls /etc/apache2/mods-enabled/ 2>/dev/null | sed -n 's/^\(mpm_.*\)\.load$/\1/p')
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+case " $(echo $missing) " in
+*" libapache2-mod-php8.2 "*)
+    a2dismod -q php8.2 >/dev/null
+    mpm=${mpm_before:-mpm_event}
+    if [ ! -e "/etc/apache2/mods-enabled/$mpm.load" ]; then
+        a2dismod -q mpm_prefork >/dev/null
+        a2enmod -q "$mpm" >/dev/null
+    fi
+    ;;
+esac
