@@ -16,7 +16,8 @@
  *   b4: acquire_keys step (2 bits), exchange_nonce step (2 bits), claims iat (4 bits)
  *   b5: retry_after for every stop (signed)
  *   b6: satellite, ClerkSatelliteAutoSync, satellite sign-in URL, refresh_session step
- *       (2 bits), refresh_session gives the directives (else an error)
+ *       (2 bits), refresh_session gives the directives (else an error),
+ *       ClerkAuthorizedParties (SYNC_PARTY), verify_jwt at the one-day skew verifies
  *
  * Every outcome is checked against what the decision table promises
  * (clerk_authenticate.h) and against what the caller was asked: an input
@@ -28,6 +29,7 @@
 #include <apr_tables.h>
 
 #include "clerk_authenticate.h"
+#include "clerk_carrier.h"
 #include "clerk_claims.h"
 #include "clerk_export.h"
 #include "clerk_handshake.h"
@@ -36,6 +38,8 @@
 
 #define FIELDS 13
 #define MAX_CALLS 8
+#define SYNC_PARTY "https://sat.example.net"
+#define DEV_HANDSHAKE_SKEW 86400
 
 static clerk_keyset_t *keys;
 static clerk_publishable_key_t *live, *dev;
@@ -49,6 +53,9 @@ typedef struct {
         exchange_calls, refresh_calls, stops;
     const char *last_nonce;
     const char *method;                     /* the request's */
+    const clerk_request_view_t *v;
+    const clerk_auth_settings_t *s;
+    int skew_calls;                         /* verify_jwt asked with a skew of its own */
     int hold;
 } fake_t;
 
@@ -99,10 +106,24 @@ static clerk_step_t fake_verify(void *ctx, const char *token, unsigned accept_ty
     fake_t *f = ctx;
 
     f->verify_calls++;
+    /*
+     * The one-day skew: only a development handshake's session, once,
+     * right after it failed with the section's own skew.
+     */
+    if (clock_skew != -1) {
+        if (clock_skew != DEV_HANDSHAKE_SKEW || strcmp(carrier, "handshake")
+            || f->s->instance->production || !f->ntokens || f->skew_calls++
+            || strcmp(f->tokens[f->ntokens - 1], token))
+            abort();
+    }
     asked(f, token);
-    /* a cookie (or a handshake's cookie) only carries sessions */
+    /* a cookie (or a handshake's cookie, or a refreshed session) only carries sessions */
     if (strcmp(carrier, "header") && (accept_types & ~(unsigned)CLERK_TYPE_SESSION))
         abort();
+    /* b6 bit 7: with the day's skew, the session verifies (reason 0 for any token) */
+    if (clock_skew != -1 && (f->ctl[6] & 0x80))
+        return answer(f, (uint8_t)((16 - (unsigned char)token[0] % 16) % 16 << 2), token,
+                      CLERK_TYPE_SESSION, claims, reason, retry_after);
     return answer(f, f->ctl[2], token, CLERK_TYPE_SESSION, claims, reason, retry_after);
 }
 
@@ -178,6 +199,19 @@ static clerk_step_t fake_refresh(void *ctx, const char *expired_token,
     /* only an expired session, with a refresh cookie, on a GET */
     if (!expired_token || !refresh_token || !f->method || strcmp(f->method, "GET"))
         abort();
+    /* the refresh token is the instance's __refresh_<suffix> cookie, never another */
+    {
+        const char *name = apr_pstrcat(f->p, "__refresh_", f->s->instance->cookie_suffix, NULL);
+        const char *value;
+        apr_size_t len;
+        if (clerk_cookie_value(f->p, f->v->cookies, name, &value, &len) != CLERK_CARRIER_TOKEN
+            || strcmp(value, refresh_token))
+            abort();
+    }
+    /* the session it refreshes was verified (and found expired), or is the cookie's */
+    if (!f->ntokens || (strcmp(f->tokens[f->ntokens - 1], expired_token)
+                        && !strstr(f->v->cookies, expired_token)))
+        abort();
     *retry_after = (int8_t)f->ctl[5];
     if (step != CLERK_STEP_DONE) {
         f->stops++;
@@ -213,7 +247,38 @@ static int given(const fake_t *f, const char *s)
 
 static int is_carrier(const char *c)
 {
-    return !strcmp(c, "header") || !strcmp(c, "cookie") || !strcmp(c, "handshake");
+    return !strcmp(c, "header") || !strcmp(c, "cookie") || !strcmp(c, "handshake")
+           || !strcmp(c, "refresh");
+}
+
+/* The request's __clerk_redirect_count, as the decision reads it. */
+static apr_int64_t redirect_count(const fake_t *f, const clerk_request_view_t *v)
+{
+    const char *value;
+    apr_size_t len;
+
+    return clerk_cookie_value(f->p, v->cookies, "__clerk_redirect_count", &value, &len)
+                   == CLERK_CARRIER_TOKEN
+               ? clerk_client_uat(value)
+               : 0;
+}
+
+/* Whether url is at origin: the origin itself, then the end or a path, query or fragment. */
+static int at_origin(const char *url, const char *origin)
+{
+    size_t n = strlen(origin);
+    return !strncmp(url, origin, n) && (!url[n] || strchr("/?#", url[n]));
+}
+
+/* Whether url is at the Frontend API base, or an origin of ClerkAuthorizedParties. */
+static int token_target(const clerk_auth_settings_t *s, const char *url)
+{
+    if (!strncmp(url, s->frontend_api_base, strlen(s->frontend_api_base)))
+        return 1;
+    for (int i = 0; s->authorized_parties && i < s->authorized_parties->nelts; i++)
+        if (at_origin(url, APR_ARRAY_IDX(s->authorized_parties, i, const char *)))
+            return 1;
+    return 0;
 }
 
 /* Abort unless the outcome keeps every promise of clerk_authenticate.h. */
@@ -247,9 +312,33 @@ static void check(const fake_t *f, const clerk_request_view_t *v, const clerk_au
         int target = !strncmp(o->location, s->frontend_api_base, strlen(s->frontend_api_base))
             || (s->satellite_sign_in_url && !strncmp(o->location, s->satellite_sign_in_url,
                                                      strlen(s->satellite_sign_in_url)))
-            || !strcmp(o->handshake_reason, "primary-responds-to-syncing");
+            || (!strcmp(o->handshake_reason, "primary-responds-to-syncing")
+                && token_target(s, o->location));
         if (!browser || !nav || !o->location || !o->handshake_reason || !target
             || !o->set_cookies->nelts)
+            abort();
+        /* X-Clerk-Auth-Reason of a handshake is its __clerk_hs_reason */
+        if (!o->sdk_reason || strcmp(o->sdk_reason, o->handshake_reason))
+            abort();
+        /*
+         * The dev browser token only goes to the Frontend API or an
+         * authorized party, and only from a development instance (the
+         * redirect_url in a handshake URL is encoded: a literal
+         * "__clerk_db_jwt=" is a parameter of the Location itself).
+         */
+        if (strstr(o->location, "__clerk_db_jwt=")
+            && (s->instance->production || !token_target(s, o->location)))
+            abort();
+        /* the cross-origin check: a GET document navigation on the primary, first time */
+        if (!strcmp(o->handshake_reason, "primary-domain-cross-origin-sync")
+            && (s->satellite || strcmp(v->method, "GET") || !v->sec_fetch_dest
+                || strcmp(v->sec_fetch_dest, "document") || !v->referer
+                || o->reason != CLERK_OK || !o->message || redirect_count(f, v)))
+            abort();
+        /* a satellite's sync: a satellite's GET document navigation */
+        if (!strcmp(o->handshake_reason, "satellite-needs-syncing")
+            && (!s->satellite || strcmp(v->method, "GET") || !v->sec_fetch_dest
+                || strcmp(v->sec_fetch_dest, "document")))
             abort();
         last = APR_ARRAY_IDX(o->set_cookies, o->set_cookies->nelts - 1, const char *);
         if (strncmp(last, "__clerk_redirect_count=", 23))
@@ -279,6 +368,14 @@ static void check(const fake_t *f, const clerk_request_view_t *v, const clerk_au
         && !(o->location && o->handshake_resolved && !s->instance->production))
         abort();
     if (o->location && !clerk_export_header_safe(o->location))
+        abort();
+    /* a resolved development handshake sends the browser to the request's own URL */
+    if (o->location && o->state != CLERK_AUTH_HANDSHAKE
+        && o->state != CLERK_AUTH_SIGN_IN_REDIRECT && (!v->url || strcmp(o->location, v->url)))
+        abort();
+    /* a refreshed session: signed in only through one refresh, with its cookies */
+    if (o->state == CLERK_AUTH_SIGNED_IN && !strcmp(o->carrier, "refresh")
+        && (f->refresh_calls != 1 || !o->set_cookies->nelts || !o->handshake_session))
         abort();
     /* every Set-Cookie is header-safe, and either the loop guard's or one it was given */
     for (int i = 0; i < o->set_cookies->nelts; i++) {
@@ -372,6 +469,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     v.referer = field[11];
     v.dev_browser = field[12];
     f.method = v.method;
+    f.v = &v;
+    f.s = &s;
 
     memset(&s, 0, sizeof(s));
     s.sources = data[0] & 3;
@@ -388,6 +487,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.satellite_auto_sync = (data[6] & 2) != 0;
     if (data[6] & 4)
         s.satellite_sign_in_url = "https://primary.example.com/sign-in";
+    if (data[6] & 64)
+    {
+        apr_array_header_t *parties = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(parties, const char *) = SYNC_PARTY;
+        s.authorized_parties = parties;
+    }
     s.has_secret = (data[1] & 4) != 0;
     s.has_machine_secret = (data[1] & 8) != 0;
     if (data[1] & 16)
