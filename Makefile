@@ -92,11 +92,11 @@ CLI_SRC := $(sort $(wildcard cli/*.c))
 build/clerk-jwt: $(CLI_SRC) $(wildcard cli/*.h) $(CORE_OBJ)
 	$(CC) $(CORE_CFLAGS) $(CLI_SRC) $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS)
 
-build/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/test_server.h $(CORE_OBJ)
+build/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -Itests/unit $< $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS) -lcmocka
 
-build/unit-san/%: tests/unit/%.c tests/unit/unit.h tests/unit/test_server.h $(CORE_SAN_OBJ)
+build/unit-san/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(CORE_SAN_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS) -lcmocka
 

@@ -29,7 +29,7 @@ unit-tsan: $(TSAN_BIN)
 	    TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 \
 	        suppressions=$(CURDIR)/$(TSAN_SUPP) $(TSAN_EXTRA)" ./$$t; done
 
-build/unit-tsan/%: tests/unit/%.c tests/unit/unit.h tests/unit/test_server.h $(TSAN_SUPP) \
+build/unit-tsan/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(TSAN_SUPP) \
                    $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(TSAN_CC) $(WARN) $(TSAN_FLAGS) $(APR_CFLAGS) -Isrc -Itests/unit $< $(CORE_SRC) \
