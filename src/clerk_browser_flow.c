@@ -10,7 +10,6 @@
 #include "clerk_decision.h"
 
 #include <apr_escape.h>
-#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "clerk_jws.h"
 #include "clerk_json.h"
 #include "clerk_opaque_token.h"
+#include "clerk_url.h"
 
 /* Clerk's one-day tolerance when a development handshake's session fails on time. */
 #define DEV_HANDSHAKE_CLOCK_SKEW 86400
@@ -496,40 +496,6 @@ static int sync_target_allowed(const browser_t *b, const char *url)
 }
 
 /*
- * url with a query parameter added as URLSearchParams does it: append adds it
- * at the end; set (replace) puts it in place of the first of that name and
- * drops the others, or adds it at the end when there is none.
- */
-static const char *with_param(apr_pool_t *p, const char *url, const char *name, const char *value,
-                              int replace)
-{
-    const char *q = strchr(url, '?'), *frag = strchr(url, '#');
-    const char *base = apr_pstrndup(p, url, q ? (apr_size_t)(q - url)
-                                            : frag ? (apr_size_t)(frag - url) : strlen(url));
-    const char *args = q ? apr_pstrndup(p, q + 1, frag && frag > q ? (apr_size_t)(frag - q - 1)
-                                                                   : strlen(q + 1))
-                         : NULL;
-    const char *pair = apr_pstrcat(p, name, "=", apr_pescape_urlencoded(p, value), NULL);
-    apr_size_t len = strlen(name);
-    char *kept = apr_pstrdup(p, "");
-    int placed = 0;
-
-    while (args && *args) {
-        apr_size_t n = strcspn(args, "&");
-        int same = replace && n >= len && !strncmp(args, name, len)
-                   && (n == len || args[len] == '=');
-        if (n && (!same || !placed))
-            kept = apr_pstrcat(p, kept, *kept ? "&" : "", same ? pair : apr_pstrndup(p, args, n),
-                               NULL);
-        placed |= same;
-        args += n + (args[n] == '&');
-    }
-    if (!placed)
-        kept = apr_pstrcat(p, kept, *kept ? "&" : "", pair, NULL);
-    return apr_pstrcat(p, base, "?", kept, frag ? frag : "", NULL);
-}
-
-/*
  * The multi-domain sync flows, before the cookie table.  1 when they
  * decided the request.
  */
@@ -578,8 +544,8 @@ static int sync_flows(browser_t *b)
             return 0;
         }
         if (b->dev_browser)
-            back = with_param(d->p, back, "__clerk_db_jwt", b->dev_browser, 0);
-        back = with_param(d->p, back, "__clerk_synced", "true", 1);
+            back = clerk_url_with_param(d->p, back, "__clerk_db_jwt", b->dev_browser, 0);
+        back = clerk_url_with_param(d->p, back, "__clerk_synced", "true", 1);
         handshake(b, "primary-responds-to-syncing", CLERK_SESSION_TOKEN_MISSING, NULL, back);
         return 1;
     }
@@ -587,80 +553,6 @@ static int sync_flows(browser_t *b)
 }
 
 /* ---------------------------------------------------------- the cookie table */
-
-static char *lower(apr_pool_t *p, const char *s)
-{
-    char *out = apr_pstrdup(p, s);
-    for (char *c = out; *c; c++)
-        *c = (char)apr_tolower(*c);
-    return out;
-}
-
-/* A URL's origin as the WHATWG URL parser gives it: lower case, no default port; or NULL. */
-static const char *origin_of(apr_pool_t *p, const char *url)
-{
-    apr_uri_t u;
-    const char *scheme, *host;
-    int default_port;
-
-    if (!url || apr_uri_parse(p, url, &u) != APR_SUCCESS || !u.scheme || !u.hostname
-        || !*u.hostname)
-        return NULL;
-    scheme = lower(p, u.scheme);
-    host = lower(p, u.hostname);
-    default_port = !u.port_str || !*u.port_str
-                   || (!strcmp(scheme, "https") && u.port == 443)
-                   || (!strcmp(scheme, "http") && u.port == 80);
-    return apr_pstrcat(p, scheme, "://", strchr(host, ':') ? "[" : "", host,
-                       strchr(host, ':') ? "]" : "", default_port ? "" : ":",
-                       default_port ? "" : u.port_str, NULL);
-}
-
-/* The host of an origin (scheme://host[:port]), brackets kept for IPv6. */
-static const char *origin_host(apr_pool_t *p, const char *origin)
-{
-    const char *h = strstr(origin, "://") + 3;
-    return h[0] == '[' ? apr_pstrndup(p, h, strcspn(h, "]") + 1)
-                       : apr_pstrndup(p, h, strcspn(h, ":"));
-}
-
-/*
- * buildAccountsBaseUrl: https:// and the Frontend API host with its first
- * "clerk.accountsstage." made "accountsstage.", then its first "clerk.accounts."
- * or "clerk." made "accounts.".
- */
-static const char *accounts_origin(apr_pool_t *p, const char *fapi)
-{
-    const char *at;
-
-    if ((at = strstr(fapi, "clerk.accountsstage.")))
-        fapi = apr_pstrcat(p, apr_pstrndup(p, fapi, (apr_size_t)(at - fapi)), at + 6, NULL);
-    if ((at = strstr(fapi, "clerk.")))
-        fapi = apr_pstrcat(p, apr_pstrndup(p, fapi, (apr_size_t)(at - fapi)), "accounts.",
-                           at + (!strncmp(at, "clerk.accounts.", 15) ? 15 : 6), NULL);
-    return apr_pstrcat(p, "https://", lower(p, fapi), NULL);
-}
-
-/* A development Account Portal host (isLegacyDevAccountPortalOrigin, isCurrentDevAccountPortalOrigin). */
-static int dev_account_portal(apr_pool_t *p, const char *host)
-{
-    static const char *const legacy[] = {".lcl.dev", ".lclstage.dev", ".lclclerk.com"};
-    static const char *const current[] = {".accounts.dev", ".accountsstage.dev",
-                                          ".accounts.lclclerk.com"};
-    apr_size_t n = strlen(host);
-
-    for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++)
-        if (!strncmp(host, "accounts.", 9) && n > strlen(legacy[i])
-            && !strcmp(host + n - strlen(legacy[i]), legacy[i]))
-            return 1;
-    for (size_t i = 0; i < sizeof(current) / sizeof(current[0]); i++) {
-        const char *clerk = apr_pstrcat(p, ".clerk", current[i], NULL);
-        if (n > strlen(current[i]) && !strcmp(host + n - strlen(current[i]), current[i])
-            && !(n >= strlen(clerk) && !strcmp(host + n - strlen(clerk), clerk)))
-            return 1;
-    }
-    return 0;
-}
 
 /*
  * isCrossOriginReferrer and not isKnownClerkReferrer: the Referer's origin
@@ -672,18 +564,18 @@ static int dev_account_portal(apr_pool_t *p, const char *host)
 static int foreign_referer(const browser_t *b)
 {
     clerk_decision_t *d = b->d;
-    const char *ref = origin_of(d->p, d->v->referer), *own = origin_of(d->p, d->v->url);
+    const char *ref = clerk_url_origin(d->p, d->v->referer), *own = clerk_url_origin(d->p, d->v->url);
     const char *base = d->s->frontend_api_base;
-    const char *fapi = origin_of(d->p, base[0] == '/' ? d->v->url : base);
+    const char *fapi = clerk_url_origin(d->p, base[0] == '/' ? d->v->url : base);
     int proxied = strcmp(base, apr_pstrcat(d->p, "https://", d->s->instance_fapi, NULL)) != 0;
 
     if (!ref || !own || !strcmp(ref, own))
         return 0;                                       /* no Referer, or the same origin */
-    if (fapi && !strcmp(origin_host(d->p, ref), origin_host(d->p, fapi)))
+    if (fapi && !strcmp(clerk_url_origin_host(d->p, ref), clerk_url_origin_host(d->p, fapi)))
         return 0;                                       /* the Frontend API (or its proxy) */
-    if (!b->production && dev_account_portal(d->p, origin_host(d->p, ref)))
+    if (!b->production && clerk_url_dev_account_portal(d->p, clerk_url_origin_host(d->p, ref)))
         return 0;
-    if (!proxied && !strcmp(ref, accounts_origin(d->p, d->s->instance_fapi)))
+    if (!proxied && !strcmp(ref, clerk_url_accounts_origin(d->p, d->s->instance_fapi)))
         return 0;                                       /* the instance's Account Portal */
     return 1;
 }
