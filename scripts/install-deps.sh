@@ -1,12 +1,14 @@
 #!/bin/sh
 # Install the Debian 12 packages mod_auth_clerk needs to build, test, demo and
-# benchmark.  As root it installs what is missing; otherwise it prints the one
+# benchmark, and to build and lint the Debian packages (make deb: debhelper,
+# dpkg-dev, lintian; dh_apache2 comes with apache2-dev).  As root it installs what is missing; otherwise it prints the one
 # apt-get line to run.  Used by .ci/run and by `make demo`.
 set -e
 PACKAGES="build-essential pkg-config apache2 apache2-dev libapr1-dev libaprutil1-dev
 libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest python3-jwt python3-cryptography python3-requests
-php-cgi curl wrk libapache2-mod-auth-openidc chromium"
+php-cgi curl wrk libapache2-mod-auth-openidc chromium
+debhelper dpkg-dev lintian"
 
 missing=""
 for p in $PACKAGES; do
