@@ -2,6 +2,7 @@
 #   make            module (build/mod_auth_clerk.so) and CLI (build/clerk-jwt)
 #   make test       everything CI runs: unit (plain, ASan/UBSan, TSan), CLI, integration
 #                   (plain, then with the ASan/UBSan module: make test-asan), fuzz smoke
+#   make deb        Debian packages in build/deb/ (debian/; make deb-test installs them, as root)
 #   make demo       local httpd on 127.0.0.1 protecting sample pages (see README)
 
 APXS      ?= apxs
@@ -34,7 +35,7 @@ UNIT_SAN_BIN := $(patsubst tests/unit/%.c,build/unit-san/%,$(UNIT_SRC))
 .SECONDARY:
 
 .PHONY: all module cli install test tree-check unit unit-san cli-test integration test-asan fuzz fuzz-smoke \
-        demo demo-stop bench clean
+        demo demo-stop bench clean deb deb-test
 
 all: module cli
 
@@ -90,7 +91,7 @@ build/obj-san/%.o: src/%.c $(CORE_HDR)
 
 CLI_SRC := $(sort $(wildcard cli/*.c))
 build/clerk-jwt: $(CLI_SRC) $(wildcard cli/*.h) $(CORE_OBJ)
-	$(CC) $(CORE_CFLAGS) $(CLI_SRC) $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS)
+	$(CC) $(CORE_CFLAGS) $(LDFLAGS) $(CLI_SRC) $(CORE_OBJ) -o $@ $(APR_LIBS) $(DEP_LIBS)
 
 build/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -132,7 +133,10 @@ test-asan: build/asan/mod_auth_clerk.so cli
 	CLERK_IT_MODULE=$(CURDIR)/build/asan/mod_auth_clerk.so CLERK_IT_PRELOAD=$(ASAN_RUNTIME) \
 	    $(PYTHON) -m pytest -q tests/integration
 
-test: tree-check unit unit-san unit-tsan cli-test integration test-asan fuzz-smoke
+# CI (CI=true, set by .ci/run) also installs the Debian packages into the
+# machine's apache2 and removes them again: make deb-test
+test: tree-check unit unit-san unit-tsan cli-test integration test-asan fuzz-smoke \
+      $(if $(filter true,$(CI)),deb-test)
 
 # the tree's own rules: no httpd header in the core, a README row, a merge
 # rule and a conf/auth_clerk.conf entry for every directive, unique log tags,
@@ -140,8 +144,36 @@ test: tree-check unit unit-san unit-tsan cli-test integration test-asan fuzz-smo
 tree-check:
 	$(PYTHON) -m pytest -q tests/tree
 
+# the leftovers of a dpkg-buildpackage run in the tree itself (make deb builds
+# in a copy under build/)
+DEB_LEFTOVERS := debian/.debhelper debian/tmp debian/files debian/debhelper-build-stamp \
+                 debian/libapache2-mod-auth-clerk debian/clerk-jwt \
+                 debian/*.substvars debian/*.debhelper debian/*.debhelper.log
 clean:
-	rm -rf build
+	rm -rf build $(DEB_LEFTOVERS)
+
+# The Debian packages (debian/): dpkg-buildpackage -us -uc -b in a copy of the
+# tree under build/deb-build (its clean step runs make clean, which must not
+# remove this tree's build/, and it writes into the parent directory), then
+# the .deb, .buildinfo and .changes files go to build/deb/ and lintian checks
+# them.  Needs debhelper, dpkg-dev and lintian (scripts/install-deps.sh).
+DEB_WORK := build/deb-build
+deb:
+	@rm -rf $(DEB_WORK) build/deb; mkdir -p $(DEB_WORK)/src build/deb
+	@tar -cf - --exclude=./build --exclude=./.git --exclude=__pycache__ --exclude=.pytest_cache \
+	    $(patsubst %,--exclude=./%,$(DEB_LEFTOVERS)) . | tar -xf - -C $(DEB_WORK)/src
+	cd $(DEB_WORK)/src && dpkg-buildpackage -us -uc -b
+	mv $(DEB_WORK)/*.deb $(DEB_WORK)/*.buildinfo $(DEB_WORK)/*.changes build/deb/
+	@rm -rf $(DEB_WORK)
+	lintian --fail-on error,warning --info --pedantic build/deb/*.changes
+	@ls -l build/deb/*.deb
+
+# Installs build/deb/*.deb into this machine's apache2, serves a 401 and a 200
+# through it on 127.0.0.1:18080, purges the packages and checks that nothing
+# is left (tests/deb/test_deb.py).  Root only; it changes the system, so it
+# is not part of make test unless CI=true.
+deb-test: deb
+	$(PYTHON) -m pytest -q tests/deb
 
 cli-test: cli
 	$(PYTHON) -m pytest -q tests/cli

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install the Debian 12 packages mod_auth_clerk needs to build, test, demo and
-# benchmark.  As root it installs what is missing; otherwise it prints the one
-# apt-get line to run.  Used by .ci/run and by `make demo`.
+# benchmark, and to build and lint the Debian packages (make deb: debhelper,
+# dpkg-dev, lintian; dh_apache2 comes with apache2-dev).  As root it installs
+# what is missing; otherwise it prints the one apt-get line to run.  Used by
+# .ci/run and by `make demo`.
 #
 # libapache2-mod-php8.2's postinst enables php8.2 in the system Apache and
 # switches it to mpm_prefork.  The tests run httpd with configurations of their
@@ -12,7 +14,8 @@ PACKAGES="build-essential pkg-config apache2 apache2-dev libapr1-dev libaprutil1
 libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest python3-jwt python3-cryptography python3-requests python3-h2
 php-cgi php8.2-cli php8.2-fpm libapache2-mod-php8.2 curl openssl wrk
-libapache2-mod-auth-openidc chromium"
+libapache2-mod-auth-openidc chromium
+debhelper dpkg-dev lintian"
 
 missing=""
 for p in $PACKAGES; do
