@@ -3,7 +3,8 @@
 #   make test       everything CI runs: unit (plain, ASan/UBSan, TSan), CLI, integration
 #                   (plain, then with the ASan/UBSan module: make test-asan), fuzz smoke
 #   make deb        Debian packages in build/deb/ (debian/; make deb-test installs them, as root)
-#   make demo       local httpd on 127.0.0.1 protecting sample pages (see README)
+#   make demo       local httpd on 127.0.0.1 protecting sample pages (see README); with
+#                   CLERK_PUBLISHABLE_KEY=pk_… CLERK_SECRET_KEY=sk_… against your own Clerk instance
 
 APXS      ?= apxs
 CC        ?= cc
