@@ -85,6 +85,7 @@ static void register_hooks(apr_pool_t *p)
     mac_register_providers(p);
     mac_register_json_body_filter();
     mac_register_whoami();
+    mac_register_expr();
 }
 
 module AP_MODULE_DECLARE_DATA auth_clerk_module = {

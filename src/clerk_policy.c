@@ -67,6 +67,28 @@ static const char *parse_scoped_request(apr_pool_t *p, const char *arg, const ch
     return apr_psprintf(p, "%d:%s", mask, colon + 1);
 }
 
+const char *clerk_claim_path_parse(apr_pool_t *p, const char *name, apr_array_header_t **path)
+{
+    char *copy, *last, *part;
+
+    if (!*name || name[0] == '.' || name[strlen(name) - 1] == '.' || strstr(name, ".."))
+        return apr_psprintf(p, "'%s' is not a claim name or dotted path", name);
+    *path = apr_array_make(p, 2, sizeof(const char *));
+    copy = apr_pstrdup(p, name);
+    for (part = apr_strtok(copy, ".", &last); part; part = apr_strtok(NULL, ".", &last))
+        APR_ARRAY_PUSH(*path, const char *) = part;
+    return NULL;
+}
+
+const json_t *clerk_claim_find(const apr_array_header_t *path, const json_t *payload)
+{
+    const json_t *v = payload;
+
+    for (int k = 0; v && k < path->nelts; k++)
+        v = json_is_object(v) ? json_object_get(v, APR_ARRAY_IDX(path, k, const char *)) : NULL;
+    return v;
+}
+
 const char *clerk_require_parse(apr_pool_t *p, clerk_require_kind_t kind,
                                 const char *args, clerk_require_t **out)
 {
@@ -80,16 +102,11 @@ const char *clerk_require_parse(apr_pool_t *p, clerk_require_kind_t kind,
         return "cannot split the arguments";
 
     if (kind == CLERK_REQUIRE_CLAIM) {
-        char *path, *last, *part;
+        const char *err;
         if (!argv[0] || !argv[1])
             return "clerk-claim needs a claim name and at least one value";
-        if (!*argv[0] || argv[0][0] == '.' || argv[0][strlen(argv[0]) - 1] == '.'
-            || strstr(argv[0], ".."))
-            return apr_psprintf(p, "'%s' is not a claim name or dotted path", argv[0]);
-        req->claim_path = apr_array_make(p, 2, sizeof(const char *));
-        path = apr_pstrdup(p, argv[0]);
-        for (part = apr_strtok(path, ".", &last); part; part = apr_strtok(NULL, ".", &last))
-            APR_ARRAY_PUSH(req->claim_path, const char *) = part;
+        if ((err = clerk_claim_path_parse(p, argv[0], &req->claim_path)))
+            return err;
         first = 1;
     }
     for (int i = first; argv[i]; i++) {
@@ -199,13 +216,10 @@ static int json_equals_text(const json_t *v, const char *text)
 
 static int claim_matches(const clerk_require_t *req, const json_t *payload)
 {
-    const json_t *v = payload;
+    const json_t *v = clerk_claim_find(req->claim_path, payload);
     size_t i;
     json_t *e;
 
-    for (int k = 0; v && k < req->claim_path->nelts; k++)
-        v = json_is_object(v) ? json_object_get(v, APR_ARRAY_IDX(req->claim_path, k, const char *))
-                              : NULL;
     if (!v)
         return 0;
     for (int k = 0; k < req->values->nelts; k++) {

@@ -45,6 +45,15 @@ const char *clerk_require_name(clerk_require_kind_t kind);
 const char *clerk_require_parse(apr_pool_t *p, clerk_require_kind_t kind,
                                 const char *args, clerk_require_t **out);
 
+/*
+ * A claim name or dotted path ("org.id": member "id" of the object "org"),
+ * split into its parts, as clerk-claim reads it; NULL, or the error.
+ */
+const char *clerk_claim_path_parse(apr_pool_t *p, const char *name, apr_array_header_t **path);
+
+/* The value at a parsed path in a payload, or NULL. */
+const json_t *clerk_claim_find(const apr_array_header_t *path, const json_t *payload);
+
 /* 1 when the claims satisfy the requirement. */
 int clerk_require_match(const clerk_require_t *req, const clerk_claims_t *claims);
 

@@ -29,6 +29,8 @@
  *   json_body.c          a JSON body for a 401/403 httpd itself sends (the
  *                        reverification body, clerk-whoami's signed-out one)
  *   whoami.c             SetHandler clerk-whoami: the verified identity as JSON
+ *   expr.c               the ap_expr functions clerk_claim() and clerk_has(), and
+ *                        the decision they make before check_authn
  *
  * Functions shared between files are named mac_*; everything else is static.
  */
@@ -338,6 +340,9 @@ int mac_is_clerk_request(request_rec *r);
 clerk_request_state *mac_request_state(const request_rec *r);
 /* check_authn of a Clerk section: the view, the core's decision, its outcome applied */
 int mac_authenticate(request_rec *r);
+/* The core's decision for r under c (st->opts set from c), asking ops. */
+void mac_decide(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                const clerk_auth_ops_t *ops, clerk_auth_outcome_t *outcome);
 int mac_same_strings(const apr_array_header_t *x, const apr_array_header_t *y);
 /*
  * The decision of the request this one derives from (the main request of a
@@ -393,5 +398,14 @@ void mac_register_json_body_filter(void);
 void mac_register_whoami(void);
 /* check_authn denied the request (401): a clerk-whoami section answers it in JSON */
 void mac_whoami_denied(request_rec *r);
+
+/* ---- expr.c ---- */
+void mac_register_expr(void);
+/*
+ * The verifications (clerk_request_state, each with the options it used) an
+ * expression made for r before check_authn, or NULL: re-used by a later one
+ * of the same token, key source and options.
+ */
+const apr_array_header_t *mac_expr_verifications(const request_rec *r);
 
 #endif

@@ -246,7 +246,32 @@ static int apply_outcome(request_rec *r, const clerk_dir_conf *c, clerk_request_
     }
 }
 
-/* AuthType Clerk: build the view, decide in the core, apply the outcome. */
+/*
+ * The core's decision for r under c, asking ops: the view and settings built
+ * here (st->opts set from c).  check_authn asks this process for everything;
+ * an expression evaluated before it (expr.c) asks with ops of its own.
+ */
+void mac_decide(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
+                const clerk_auth_ops_t *ops, clerk_auth_outcome_t *outcome)
+{
+    clerk_auth_settings_t settings;
+    clerk_request_view_t view;
+
+    mac_effective_opts(c, &st->opts);
+    auth_settings(r->pool, c, &settings);
+    settings.accept_types = st->opts.accept_types;
+    mac_request_view(r, c,
+                     clerk_auth_is_browser(&settings)
+                         || settings.signed_out == CLERK_SIGNED_OUT_REDIRECT,
+                     &view);
+    clerk_authenticate_request(r->pool, &view, &settings, ops, outcome);
+}
+
+/*
+ * AuthType Clerk: build the view, decide in the core, apply the outcome.  A
+ * verification an expression made earlier in this request is re-used where
+ * it would be the same (mac_verify_jwt, mac_check_opaque).
+ */
 int mac_authenticate(request_rec *r)
 {
     const clerk_dir_conf *c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
@@ -256,19 +281,10 @@ int mac_authenticate(request_rec *r)
         &asked, ask_verify_jwt, ask_check_opaque, ask_acquire_keys, ask_release_keys,
         ask_exchange_nonce, ask_refresh_session
     };
-    clerk_auth_settings_t settings;
-    clerk_request_view_t view;
     clerk_auth_outcome_t outcome;
 
     ap_set_module_config(r->request_config, &auth_clerk_module, st);
-    mac_effective_opts(c, &st->opts);
-    auth_settings(r->pool, c, &settings);
-    settings.accept_types = st->opts.accept_types;
-    mac_request_view(r, c,
-                     clerk_auth_is_browser(&settings)
-                         || settings.signed_out == CLERK_SIGNED_OUT_REDIRECT,
-                     &view);
-    clerk_authenticate_request(r->pool, &view, &settings, &ops, &outcome);
+    mac_decide(r, c, st, &ops, &outcome);
     return apply_outcome(r, c, st, &outcome);
 }
 

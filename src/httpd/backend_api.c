@@ -91,6 +91,31 @@ static int bapi_key(const clerk_dir_conf *c, const char *secret, unsigned kind,
         && clerk_token_cache_key(token, strlen(token), &ctx, sizeof(ctx), key);
 }
 
+/* Whether an earlier verification is the Backend API's answer for this token, secret and audiences. */
+static int same_answer(const clerk_request_state *earlier, const char *token,
+                       clerk_token_type_t type, const char *secret,
+                       const apr_array_header_t *audiences)
+{
+    return earlier->claims && earlier->claims->type == type && earlier->key_source
+           && !strcmp(earlier->token, token) && !strcmp(earlier->key_source, secret)
+           && mac_same_strings(earlier->opts.audiences, audiences);
+}
+
+/* The answer an expression had for this request before check_authn (expr.c), or NULL. */
+static const clerk_request_state *early_answer(const request_rec *r, const char *token,
+                                               clerk_token_type_t type, const char *secret,
+                                               const apr_array_header_t *audiences)
+{
+    const apr_array_header_t *early = mac_expr_verifications(r);
+
+    for (int i = 0; early && i < early->nelts; i++) {
+        const clerk_request_state *e = &APR_ARRAY_IDX(early, i, clerk_request_state);
+        if (same_answer(e, token, type, secret, audiences))
+            return e;
+    }
+    return NULL;
+}
+
 /*
  * A well-formed opaque mt_/oat_/ak_ token of an accepted type (the core
  * decided that much, clerk_authenticate.c), verified by the Backend API with
@@ -134,9 +159,8 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
      * (For an opaque token, key_source is the secret it was verified with.)
      */
     st->key_source = secret;
-    if (earlier && earlier->claims && earlier->claims->type == type && earlier->key_source
-        && !strcmp(earlier->token, token) && !strcmp(earlier->key_source, secret)
-        && mac_same_strings(earlier->opts.audiences, st->opts.audiences)) {
+    if ((earlier && same_answer(earlier, token, type, secret, st->opts.audiences))
+        || (earlier = early_answer(r, token, type, secret, st->opts.audiences))) {
         mac_adopt(st, earlier);
         *claims = st->claims;
         *reason = CLERK_OK;

@@ -19,6 +19,28 @@ static int same_verification(const clerk_request_state *a, const char *token,
            && mac_same_strings(p->audiences, o->audiences);
 }
 
+/*
+ * The verification this one may re-use, or NULL: that of the request this
+ * one derives from, or one an expression made earlier in this request, before
+ * check_authn (expr.c; each recorded with the options it used), when it
+ * would decide alike.
+ */
+static const clerk_request_state *reusable(const request_rec *r, const char *token,
+                                           const void *key_source, const clerk_verify_opts_t *o)
+{
+    const clerk_request_state *earlier = mac_earlier_state(r);
+    const apr_array_header_t *early = mac_expr_verifications(r);
+
+    if (earlier && same_verification(earlier, token, key_source, o))
+        return earlier;
+    for (int i = 0; early && i < early->nelts; i++) {
+        const clerk_request_state *e = &APR_ARRAY_IDX(early, i, clerk_request_state);
+        if (same_verification(e, token, key_source, o))
+            return e;
+    }
+    return NULL;
+}
+
 /* A kid fit for the log: printable ASCII only. */
 static const char *loggable_kid(const char *kid)
 {
@@ -93,7 +115,7 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
     apr_size_t len = strlen(token);
     clerk_token_cache_t *cache = sc->token_cache;
     apr_time_t now = apr_time_now();
-    const clerk_request_state *earlier = mac_earlier_state(r);
+    const clerk_request_state *earlier;
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
@@ -113,9 +135,16 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
         return step;
     st->key_source = k.fixed ? (const void *)k.fixed->keys : (const void *)k.cache;
 
-    /* A subrequest or internal redirect re-uses an identical verification. */
-    if (earlier && same_verification(earlier, token, st->key_source, &o)) {
+    /*
+     * A subrequest or internal redirect re-uses an identical verification, and
+     * so does check_authn an expression's.
+     */
+    if ((earlier = reusable(r, token, st->key_source, &o))) {
         mac_release_keys(&k);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, CLERKNO(090)
+                      "token verification re-used (%s)",
+                      earlier == mac_earlier_state(r) ? "the earlier request's"
+                                                      : "an expression's, this request's");
         mac_adopt(st, earlier);
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
@@ -135,6 +164,7 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(013)
                       "unknown kid %s: asked for a key set refresh", loggable_kid(res.kid));
     *reason = res.reason;
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, CLERKNO(091) "token verified with the keys");
     if (res.reason != CLERK_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(008)
                       "token rejected: %s (%s; kid %s; from %s)", clerk_reason_str(res.reason),
