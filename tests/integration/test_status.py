@@ -302,3 +302,22 @@ def test_handler_protected_by_require(sclient):
 def test_unknown_format_and_methods(sclient):
     assert sclient.get("/clerk-status", params={"format": "xml"}).status_code == 400
     assert sclient.request("POST", "/clerk-status").status_code == 405
+
+
+def test_counters_survive_a_graceful_restart(sserver):
+    c = Client(sserver)
+    try:
+        c.get("/api", token=T.mint())
+        before = counts(c)
+    finally:
+        c.s.close()
+    sserver.graceful()
+    c = Client(sserver)
+    try:
+        after = counts(c)
+    finally:
+        c.s.close()
+    assert after["started"] == before["started"]
+    assert req(after, "requests", "signed_in", "session") >= \
+        req(before, "requests", "signed_in", "session")
+    assert req(after, "requests", "signed_in", "session") > 0
