@@ -27,12 +27,14 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         curl_ready = 1;
     }
     mac_config_end(s);
-    if (mac_backend_api_post_config(pconf, s) != APR_SUCCESS
+    if (mac_metrics_post_config(pconf, s) != APR_SUCCESS
+        || mac_backend_api_post_config(pconf, s) != APR_SUCCESS
         || mac_key_sources_post_config(pconf, ptemp, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
         sc->token_cache = clerk_token_cache_create(pconf, (unsigned)sc->token_cache_entries);
+        clerk_token_cache_count_into(sc->token_cache, mac_metrics());
     }
     return OK;
 }
@@ -86,6 +88,7 @@ static void register_hooks(apr_pool_t *p)
     mac_register_json_body_filter();
     mac_register_whoami();
     mac_register_expr();
+    mac_register_status();
 }
 
 module AP_MODULE_DECLARE_DATA auth_clerk_module = {

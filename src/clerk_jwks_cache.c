@@ -29,6 +29,8 @@ struct clerk_jwks_cache {
     apr_uint64_t id;                    /* unique in the process, never reused */
     clerk_log_fn *log;
     void *log_baton;
+    clerk_jwks_fetch_fn *on_fetch;      /* set before any fetch, or NULL */
+    void *on_fetch_baton;
 
     /* Everything below is guarded by lock (once started). */
     apr_thread_mutex_t *lock;
@@ -204,6 +206,8 @@ static clerk_jwks_snapshot_t *install(clerk_jwks_cache_t *c, clerk_jwks_snapshot
 
     c->last_attempt = when;
     c->last_failed = !snap && !unchanged;
+    if (c->on_fetch)
+        c->on_fetch(c->on_fetch_baton, !c->last_failed, when);
     if (unchanged)
         c->fetched_at = when;
     else if (snap) {
@@ -406,6 +410,32 @@ int clerk_jwks_cache_kid_miss(clerk_jwks_cache_t *c, apr_time_t now)
     }
     unlock(c);
     return asked;
+}
+
+void clerk_jwks_cache_on_fetch(clerk_jwks_cache_t *c, clerk_jwks_fetch_fn *fn, void *baton)
+{
+    c->on_fetch = fn;
+    c->on_fetch_baton = baton;
+}
+
+int clerk_jwks_cache_info(clerk_jwks_cache_t *c, apr_pool_t *p, apr_time_t *fetched_at,
+                          apr_array_header_t **kids)
+{
+    int loaded;
+
+    *kids = apr_array_make(p, 4, sizeof(const char *));
+    *fetched_at = 0;
+    lock(c);
+    if ((loaded = c->current != NULL)) {
+        const apr_array_header_t *keys = c->current->keys->keys;
+        *fetched_at = c->fetched_at;
+        for (int i = 0; i < keys->nelts; i++) {
+            const char *kid = APR_ARRAY_IDX(keys, i, const clerk_key_t *)->kid;
+            APR_ARRAY_PUSH(*kids, const char *) = kid ? apr_pstrdup(p, kid) : NULL;
+        }
+    }
+    unlock(c);
+    return loaded;
 }
 
 apr_uint32_t clerk_jwks_cache_fetches(const clerk_jwks_cache_t *c)

@@ -99,6 +99,22 @@ int clerk_jwks_cache_kid_miss(clerk_jwks_cache_t *c, apr_time_t now);
  */
 apr_uint64_t clerk_jwks_cache_id(const clerk_jwks_cache_t *c);
 
+/*
+ * Be told of every fetch's end (ok: usable keys, new or unchanged), from the
+ * thread that fetched, with the cache's lock held (fn must not call back
+ * into the cache).  Before the first fetch.
+ */
+typedef void clerk_jwks_fetch_fn(void *baton, int ok, apr_time_t when);
+void clerk_jwks_cache_on_fetch(clerk_jwks_cache_t *c, clerk_jwks_fetch_fn *fn, void *baton);
+
+/*
+ * What this process holds now: 1 with the time its keys were last
+ * confirmed and their kids (const char *, NULL for a key without one, in p),
+ * or 0 when no key set was ever loaded.
+ */
+int clerk_jwks_cache_info(clerk_jwks_cache_t *c, apr_pool_t *p, apr_time_t *fetched_at,
+                          apr_array_header_t **kids);
+
 /* Fetches attempted by this process (for tests and the status log). */
 apr_uint32_t clerk_jwks_cache_fetches(const clerk_jwks_cache_t *c);
 

@@ -25,6 +25,8 @@ struct clerk_source_registry {
     apr_thread_mutex_t *lock;       /* NULL until child_init */
     apr_uint64_t tick;
     unsigned closed;
+    clerk_jwks_fetch_fn *on_fetch;  /* for the sources admitted at request time */
+    void *on_fetch_baton;
 };
 
 clerk_source_registry_t *clerk_source_registry_create(apr_pool_t *p, unsigned max,
@@ -128,6 +130,8 @@ static source_entry *admit(clerk_source_registry_t *reg, const clerk_jwks_source
     e->pool = pool;
     e->id = apr_pstrdup(pool, id);
     e->cache = clerk_jwks_cache_create(pool, src, reg->log, reg->log_baton);
+    if (reg->on_fetch)
+        clerk_jwks_cache_on_fetch(e->cache, reg->on_fetch, reg->on_fetch_baton);
     if (clerk_jwks_cache_child_init(e->cache, pool) != APR_SUCCESS) {
         apr_pool_destroy(pool);
         return NULL;
@@ -205,4 +209,11 @@ unsigned clerk_source_registry_closed(clerk_source_registry_t *reg)
     if (reg->lock)
         apr_thread_mutex_unlock(reg->lock);
     return n;
+}
+
+void clerk_source_registry_on_fetch(clerk_source_registry_t *reg, clerk_jwks_fetch_fn *fn,
+                                    void *baton)
+{
+    reg->on_fetch = fn;
+    reg->on_fetch_baton = baton;
 }

@@ -54,6 +54,14 @@ void clerk_source_registry_release(clerk_source_registry_t *reg, clerk_jwks_cach
 /* How many sources this process has admitted, pinned ones included. */
 unsigned clerk_source_registry_count(clerk_source_registry_t *reg);
 
+/*
+ * The fetch observer (clerk_jwks_cache_on_fetch) of every source admitted
+ * at request time from now on; pinned caches get theirs from the caller.
+ * Before child_init.
+ */
+void clerk_source_registry_on_fetch(clerk_source_registry_t *reg, clerk_jwks_fetch_fn *fn,
+                                    void *baton);
+
 /* Sources closed to make room so far (for the log and the tests). */
 unsigned clerk_source_registry_closed(clerk_source_registry_t *reg);
 

@@ -1,6 +1,7 @@
 #include "clerk_token_cache.h"
 #include "clerk_doorkeeper.h"
 #include "clerk_export.h"
+#include "clerk_metrics.h"
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -34,6 +35,7 @@ struct clerk_token_cache {
     shard_t shards[SHARDS];
     unsigned nshards;               /* SHARDS, or fewer for a smaller cache */
     clerk_doorkeeper_t *doorkeeper;
+    clerk_metrics_t *metrics;       /* NULL: not counted */
 };
 
 /* ---- freezing a claims model into one block ----------------------------- */
@@ -329,6 +331,7 @@ clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c, const unsign
     unlock(sh);
     if (dead)
         entry_free(dead);
+    clerk_metrics_cache(c->metrics, e ? CLERK_CACHE_HIT : CLERK_CACHE_MISS);
     return e;
 }
 
@@ -393,10 +396,19 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
         sh->index[find(sh, key, &found)] = (int)slot;
     }
     unlock(sh);
+    clerk_metrics_cache(c->metrics, CLERK_CACHE_INSERT);
+    if (dead[1])
+        clerk_metrics_cache(c->metrics, CLERK_CACHE_EVICTION);
     for (int k = 0; k < 2; k++)
         if (dead[k])
             entry_free(dead[k]);
     return e;
+}
+
+void clerk_token_cache_count_into(clerk_token_cache_t *c, clerk_metrics_t *m)
+{
+    if (c)
+        c->metrics = m;
 }
 
 int clerk_token_cache_admit(clerk_token_cache_t *c, const unsigned char *key)

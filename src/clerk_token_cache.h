@@ -88,6 +88,13 @@ void clerk_token_cache_release(clerk_token_cache_t *c, clerk_cached_token_t *e);
 void clerk_token_cache_release_on(apr_pool_t *p, clerk_token_cache_t *c,
                                   clerk_cached_token_t *e);
 
+/*
+ * Count hits, misses, inserts and evictions into m (clerk_metrics.h), shared
+ * by the processes; before the children fork (or before any thread uses c).
+ */
+struct clerk_metrics;
+void clerk_token_cache_count_into(clerk_token_cache_t *c, struct clerk_metrics *m);
+
 /* Entries currently held (for tests). */
 unsigned clerk_token_cache_size(clerk_token_cache_t *c);
 

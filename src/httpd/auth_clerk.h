@@ -31,6 +31,8 @@
  *   whoami.c             SetHandler clerk-whoami: the verified identity as JSON
  *   expr.c               the ap_expr functions clerk_claim() and clerk_has(), and
  *                        the decision they make before check_authn
+ *   status.c             SetHandler clerk-status and mod_status's Clerk section:
+ *                        the counters shared by all processes (src/clerk_metrics.h)
  *
  * Functions shared between files are named mac_*; everything else is static.
  */
@@ -56,6 +58,7 @@
 #include "clerk_http.h"
 #include "clerk_jwks_cache.h"
 #include "clerk_key.h"
+#include "clerk_metrics.h"
 #include "clerk_org_sync.h"
 #include "clerk_policy.h"
 #include "clerk_publishable_key.h"
@@ -329,6 +332,8 @@ void mac_key_sources_child_init(apr_pool_t *pchild, server_rec *s);
 clerk_step_t mac_acquire_keys(request_rec *r, const clerk_dir_conf *c, keys_in_use *k,
                               apr_time_t now, apr_int64_t *retry_after);
 void mac_release_keys(keys_in_use *k);
+/* What this process knows of each key source slot of the metrics (status.c). */
+const clerk_metrics_source_view_t *mac_key_sources_views(apr_pool_t *p, unsigned *n);
 
 /* ---- request_hygiene.c ---- */
 int mac_post_read_request(request_rec *r);
@@ -407,5 +412,13 @@ void mac_register_expr(void);
  * of the same token, key source and options.
  */
 const apr_array_header_t *mac_expr_verifications(const request_rec *r);
+/* ---- status.c ---- */
+/* post_config, before key sources and caches: the counters shared by all processes */
+apr_status_t mac_metrics_post_config(apr_pool_t *pconf, server_rec *s);
+/* The counters, or NULL (then nothing is counted) */
+clerk_metrics_t *mac_metrics(void);
+/* apply_outcome: one authentication's outcome counted */
+void mac_count_outcome(const clerk_auth_outcome_t *o);
+void mac_register_status(void);
 
 #endif

@@ -204,6 +204,7 @@ static int apply_outcome(request_rec *r, const clerk_dir_conf *c, clerk_request_
     st->reason = o->reason;
     st->claims = o->state == CLERK_AUTH_SIGNED_IN ? o->claims : NULL;
     st->handshake_session = o->handshake_session;
+    mac_count_outcome(o);
     if (o->state != CLERK_AUTH_SIGNED_IN && o->detail)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(005) "%s: %s (%s)",
                       clerk_auth_state_name(o->state),

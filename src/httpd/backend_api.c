@@ -31,8 +31,8 @@ static struct {
  * UNAVAILABLE with *retry_after.  charge: whether the call counts against
  * the budget.
  */
-static clerk_step_t bapi_enter(request_rec *r, int charge, const char *what,
-                               apr_int64_t *retry_after)
+static clerk_step_t bapi_enter(request_rec *r, int charge, clerk_call_endpoint_t ep,
+                               const char *what, apr_int64_t *retry_after)
 {
     static volatile apr_uint32_t last_waiting_log;
     const clerk_server_conf *sc = ap_get_module_config(r->server->module_config,
@@ -44,6 +44,7 @@ static clerk_step_t bapi_enter(request_rec *r, int charge, const char *what,
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(031)
                           "%s: ClerkBackendAPIMaxWaiting threads of this process already "
                           "wait on the Backend API: answering 503", what);
+        clerk_metrics_drop(mac_metrics(), ep, CLERK_DROP_WAITING);
         *retry_after = 1;
         return CLERK_STEP_UNAVAILABLE;
     }
@@ -52,6 +53,7 @@ static clerk_step_t bapi_enter(request_rec *r, int charge, const char *what,
         return CLERK_STEP_DONE;
     if (bapi.gate)
         clerk_call_gate_leave(bapi.gate);
+    clerk_metrics_drop(mac_metrics(), ep, CLERK_DROP_BUDGET);
     if (clerk_call_budget_warn_due(bapi.budget, sc->budget_bucket, apr_time_now(),
                                    apr_time_from_sec(LOG_INTERVAL)))
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(032)
@@ -61,8 +63,10 @@ static clerk_step_t bapi_enter(request_rec *r, int charge, const char *what,
     return CLERK_STEP_UNAVAILABLE;
 }
 
-static void bapi_leave(void)
+/* The call made since started ended with outcome: counted, and its place given back. */
+static void bapi_leave(clerk_call_endpoint_t ep, clerk_bapi_outcome_t outcome, apr_time_t started)
 {
+    clerk_metrics_call(mac_metrics(), ep, (unsigned)outcome, apr_time_now() - started);
     if (bapi.gate)
         clerk_call_gate_leave(bapi.gate);
 }
@@ -141,6 +145,7 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
     clerk_verify_result_t res;
     const char *detail = NULL;
     int keyed, remembered, known_good;
+    apr_time_t started;
     clerk_bapi_outcome_t outcome;
     clerk_step_t step;
 
@@ -184,11 +189,13 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
         return CLERK_STEP_DONE;
     }
     known_good = keyed && bapi.good && clerk_verdict_memory_recall(bapi.good, key, now, NULL);
-    if ((step = bapi_enter(r, !known_good, "opaque token", retry_after)) != CLERK_STEP_DONE)
+    if ((step = bapi_enter(r, !known_good, CLERK_CALL_VERIFY, "opaque token", retry_after))
+        != CLERK_STEP_DONE)
         return step;
+    started = apr_time_now();
     outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api, sc->api_url, secret, token,
                                           type, st->opts.audiences, now, &res, &detail);
-    bapi_leave();
+    bapi_leave(CLERK_CALL_VERIFY, outcome, started);
     switch (outcome) {
     case CLERK_BAPI_ANSWERED:
         break;
@@ -249,6 +256,7 @@ clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const c
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
     clerk_bapi_outcome_t outcome;
     clerk_step_t step;
+    apr_time_t started;
     int keyed;
 
     *directives = NULL;
@@ -261,11 +269,13 @@ clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const c
         *detail = "the Backend API did not know this handshake nonce moments ago";
         return CLERK_STEP_DONE;
     }
-    if ((step = bapi_enter(r, 1, "handshake nonce", retry_after)) != CLERK_STEP_DONE)
+    if ((step = bapi_enter(r, 1, CLERK_CALL_HANDSHAKE, "handshake nonce", retry_after))
+        != CLERK_STEP_DONE)
         return step;
+    started = apr_time_now();
     outcome = clerk_backend_handshake_payload(r->pool, sc->backend_api, sc->api_url, secret,
                                               nonce, directives, detail);
-    bapi_leave();
+    bapi_leave(CLERK_CALL_HANDSHAKE, outcome, started);
     if (outcome != CLERK_BAPI_ANSWERED)
         *directives = NULL;
     else if (!(*directives)->nelts && keyed && bapi.refused)
@@ -300,6 +310,7 @@ clerk_step_t mac_refresh_session(request_rec *r, const clerk_dir_conf *c,
     const char *sid, *detail = NULL;
     clerk_bapi_outcome_t outcome;
     clerk_step_t step;
+    apr_time_t started;
     clerk_request_view_t view;
 
     mac_request_view(r, c, 1, &view);
@@ -314,11 +325,13 @@ clerk_step_t mac_refresh_session(request_rec *r, const clerk_dir_conf *c,
                       "no session refresh: %s (%s)", result->error, detail ? detail : "-");
         return CLERK_STEP_DONE;
     }
-    if ((step = bapi_enter(r, 1, "session refresh", retry_after)) != CLERK_STEP_DONE)
+    if ((step = bapi_enter(r, 1, CLERK_CALL_REFRESH, "session refresh", retry_after))
+        != CLERK_STEP_DONE)
         return step;
+    started = apr_time_now();
     outcome = clerk_backend_refresh_session(r->pool, sc->backend_api, sc->api_url, secret, &req,
                                             &result->set_cookies, &result->error, &detail);
-    bapi_leave();
+    bapi_leave(CLERK_CALL_REFRESH, outcome, started);
     switch (outcome) {
     case CLERK_BAPI_ANSWERED:
         if (result->error)

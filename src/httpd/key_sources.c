@@ -18,7 +18,57 @@
 static struct {
     apr_array_header_t *slots;          /* key_slot * made while reading config */
     clerk_source_registry_t *sources;   /* made in post_config */
+    apr_array_header_t *pinned;         /* source_count: index = metrics slot */
 } registry;
+
+/* A pinned cache and its metrics slot; the slot after the last counts every .htaccess source. */
+typedef struct {
+    clerk_jwks_cache_t *cache;
+    const char *url;
+    unsigned slot;
+} source_count;
+
+static void count_fetch(void *baton, int ok, apr_time_t when)
+{
+    clerk_metrics_fetch(mac_metrics(), ((const source_count *)baton)->slot, ok, when);
+}
+
+/*
+ * The metrics slot of a pinned cache (made on its first slot), so that the
+ * fetches of every process count together; before any fetch.
+ */
+static void count_fetches_of(apr_pool_t *pconf, clerk_jwks_cache_t *cache, const char *url)
+{
+    source_count *sc;
+
+    for (int i = 0; i < registry.pinned->nelts; i++)
+        if (APR_ARRAY_IDX(registry.pinned, i, source_count *)->cache == cache)
+            return;
+    sc = apr_pcalloc(pconf, sizeof(*sc));
+    sc->cache = cache;
+    sc->url = apr_pstrdup(pconf, url);
+    sc->slot = (unsigned)registry.pinned->nelts;
+    APR_ARRAY_PUSH(registry.pinned, source_count *) = sc;
+    clerk_jwks_cache_on_fetch(cache, count_fetch, sc);
+}
+
+const clerk_metrics_source_view_t *mac_key_sources_views(apr_pool_t *p, unsigned *n)
+{
+    unsigned count = clerk_metrics_source_count(mac_metrics());
+    clerk_metrics_source_view_t *v = apr_pcalloc(p, (count + 1) * sizeof(*v));
+
+    for (int i = 0; registry.pinned && i < registry.pinned->nelts && (unsigned)i < count; i++) {
+        const source_count *sc = APR_ARRAY_IDX(registry.pinned, i, source_count *);
+        apr_array_header_t *kids;
+        v[i].url = sc->url;
+        v[i].loaded = clerk_jwks_cache_info(sc->cache, p, &v[i].fetched_at, &kids);
+        v[i].kids = kids;
+    }
+    if (count)
+        v[count - 1].url = "htaccess";  /* all sources of .htaccess files, counts only */
+    *n = count;
+    return v;
+}
 
 void mac_key_sources_begin(apr_pool_t *pconf)
 {
@@ -169,11 +219,23 @@ apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
 
     registry.sources = clerk_source_registry_create(
         pconf, (unsigned)main_sc->max_key_sources, log_from_cache, s);
+    registry.pinned = apr_array_make(pconf, 4, sizeof(source_count *));
+    if (mac_metrics()) {
+        /* at most one slot per configured source, and the last for .htaccess ones */
+        source_count *htaccess = apr_pcalloc(pconf, sizeof(*htaccess));
+        unsigned n = (unsigned)registry.slots->nelts + 1;
+        if (clerk_metrics_sources(mac_metrics(), pconf, n) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CLERKNO(082)
+                         "cannot create the shared key source metrics: not counted");
+        htaccess->slot = n - 1;
+        clerk_source_registry_on_fetch(registry.sources, count_fetch, htaccess);
+    }
     for (int i = 0; i < registry.slots->nelts; i++) {
         key_slot *slot = APR_ARRAY_IDX(registry.slots, i, key_slot *);
         clerk_jwks_source_t src;
         slot_source(slot, slot->server, ptemp, &src);
         slot->cache = clerk_source_registry_pin(registry.sources, &src, ptemp);
+        count_fetches_of(pconf, slot->cache, src.url);
         /*
          * Fetch each in-force source once, here, so children start warm.  A
          * cache shared by several slots is fetched for the first slot that

@@ -18,7 +18,7 @@
 TSAN_CC    ?= clang
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer -g -O1
 TSAN_TESTS := test_jwks_cache test_http test_rsa_verifier test_token_cache test_doorkeeper \
-              test_verdict_memory test_call_budget test_call_gate
+              test_verdict_memory test_call_budget test_call_gate test_metrics
 TSAN_BIN   := $(patsubst %,build/unit-tsan/%,$(TSAN_TESTS))
 TSAN_SUPP  := tests/unit/tsan.supp
 TSAN_EXTRA ?=
