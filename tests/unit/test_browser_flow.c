@@ -1027,14 +1027,23 @@ static void test_time_messages(void **state)
 
 /* ------------------------------------------------------------ the cross-origin check */
 
+/* The decision on v with a valid session ck.tok.en in cookies, sent from referer. */
+static clerk_auth_outcome_t referred(apr_pool_t *p, clerk_request_view_t *v,
+                                     const clerk_auth_settings_t *s, fake_t *f,
+                                     const char *cookies, const char *referer)
+{
+    valid(f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v->cookies = cookies;
+    v->referer = referer;
+    return run(p, v, s, f);
+}
+
 static void test_cross_origin_sync(void **state)
 {
     AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://sat.example.net/page";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://sat.example.net/page");
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_OK);
     unit_assert_str(o.handshake_reason, "primary-domain-cross-origin-sync");
     unit_assert_str(o.sdk_reason, "primary-domain-cross-origin-sync");
@@ -1153,10 +1162,8 @@ static void test_cross_origin_default_port(void **state)
 {
     AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://www.example.com:443/other";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://www.example.com:443/other");
     expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
     assert_null(o.location);
 }
@@ -1171,10 +1178,9 @@ static void test_cross_origin_dev_fapi_referer(void **state)
 {
     AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__clerk_db_jwt=dvb_1; __session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://other-app-7.clerk.accounts.dev/v1/client";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f,
+                 "__clerk_db_jwt=dvb_1; __session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://other-app-7.clerk.accounts.dev/v1/client");
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_OK);
     unit_assert_str(o.handshake_reason, "primary-domain-cross-origin-sync");
 }
@@ -1189,10 +1195,8 @@ static void test_cross_origin_accounts_origin(void **state)
 {
     AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "http://accounts.example.com/sign-in";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "http://accounts.example.com/sign-in");
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_OK);
     unit_assert_str(o.handshake_reason, "primary-domain-cross-origin-sync");
 }
@@ -1209,10 +1213,8 @@ static void test_cross_origin_proxy_referer(void **state)
     AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.frontend_api_base = "https://proxy.example.org/__clerk";
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://proxy.example.org/__clerk/v1/client";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://proxy.example.org/__clerk/v1/client");
     expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
 }
 
