@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
 import browser_kit  # noqa: E402
 import clerk_tokens as T  # noqa: E402
 import handshake_fake as F  # noqa: E402
-from helpers import assert_no_crashed_child, challenge, clerk_vars, http_clerk_vars  # noqa: E402
+from helpers import (SPOOF_X_CLERK, apr_urlencoded, assert_no_crashed_child, challenge,  # noqa: E402
+                     clerk_vars, http_clerk_vars)
 from httpd_harness import MODDIR, free_port  # noqa: E402
 from locations import clerk  # noqa: E402
 from server_fixtures import client_of, running_httpd, started  # noqa: E402
@@ -35,16 +36,7 @@ from server_fixtures import client_of, running_httpd, started  # noqa: E402
 CURL = shutil.which("curl") or "/usr/bin/curl"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
-SPOOF = {
-    "X-Clerk-User-Id": "user_evil",
-    "x-clerk-org-role": "org:admin",
-    "X-CLERK-ORG-PERMISSIONS": "org:evil:all",
-    "x-ClErK-cLaImS": '{"sub":"user_evil"}',
-    "X-Clerk-Token-Type": "m2m_token",
-    "X-Clerk-Something-New": "evil",
-    "x-clerk_user_id": "user_evil",
-    "X_Clerk_Org_Id": "org_evil",
-}
+SPOOF = SPOOF_X_CLERK
 
 
 def _curl_has_http2():
@@ -383,20 +375,6 @@ def test_spoofed_headers_do_not_authenticate(h2):
 
 
 # ---------------------------------------------------------------- the handshake
-
-def apr_urlencoded(s):
-    """apr_pescape_urlencoded: alnum and .-*_ kept, space as '+', the rest %xx (lower case)."""
-    out = []
-    for b in s.encode("utf-8"):
-        c = chr(b)
-        if c.isascii() and (c.isalnum() or c in ".-*_"):
-            out.append(c)
-        elif c == " ":
-            out.append("+")
-        else:
-            out.append("%%%02x" % b)
-    return "".join(out)
-
 
 def test_handshake_redirect(h2, fake):
     """A page view with __client_uat and no session token: the 307 to the

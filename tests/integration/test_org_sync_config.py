@@ -9,7 +9,7 @@ import pytest
 import clerk_tokens as T
 from helpers import assert_no_token, assert_ok, describe
 from locations import INS_PEM
-from server_fixtures import client_of, running_httpd
+from server_fixtures import module_server_fixtures
 from test_config_errors import expect_failure, expect_ok, in_every_context, loc
 
 ORG = "ClerkOrganizationSyncPattern"
@@ -122,14 +122,7 @@ def org_sync_config(h):
 """
 
 
-@pytest.fixture(scope="module")
-def org_server(mpm):
-    yield from running_httpd(mpm, org_sync_config, name="orgsync")
-
-
-@pytest.fixture(scope="module")
-def org_client(org_server):
-    yield from client_of(org_server)
+org_server, org_client = module_server_fixtures(org_sync_config, "org_server", "org_client", name="orgsync")
 
 
 def test_server_with_patterns_starts_and_serves(org_client):

@@ -14,7 +14,6 @@ the socket (mode 0660)."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -23,8 +22,9 @@ from pathlib import Path
 import pytest
 
 import clerk_tokens as T
-from helpers import assert_no_crashed_child, assert_no_token, clerk_vars, describe, http_clerk_vars
-from httpd_harness import IS_ROOT, MODDIR
+from helpers import (SPOOF_X_CLERK, assert_no_crashed_child, assert_no_token, clerk_vars, describe,
+                     http_clerk_vars)
+from httpd_harness import IS_ROOT, MODDIR, terminate
 from locations import INS_PEM, REALM, cgi_directory
 from server_fixtures import client_of, running_httpd
 
@@ -48,16 +48,7 @@ MODES = {
     "pass": ["ClerkSignedOutAction pass", "Require valid-user"],
 }
 
-SPOOF = {
-    "X-Clerk-User-Id": "user_evil",
-    "x-clerk-org-role": "org:admin",
-    "X-CLERK-ORG-PERMISSIONS": "org:evil:all",
-    "x-ClErK-cLaImS": '{"sub":"user_evil"}',
-    "X-Clerk-Token-Type": "m2m_token",
-    "X-Clerk-Something-New": "evil",
-    "x-clerk_user_id": "user_evil",
-    "X_Clerk_Org_Id": "org_evil",
-}
+SPOOF = SPOOF_X_CLERK
 
 
 def rich_v1():
@@ -135,13 +126,7 @@ security.limit_extensions = .php
         return text
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)   # only its own process group
-                self.proc.wait(5)
+        terminate(self.proc)
 
     def cleanup(self):
         self.stop()

@@ -11,8 +11,9 @@ import pytest
 
 import clerk_tokens as T
 from helpers import assert_insufficient, assert_ok, describe
-from locations import INS_PEM, REALM, cgi_directory
-from server_fixtures import client_of, running_httpd
+from locations import INS_PEM, cgi_directory
+from locations import clerk as section
+from server_fixtures import module_server_fixtures
 
 # Require arguments -> URL prefix
 PRESETS = ["strict_mfa", "strict", "moderate", "lax"]
@@ -28,14 +29,6 @@ def body_for(config):
     return json.dumps({"clerk_error": {"type": "forbidden", "reason": "reverification-error",
                                        "metadata": {"reverification": config}}},
                       separators=(",", ":"))
-
-
-def section(h, path, *lines):
-    body = ["<Location %s>" % path, "    AuthType Clerk", '    AuthName "%s"' % REALM,
-            '    ClerkJWTKeyFile "%s/%s"' % (h.keys, INS_PEM)]
-    body += ["    " + l for l in lines]
-    body.append("</Location>")
-    return "\n".join(body)
 
 
 def reverification_config(h):
@@ -85,14 +78,7 @@ AliasMatch "^/r/(.+)/static\\.txt$" "{doc}/static/hello.txt"
     return "\n".join(s) + "\n"
 
 
-@pytest.fixture(scope="module")
-def rserver(mpm):
-    yield from running_httpd(mpm, reverification_config, name="reverification")
-
-
-@pytest.fixture(scope="module")
-def rclient(rserver):
-    yield from client_of(rserver)
+rserver, rclient = module_server_fixtures(reverification_config, "rserver", "rclient", name="reverification")
 
 
 def fva(first, second, **over):

@@ -10,8 +10,8 @@ import pytest
 
 import clerk_tokens as T
 from helpers import assert_invalid, assert_no_token, challenge, clerk_vars, describe
-from locations import INS_PEM, REALM, cgi_directory
-from server_fixtures import client_of, running_httpd
+from locations import cgi_directory, clerk
+from server_fixtures import module_server_fixtures
 
 SPOOF = {"X-Clerk-User-Id": "user_evil", "x-clerk-org-role": "org:evil",
          "X-CLERK-CLAIMS": '{"sub":"user_evil"}', "X_Clerk_Org_Id": "org_evil",
@@ -19,13 +19,8 @@ SPOOF = {"X-Clerk-User-Id": "user_evil", "x-clerk-org-role": "org:evil",
 
 
 def section(h, path, *lines, handler="clerk-whoami"):
-    body = ["<Location %s>" % path, "    AuthType Clerk", '    AuthName "%s"' % REALM,
-            '    ClerkJWTKeyFile "%s/%s"' % (h.keys, INS_PEM), "    ClerkIssuer " + T.ISSUER]
-    if handler:
-        body.append("    SetHandler " + handler)
-    body += ["    " + l for l in lines]
-    body.append("</Location>")
-    return "\n".join(body)
+    handler_line = ["SetHandler " + handler] if handler else []
+    return clerk(h, path, "ClerkIssuer " + T.ISSUER, *handler_line, *lines)
 
 
 def whoami_config(h):
@@ -49,14 +44,7 @@ def whoami_config(h):
     ]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def wserver(mpm):
-    yield from running_httpd(mpm, whoami_config, name="whoami")
-
-
-@pytest.fixture(scope="module")
-def wclient(wserver):
-    yield from client_of(wserver)
+wserver, wclient = module_server_fixtures(whoami_config, "wserver", "wclient", name="whoami")
 
 
 def assert_json_answer(r, status):

@@ -294,6 +294,19 @@ static inline clerk_auth_outcome_t run(apr_pool_t *p, const clerk_request_view_t
         unit_assert_reason((o).reason, (r));                                           \
     } while (0)
 
+/*
+ * The locals of a test of one decision: p (the test's pool), the section s,
+ * the request view v, the outcome o and the fake f, initialised and ready to
+ * be scripted.
+ */
+#define AUTH_CASE(section, view)                                                       \
+    apr_pool_t *p = UNIT_POOL;                                                         \
+    clerk_auth_settings_t s = (section);                                               \
+    clerk_request_view_t v = (view);                                                   \
+    clerk_auth_outcome_t o;                                                            \
+    fake_t f;                                                                          \
+    fake_init(&f, p)
+
 /* The i-th question: op, token, accept (or type), carrier. */
 static inline void expect_call(const fake_t *f, int i, const char *op, const char *token,
                         unsigned accept, const char *carrier)

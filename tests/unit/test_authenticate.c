@@ -13,13 +13,8 @@
 
 static void test_no_token(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), page_view());
 
-    fake_init(&f, p);
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
     unit_assert_str(o.detail, "no token");
@@ -38,13 +33,8 @@ static void test_no_token(void **state)
 
 static void test_header_signed_in(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
-    fake_init(&f, p);
     valid(&f, "tok.a.b", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.authorization = "Bearer tok.a.b";
     o = run(p, &v, &s, &f);
@@ -65,13 +55,8 @@ static void test_header_signed_in(void **state)
 
 static void test_header_wins_over_cookie(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
-    fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.authorization = "Bearer hdr.tok.en";
@@ -117,13 +102,8 @@ static void test_malformed_header(void **state)
 
 static void test_repeated_cookie(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
-    fake_init(&f, p);
     valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=a.b.c; theme=1; __session=d.e.f";
     o = run(p, &v, &s, &f);
@@ -138,14 +118,9 @@ static void test_repeated_cookie(void **state)
 
 static void test_source_header_only(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.sources = CLERK_FROM_HEADER;
-    fake_init(&f, p);
     valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=a.b.c";
     o = run(p, &v, &s, &f);
@@ -160,14 +135,9 @@ static void test_source_header_only(void **state)
 
 static void test_source_cookie_only(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.sources = CLERK_FROM_COOKIE;
-    fake_init(&f, p);
     valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.authorization = "Bearer a.b.c";
@@ -187,14 +157,9 @@ static void test_source_cookie_only(void **state)
 
 static void test_suffixed_cookie_first(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.session_cookie = "__session_t4uUWLLE";
-    fake_init(&f, p);
     valid(&f, "new.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     valid(&f, "old.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=old.tok.en; __session_t4uUWLLE=new.tok.en";
@@ -219,14 +184,9 @@ static void test_suffixed_cookie_first(void **state)
 
 static void test_cookie_accept_masked(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=a.b.c";
     o = run(p, &v, &s, &f);
@@ -243,14 +203,9 @@ static void test_cookie_accept_masked(void **state)
 
 static void test_machine_only_ignores_cookies(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.accept_types = CLERK_TYPE_M2M | CLERK_TYPE_OAUTH;
-    fake_init(&f, p);
     valid(&f, "a.b.c", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=a.b.c";
     o = run(p, &v, &s, &f);
@@ -295,15 +250,10 @@ static void test_opaque_type_not_accepted(void **state)
 
 static void test_opaque_needs_secret(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.accept_types = CLERK_TYPE_ALL;
     s.has_secret = 0;
-    fake_init(&f, p);
     valid(&f, M2M, "{\"sub\":\"mch_1\",\"exp\":9}", CLERK_TYPE_M2M);
     valid(&f, OAT, "{\"sub\":\"user_9\",\"exp\":9}", CLERK_TYPE_OAUTH);
     v.authorization = "Bearer " M2M;
@@ -332,14 +282,9 @@ static void test_opaque_needs_secret(void **state)
 
 static void test_opaque_signed_in(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     valid(&f, OAT, "{\"sub\":\"user_9\",\"exp\":9}", CLERK_TYPE_OAUTH);
     valid(&f, AKEY, "{\"sub\":\"user_8\",\"exp\":9}", CLERK_TYPE_API_KEY);
     v.authorization = "Bearer " OAT;
@@ -389,14 +334,9 @@ static void test_opaque_malformed(void **state)
 
 static void test_opaque_in_cookie(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     valid(&f, M2M, "{\"sub\":\"mch_1\",\"exp\":9}", CLERK_TYPE_M2M);
     v.cookies = "__session=" M2M;
     o = run(p, &v, &s, &f);
@@ -408,14 +348,9 @@ static void test_opaque_in_cookie(void **state)
 
 static void test_opaque_refused(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     answer(&f, OAT, CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     v.authorization = "Bearer " OAT;
     o = run(p, &v, &s, &f);
@@ -426,15 +361,10 @@ static void test_opaque_refused(void **state)
 
 static void test_opaque_unavailable(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.accept_types = CLERK_TYPE_ALL;
     v.authorization = "Bearer " M2M;
-    fake_init(&f, p);
     answer(&f, M2M, CLERK_STEP_UNAVAILABLE, CLERK_OK, 7);
     o = run(p, &v, &s, &f);
     /* no keys are missing here: the reason stays ok */
@@ -464,14 +394,9 @@ static void test_opaque_unavailable(void **state)
 
 static void test_verify_unavailable(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     v.authorization = "Bearer a.b.c";
-    fake_init(&f, p);
     answer(&f, "a.b.c", CLERK_STEP_UNAVAILABLE, CLERK_OK, 30);
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_UNAVAILABLE, CLERK_JWK_FAILED_TO_RESOLVE);
@@ -492,14 +417,9 @@ static void test_verify_unavailable(void **state)
 
 static void test_verify_broken(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     v.cookies = "__session=a.b.c";
-    fake_init(&f, p);
     answer(&f, "a.b.c", CLERK_STEP_BROKEN, CLERK_OK, 0);
     o = run(p, &v, &s, &f);
     /* the reason is the keys' (what the implementation reports for both stops) */
@@ -512,13 +432,8 @@ static void test_verify_broken(void **state)
 
 static void test_remote_user(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
-    fake_init(&f, p);
     valid(&f, "nosub.b.c", "{\"sub\":\"\",\"exp\":9}", CLERK_TYPE_SESSION);
     valid(&f, "mail.b.c", "{\"sub\":\"user_1\",\"exp\":9,\"email\":\"a@example.com\",\"n\":42,"
                           "\"o\":{\"x\":1}}", CLERK_TYPE_SESSION);
@@ -556,15 +471,10 @@ static void test_remote_user(void **state)
 
 static void test_pass_anonymous(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), page_view());
 
     s.signed_out = CLERK_SIGNED_OUT_PASS;
     s.sign_in_url = SIGN_IN;    /* not used by PASS */
-    fake_init(&f, p);
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_ANONYMOUS, CLERK_SESSION_TOKEN_MISSING);
     answer(&f, "a.b.c", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
@@ -576,29 +486,19 @@ static void test_pass_anonymous(void **state)
 
 static void test_deny_page_view(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), page_view());
 
     s.sign_in_url = SIGN_IN;    /* configured, but DENY does not redirect */
-    fake_init(&f, p);
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
 }
 
 static void test_redirect_page_view(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), page_view());
 
     s.signed_out = CLERK_SIGNED_OUT_REDIRECT;
     s.sign_in_url = SIGN_IN;
-    fake_init(&f, p);
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_SIGN_IN_REDIRECT, CLERK_SESSION_TOKEN_MISSING);
     unit_assert_str(o.location, SIGN_IN "?redirect_url=" PAGE_URL_ENC);
@@ -630,15 +530,10 @@ static void test_redirect_page_view(void **state)
 
 static void test_redirect_not_page_view(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), xhr_view());
 
     s.signed_out = CLERK_SIGNED_OUT_REDIRECT;
     s.sign_in_url = SIGN_IN;
-    fake_init(&f, p);
     /* XHR: Sec-Fetch-Dest empty, even with Accept text/html */
     v.accept = "text/html";
     o = run(p, &v, &s, &f);
@@ -657,16 +552,11 @@ static void test_redirect_not_page_view(void **state)
 
 static void test_handshake_without_instance(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = token_section();
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(token_section(), page_view());
 
     /* ClerkSignedOutAction handshake without a publishable key: the token flow */
     s.signed_out = CLERK_SIGNED_OUT_HANDSHAKE;
     assert_false(clerk_auth_is_browser(&s));
-    fake_init(&f, p);
     v.cookies = "__client_uat=" UAT_AFTER;
     v.handshake_nonce = NONCE;
     o = run(p, &v, &s, &f);
@@ -684,14 +574,9 @@ static void test_handshake_without_instance(void **state)
 
 static void test_browser_header_signed_in(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.accept_types = CLERK_TYPE_SESSION | CLERK_TYPE_OAUTH;
-    fake_init(&f, p);
     valid(&f, "hdr.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.authorization = "Bearer hdr.tok.en";
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
@@ -706,13 +591,8 @@ static void test_browser_header_signed_in(void **state)
 
 static void test_browser_header_expired(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     answer(&f, "nbf.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_NOT_ACTIVE_YET, 0);
     v.authorization = "Bearer hdr.tok.en";
@@ -748,13 +628,8 @@ static void test_browser_header_expired(void **state)
 
 static void test_browser_header_expired_xhr(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), xhr_view());
 
-    fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     v.authorization = "Bearer hdr.tok.en";
     o = run(p, &v, &s, &f);
@@ -765,14 +640,9 @@ static void test_browser_header_expired_xhr(void **state)
 
 static void test_browser_development_handshakes(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
     assert_false(s.instance->production);
-    fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     v.authorization = "Bearer hdr.tok.en";
     v.cookies = "__clerk_db_jwt=dvb_1";
@@ -803,13 +673,8 @@ static void test_browser_development_handshakes(void **state)
 
 static void test_browser_header_refused(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.authorization = "Bearer hdr.tok.en";
@@ -839,13 +704,8 @@ static void test_browser_header_refused(void **state)
 
 static void test_browser_header_opaque(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     valid(&f, M2M, "{\"sub\":\"mch_1\",\"exp\":9}", CLERK_TYPE_M2M);
     v.authorization = "Bearer " M2M;
     o = run(p, &v, &s, &f);
@@ -869,13 +729,8 @@ static void test_browser_header_opaque(void **state)
 
 static void test_browser_no_cookies(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     o = run(p, &v, &s, &f);
     /* the ordinary anonymous visitor is not sent on a handshake */
     expect_state(o, CLERK_AUTH_SIGNED_OUT, CLERK_SESSION_TOKEN_MISSING);
@@ -892,13 +747,8 @@ static void test_browser_no_cookies(void **state)
 
 static void test_browser_uat_without_session(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     v.cookies = "__client_uat=" UAT_AFTER;
     o = run(p, &v, &s, &f);
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_SESSION_TOKEN_MISSING);
@@ -910,14 +760,9 @@ static void test_browser_uat_without_session(void **state)
 
 static void test_browser_session_without_uat(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=ck.tok.en";
     o = run(p, &v, &s, &f);
@@ -930,13 +775,8 @@ static void test_browser_session_without_uat(void **state)
 
 static void test_browser_iat_before_uat(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_AFTER;
     o = run(p, &v, &s, &f);
@@ -948,13 +788,8 @@ static void test_browser_iat_before_uat(void **state)
 
 static void test_browser_cookie_signed_in(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), xhr_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
     o = run(p, &v, &s, &f);
@@ -976,13 +811,8 @@ static void test_browser_cookie_signed_in(void **state)
 
 static void test_browser_cookie_expired(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "ck.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     answer(&f, "bad.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
@@ -998,13 +828,8 @@ static void test_browser_cookie_expired(void **state)
 
 static void test_browser_suffixed_cookies(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "sfx.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     valid(&f, "plain.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     /* only the instance's suffixed pair (Clerk's rule: the suffixed pair is read) */
@@ -1019,13 +844,8 @@ static void test_browser_suffixed_cookies(void **state)
 
 static void test_browser_cookie_unavailable(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "ck.tok.en", CLERK_STEP_UNAVAILABLE, CLERK_OK, 0);
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
     o = run(p, &v, &s, &f);
@@ -1039,14 +859,9 @@ static void test_browser_cookie_unavailable(void **state)
 
 static void test_nonce_exchange(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     valid(&f, "old.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.directives = unit_strings(p, "__session=hs.tok.en; Path=/; Domain=example.com",
@@ -1077,13 +892,8 @@ static void test_nonce_exchange(void **state)
 
 static void test_nonce_from_cookie(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.directives = unit_strings(p, "__session=hs.tok.en; Path=/", NULL);
     v.cookies = "__clerk_handshake_nonce=" NONCE;
@@ -1097,13 +907,8 @@ static void test_nonce_from_cookie(void **state)
 
 static void test_nonce_not_navigation(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), xhr_view());
 
-    fake_init(&f, p);
     f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
     v.handshake_nonce = NONCE;
     v.cookies = "__clerk_handshake_nonce=" NONCE;
@@ -1117,15 +922,10 @@ static void test_nonce_not_navigation(void **state)
 
 static void test_nonce_without_secret(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.has_secret = 0;
     s.has_machine_secret = 1;   /* not for nonces */
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
     v.handshake_nonce = NONCE;
@@ -1173,13 +973,8 @@ static void test_nonce_malformed(void **state)
 
 static void test_nonce_unavailable(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.nonce_step = CLERK_STEP_UNAVAILABLE;
     f.nonce_retry = 12;
@@ -1202,13 +997,8 @@ static void test_nonce_unavailable(void **state)
 
 static void test_nonce_no_directives(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.handshake_nonce = NONCE;
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
@@ -1226,13 +1016,8 @@ static void test_nonce_no_directives(void **state)
 
 static void test_nonce_no_session(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     /* a signed-out client: the handshake clears the session; a foreign one is dropped */
     f.directives = unit_strings(p, "__client_uat=0; Path=/", "__session=evil; Domain=evil.com",
@@ -1258,13 +1043,8 @@ static void test_nonce_no_session(void **state)
 
 static void test_nonce_session_rejected(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "hs.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_ISSUER, 0);
     f.directives = unit_strings(p, "__session=hs.tok.en", "__client_uat=1", NULL);
     v.handshake_nonce = NONCE;
@@ -1289,14 +1069,9 @@ static void test_nonce_session_rejected(void **state)
 
 static void test_earlier_handshake_session(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     valid(&f, "early.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.directives = unit_strings(p, "__session=hs.tok.en", NULL);
     v.earlier_handshake_session = "early.tok.en";
@@ -1333,15 +1108,10 @@ static void test_earlier_handshake_session(void **state)
 
 static void test_handshake_token(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
     const char *hs = handshake_token(p, "{\"handshake\":[\"__session=hs.tok.en; Path=/\","
                                         "\"__client_uat=" UAT_BEFORE "; Path=/\",\"x=1\"]}");
-    clerk_auth_outcome_t o;
-    fake_t f;
 
-    fake_init(&f, p);
     f.keys = unit_pem_keyset(p, UNIT_PUB_PEM);
     valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.handshake = hs;
@@ -1373,14 +1143,9 @@ static void test_handshake_token(void **state)
 
 static void test_handshake_token_refused(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
     EVP_PKEY *other = unit_load_private_key(p, UNIT_VEC_CLERK "keys/integration-a.private.pem");
-    clerk_auth_outcome_t o;
-    fake_t f;
 
-    fake_init(&f, p);
     f.keys = unit_pem_keyset(p, UNIT_PUB_PEM);
     valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     v.handshake = unit_sign(p, other, "RS256", HDR, "{\"handshake\":[\"__session=hs.tok.en\"]}");
@@ -1418,13 +1183,8 @@ static void test_handshake_token_refused(void **state)
 
 static void test_nonce_before_handshake_token(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     f.keys = unit_pem_keyset(p, UNIT_PUB_PEM);
     valid(&f, "n.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.directives = unit_strings(p, "__session=n.tok.en", NULL);

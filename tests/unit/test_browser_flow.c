@@ -58,13 +58,8 @@ static void expect_no_calls(const fake_t *f)
 
 static void test_dev_browser_missing(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     /* a valid session, but no dev browser: the SDK syncs first, before any verification */
     v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
@@ -100,13 +95,8 @@ static void test_dev_browser_missing(void **state)
 
 static void test_dev_browser_sync(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     /* a token in the query: synced first, even with a valid session; the query's wins */
     v.dev_browser = "dvb_query";
@@ -182,13 +172,8 @@ static void test_dev_browser_suffix_rule(void **state)
 
 static void test_production_handshake_without_dev_browser(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     /* a production handshake never carries a dev browser token, even one in a cookie */
     v.dev_browser = "dvb_query";
     v.cookies = "__clerk_db_jwt=dvb_1; __client_uat=" UAT_AFTER;
@@ -203,13 +188,8 @@ static void test_production_handshake_without_dev_browser(void **state)
 
 static void test_dev_handshake_resolved(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
-    fake_init(&f, p);
     valid(&f, "hs.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.directives = unit_strings(p, "__session=hs.tok.en; Path=/",
                                 "__client_uat=" UAT_BEFORE "; Path=/", NULL);
@@ -340,13 +320,8 @@ static void test_dev_handshake_clock_skew_retry(void **state)
 
 static void test_rejected_handshake_falls_back(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "hs.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_ISSUER, 0);
     valid(&f, "old.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.directives = unit_strings(p, "__session=hs.tok.en; Path=/", "__client_uat=1; Path=/", NULL);
@@ -464,16 +439,11 @@ static void test_request_level_reasons(void **state)
 
 static void test_iat_before_uat_before_expiry(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
     /* a readable (unverified) iat of 1700000100, as the SDK's decodeJwt reads it */
     const char *old = handshake_token(p, SESSION_CLAIMS);
     const char *no_iat = handshake_token(p, "{\"sub\":\"user_1\",\"sid\":\"sess_1\"}");
-    clerk_auth_outcome_t o;
-    fake_t f;
 
-    fake_init(&f, p);
     answer(&f, old, CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     answer(&f, no_iat, CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     f.refresh_cookies = unit_strings(p, REFRESHED, NULL);
@@ -502,14 +472,9 @@ static void test_iat_before_uat_before_expiry(void **state)
 
 static void test_refresh_signed_in(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.accept_types = CLERK_TYPE_ALL;
-    fake_init(&f, p);
     answer(&f, "ck.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     valid(&f, "new.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     /* only Clerk's cookies for this host are set (stricter than the SDK, as for a handshake) */
@@ -559,13 +524,8 @@ static void test_refresh_signed_in(void **state)
 
 static void test_refresh_header_token(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = xhr_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), xhr_view());
 
-    fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     valid(&f, "new.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     f.refresh_cookies = unit_strings(p, REFRESHED, NULL);
@@ -589,13 +549,8 @@ static void test_refresh_header_token(void **state)
 
 static void test_refresh_not_eligible(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "ck.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     answer(&f, "nbf.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_NOT_ACTIVE_YET, 0);
     answer(&f, "bad.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
@@ -735,13 +690,8 @@ static void test_refresh_unavailable(void **state)
 
 static void test_satellite_production(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = satellite_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(satellite_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     /* no cookies, ClerkSatelliteAutoSync Off (the SDK's default): signed out, no sync */
     o = run(p, &v, &s, &f);
@@ -826,13 +776,8 @@ static void test_satellite_production(void **state)
 
 static void test_satellite_development(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = satellite_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(satellite_section(p, PK_TEST), page_view());
 
-    fake_init(&f, p);
     valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
     s.satellite_sign_in_url = SAT_SIGN_IN;
     /* Off and no cookies: signed out before any dev browser question */
@@ -895,13 +840,8 @@ static void test_satellite_development(void **state)
 
 static void test_primary_responds_to_syncing(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
-    fake_init(&f, p);
     s.authorized_parties = unit_strings(p, "https://app.example.org", "https://sat.example.net",
                                         NULL);
     v.url = SYNC_URL "https%3A%2F%2Fsat.example.net%2Fpage%3Fx%3D1";
@@ -1013,13 +953,8 @@ static void test_primary_sync_target_refused(void **state)
 
 static void test_primary_sync_replaces_synced(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
-    fake_init(&f, p);
     s.authorized_parties = unit_strings(p, "https://sat.example.net", NULL);
     v.url = SYNC_URL "https%3A%2F%2Fsat.example.net%2Fpage%3Fx%3D1%26__clerk_synced%3Dfalse";
     v.cookies = "__clerk_db_jwt=dvb_1";
@@ -1092,19 +1027,23 @@ static void test_time_messages(void **state)
 
 /* ------------------------------------------------------------ the cross-origin check */
 
+/* The decision on v with a valid session ck.tok.en in cookies, sent from referer. */
+static clerk_auth_outcome_t referred(apr_pool_t *p, clerk_request_view_t *v,
+                                     const clerk_auth_settings_t *s, fake_t *f,
+                                     const char *cookies, const char *referer)
+{
+    valid(f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
+    v->cookies = cookies;
+    v->referer = referer;
+    return run(p, v, s, f);
+}
+
 static void test_cross_origin_sync(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://sat.example.net/page";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://sat.example.net/page");
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_OK);
     unit_assert_str(o.handshake_reason, "primary-domain-cross-origin-sync");
     unit_assert_str(o.sdk_reason, "primary-domain-cross-origin-sync");
@@ -1189,13 +1128,8 @@ static void test_cross_origin_not_checked(void **state)
 
 static void test_cross_origin_after_verification(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "exp.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     answer(&f, "bad.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_INVALID_SIGNATURE, 0);
     v.referer = "https://sat.example.net/page";
@@ -1226,17 +1160,10 @@ static void test_cross_origin_after_verification(void **state)
  */
 static void test_cross_origin_default_port(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://www.example.com:443/other";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://www.example.com:443/other");
     expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
     assert_null(o.location);
 }
@@ -1249,17 +1176,11 @@ static void test_cross_origin_default_port(void **state)
  */
 static void test_cross_origin_dev_fapi_referer(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_TEST);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_TEST), page_view());
 
-    fake_init(&f, p);
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__clerk_db_jwt=dvb_1; __session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://other-app-7.clerk.accounts.dev/v1/client";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f,
+                 "__clerk_db_jwt=dvb_1; __session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://other-app-7.clerk.accounts.dev/v1/client");
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_OK);
     unit_assert_str(o.handshake_reason, "primary-domain-cross-origin-sync");
 }
@@ -1272,17 +1193,10 @@ static void test_cross_origin_dev_fapi_referer(void **state)
  */
 static void test_cross_origin_accounts_origin(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "http://accounts.example.com/sign-in";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "http://accounts.example.com/sign-in");
     expect_state(o, CLERK_AUTH_HANDSHAKE, CLERK_OK);
     unit_assert_str(o.handshake_reason, "primary-domain-cross-origin-sync");
 }
@@ -1296,18 +1210,11 @@ static void test_cross_origin_accounts_origin(void **state)
  */
 static void test_cross_origin_proxy_referer(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
     s.frontend_api_base = "https://proxy.example.org/__clerk";
-    fake_init(&f, p);
-    valid(&f, "ck.tok.en", SESSION_CLAIMS, CLERK_TYPE_SESSION);
-    v.cookies = "__session=ck.tok.en; __client_uat=" UAT_BEFORE;
-    v.referer = "https://proxy.example.org/__clerk/v1/client";
-    o = run(p, &v, &s, &f);
+    o = referred(p, &v, &s, &f, "__session=ck.tok.en; __client_uat=" UAT_BEFORE,
+                 "https://proxy.example.org/__clerk/v1/client");
     expect_state(o, CLERK_AUTH_SIGNED_IN, CLERK_OK);
 }
 
@@ -1325,13 +1232,8 @@ static __attribute__((noinline)) void dirty_stack(void)
 
 static void test_handshake_url_session(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_auth_settings_t s = browser_section(p, PK_LIVE);
-    clerk_request_view_t v = page_view();
-    clerk_auth_outcome_t o;
-    fake_t f;
+    AUTH_CASE(browser_section(p, PK_LIVE), page_view());
 
-    fake_init(&f, p);
     answer(&f, "hdr.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     answer(&f, "ck.tok.en", CLERK_STEP_DONE, CLERK_TOKEN_EXPIRED, 0);
     /* the cookie's session, else the header's (the SDK's sessionToken) */

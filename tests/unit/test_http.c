@@ -35,6 +35,19 @@ static apr_status_t get(clerk_http_t *h, apr_pool_t *p, const char *path,
     return clerk_http_request(h, p, "GET", ts_url(srv, p, path), NULL, NULL, resp);
 }
 
+/* The locals of a request's test: p, h (a client with this timeout and the default
+   body limit) and its response resp. */
+#define HTTP_CASE(timeout_ms)                                                          \
+    apr_pool_t *p = UNIT_POOL;                                                         \
+    clerk_http_t *h = client(p, timeout_ms, 0);                                        \
+    clerk_http_response_t resp
+
+/* path answers status with Location: to and an empty body (the header lives in p). */
+static void redirect(apr_pool_t *p, const char *path, int status, const char *to)
+{
+    ts_route(srv, path, status, apr_psprintf(p, "Location: %s\r\n", to), "");
+}
+
 static double seconds_since(apr_time_t t0)
 {
     return (double)(apr_time_now() - t0) / APR_USEC_PER_SEC;
@@ -239,9 +252,7 @@ static void test_request_refuses_bad_url(void **state)
 
 static void test_get_status_body_headers(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 2000, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(2000);
     apr_array_header_t *hdrs = unit_strings(p, "Authorization: Bearer sk_test_unit",
                                             "Clerk-API-Version: 2026-05-12", NULL);
     char *head;
@@ -272,11 +283,9 @@ static void test_get_status_body_headers(void **state)
 
 static void test_post_body_and_no_redirect(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 2000, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(2000);
 
-    ts_route(srv, "/post", 302, "Location: /post-target\r\n", "");
+    redirect(p, "/post", 302, "/post-target");
     ts_route(srv, "/post-target", 200, NULL, "followed");
     assert_int_equal(clerk_http_request(h, p, "POST", ts_url(srv, p, "/post"), NULL,
                                         "{\"token\":\"x\"}", &resp), APR_SUCCESS);
@@ -287,9 +296,7 @@ static void test_post_body_and_no_redirect(void **state)
 
 static void test_connection_refused(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 2000, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(2000);
     test_server_t *gone = ts_start();
     const char *url = ts_url(gone, p, "/x");
 
@@ -336,9 +343,7 @@ static void test_body_bound(void **state)
 
 static void test_gzip_decoded_and_bounded(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 5000, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(5000);
     const char *text = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\"}]}";
     gz_t g;
     apr_size_t zlen, blen;
@@ -374,18 +379,15 @@ static void test_gzip_decoded_and_bounded(void **state)
 
 static void test_redirect_same_origin_followed(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 2000, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(2000);
     apr_array_header_t *hdrs = unit_strings(p, "Authorization: Bearer sk_test_unit", NULL);
-    const char *abs = apr_psprintf(p, "Location: %s\r\n", ts_url(srv, p, "/r-3"));
 
     /* 3 redirects, the most followed: relative, absolute, with a query */
-    ts_route(srv, "/r-1", 302, "Location: /r-2\r\n", "");
-    ts_route(srv, "/r-2", 301, abs, "");
-    ts_route(srv, "/r-3", 307, "Location: /r-final?x=1\r\n", "");
+    redirect(p, "/r-1", 302, "/r-2");
+    redirect(p, "/r-2", 301, ts_url(srv, p, "/r-3"));
+    redirect(p, "/r-3", 307, "/r-final?x=1");
     ts_route(srv, "/r-final", 200, NULL, "final");
-    ts_route(srv, "/r-0", 302, "Location: /r-1\r\n", "");
+    redirect(p, "/r-0", 302, "/r-1");
     assert_int_equal(clerk_http_request(h, p, "GET", ts_url(srv, p, "/r-1"), hdrs, NULL, &resp),
                      APR_SUCCESS);
     assert_int_equal(resp.status, 200);
@@ -400,12 +402,10 @@ static void test_redirect_same_origin_followed(void **state)
 
 static void test_redirect_loop_refused(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 2000, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(2000);
     unsigned before;
 
-    ts_route(srv, "/loop", 302, "Location: /loop\r\n", "");
+    redirect(p, "/loop", 302, "/loop");
     before = ts_hits(srv, "/loop");
     assert_int_not_equal(get(h, p, "/loop", &resp), APR_SUCCESS);
     assert_non_null(strstr(resp.error, "too many redirects"));
@@ -414,9 +414,7 @@ static void test_redirect_loop_refused(void **state)
 
 static void test_redirect_other_origin_refused(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 2000, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(2000);
     apr_array_header_t *hdrs = unit_strings(p, "Authorization: Bearer sk_test_unit", NULL);
     test_server_t *other = ts_start();
     struct {
@@ -453,9 +451,7 @@ static void test_redirect_other_origin_refused(void **state)
 
 static void test_timeout_on_hang(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 300, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(300);
     apr_time_t t0;
     apr_status_t rv;
 
@@ -471,9 +467,7 @@ static void test_timeout_on_hang(void **state)
 
 static void test_timeout_on_drip(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 500, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(500);
     apr_time_t t0;
 
     ts_route(srv, "/drip", 200, NULL, "{\"keys\":[\"dripping slowly\"]}");
@@ -486,14 +480,12 @@ static void test_timeout_on_drip(void **state)
 /* The total timeout covers every hop, not each one. */
 static void test_timeout_covers_redirects(void **state)
 {
-    apr_pool_t *p = UNIT_POOL;
-    clerk_http_t *h = client(p, 600, 0);
-    clerk_http_response_t resp;
+    HTTP_CASE(600);
     apr_time_t t0;
 
-    ts_route(srv, "/slow-a", 302, "Location: /slow-b\r\n", "");
+    redirect(p, "/slow-a", 302, "/slow-b");
     ts_route_slow(srv, "/slow-a", 250, 0);
-    ts_route(srv, "/slow-b", 302, "Location: /slow-c\r\n", "");
+    redirect(p, "/slow-b", 302, "/slow-c");
     ts_route_slow(srv, "/slow-b", 250, 0);
     ts_route(srv, "/slow-c", 200, NULL, "late");
     ts_route_slow(srv, "/slow-c", 250, 0);

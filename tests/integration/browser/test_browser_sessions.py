@@ -11,7 +11,7 @@ import pytest
 import clerk_tokens as T
 import handshake_fake as F
 from browser_kit import CURL_HTML, FETCH, NAV, SIGN_IN, Browser, handshake_query
-from helpers import Client, assert_invalid, assert_no_token, describe
+from helpers import Client, apr_urlencoded, assert_invalid, assert_no_token, describe
 from locations import cgi_directory
 
 EXPIRED_REASON = "session-token-expired-refresh-non-eligible-no-refresh-cookie"
@@ -34,20 +34,6 @@ def tok(**over):
 def expired():
     t = T.now()
     return tok(iat=t - 600, nbf=t - 610, exp=t - 60)
-
-
-def apr_urlencoded(s):
-    """apr_pescape_urlencoded: alnum and .-*_ kept, space as '+', the rest %xx (lower case)."""
-    out = []
-    for b in s.encode("utf-8"):
-        c = chr(b)
-        if c.isascii() and (c.isalnum() or c in ".-*_"):
-            out.append(c)
-        elif c == " ":
-            out.append("+")
-        else:
-            out.append("%%%02x" % b)
-    return "".join(out)
 
 
 def sign_in(b, token, uat=None, suffixed=False):

@@ -256,6 +256,15 @@ def hop_names(chain, base, fapi):
     return out
 
 
+# hop_names of a handshake with a nonce: the app sends the browser to the
+# Frontend API, which sends it back with __clerk_handshake_nonce
+NONCE_ROUND_TRIP = [
+    ("app", 307, []),
+    ("fapi", 307, []),
+    ("app", 200, ["__clerk_handshake_nonce"]),
+]
+
+
 def expire(token):
     """Sleep until token's exp has passed (ClerkClockSkew 0)."""
     payload = token.split(".")[1]
@@ -466,11 +475,7 @@ def sat_expiry(c, cserver, cfake, old, before):
     env = env_of(dom, cserver, cfake)
     served_as_user(env)
     assert env["QUERY_STRING"] == "from=chromium"
-    assert hop_names(chain, base, fapi) == [
-        ("app", 307, []),
-        ("fapi", 307, []),
-        ("app", 200, ["__clerk_handshake_nonce"]),
-    ], chain
+    assert hop_names(chain, base, fapi) == NONCE_ROUND_TRIP, chain
     hs = cfake.requests(F.HANDSHAKE)
     assert len(hs) == before + 1, hs
     assert hs[-1].query["__clerk_hs_reason"] == EXPIRED
@@ -499,11 +504,7 @@ def test_chromium_satellite_first_visit_then_expiry(cserver, cfake, tmp_path):
         served_as_user(env)
         assert env["HTTP_HOST"] == "%s:%d" % (SATELLITE, cserver.port)
         assert env["QUERY_STRING"] == "from=chromium"
-        assert hop_names(chain, base, fapi) == [
-            ("app", 307, []),
-            ("fapi", 307, []),
-            ("app", 200, ["__clerk_handshake_nonce"]),
-        ], chain
+        assert hop_names(chain, base, fapi) == NONCE_ROUND_TRIP, chain
         hs = cfake.requests(F.HANDSHAKE)
         assert len(hs) == 1, hs
         assert hs[0].query["__clerk_hs_reason"] == "satellite-needs-syncing"

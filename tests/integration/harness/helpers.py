@@ -219,3 +219,31 @@ def header_name(var):
 def http_var(var):
     """CLERK_USER_ID -> HTTP_X_CLERK_USER_ID (what CGI makes of the header)."""
     return "HTTP_X_" + var
+
+
+# Client-sent headers with the names the module sets (X-Clerk-*, in the
+# spellings a client may use, '_' for '-' too): none may reach the application.
+SPOOF_X_CLERK = {
+    "X-Clerk-User-Id": "user_evil",
+    "x-clerk-org-role": "org:admin",
+    "X-CLERK-ORG-PERMISSIONS": "org:evil:all",
+    "x-ClErK-cLaImS": '{"sub":"user_evil"}',
+    "X-Clerk-Token-Type": "m2m_token",
+    "X-Clerk-Something-New": "evil",
+    "x-clerk_user_id": "user_evil",
+    "X_Clerk_Org_Id": "org_evil",
+}
+
+
+def apr_urlencoded(s):
+    """apr_pescape_urlencoded: alnum and .-*_ kept, space as '+', the rest %xx (lower case)."""
+    out = []
+    for b in s.encode("utf-8"):
+        c = chr(b)
+        if c.isascii() and (c.isalnum() or c in ".-*_"):
+            out.append(c)
+        elif c == " ":
+            out.append("+")
+        else:
+            out.append("%%%02x" % b)
+    return "".join(out)

@@ -481,3 +481,16 @@ class Httpd:
             [APACHE, "-t", "-d", str(self.root), "-f", str(self.conf)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self._env(), timeout=60)
         return r.returncode, r.stdout.decode("utf-8", "replace")
+
+
+def terminate(proc, timeout=15):
+    """SIGTERM to proc (a Popen started with start_new_session) and wait; if it
+    does not exit within timeout, SIGKILL to its own process group only."""
+    if not proc or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)

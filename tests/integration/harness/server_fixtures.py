@@ -64,16 +64,17 @@ def reset_around(fake):
     fake.reset()
 
 
-def module_server_fixtures(configure, server, client):
+def module_server_fixtures(configure, server, client, name=None):
     """The fixtures of a test module with a server of its own: server, an Httpd
-    of each MPM (also named server) whose config body is configure(h), and
-    client, a Client bound to it; both module-scoped.  The module binds them:
+    of each MPM (named name, by default server) whose config body is
+    configure(h), and client, a Client bound to it; both module-scoped.  The
+    module binds them:
 
       edge, eclient = module_server_fixtures(_edge_config, "edge", "eclient")
     """
     @pytest.fixture(scope="module", name=server)
     def server_fixture(mpm):
-        yield from running_httpd(mpm, configure, name=server)
+        yield from running_httpd(mpm, configure, name=name or server)
 
     # mpm, although unused here, keeps the tests that ask for the client
     # alone parametrized by MPM (the server is looked up by name, at run time)
