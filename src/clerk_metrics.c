@@ -582,21 +582,25 @@ char *clerk_metrics_prometheus(apr_pool_t *p, const clerk_metrics_t *m,
                     p, "clerk_key_source_snapshot_age_seconds{source=\"%s\"} %.6f\n", src,
                     seconds(rep->now - v->fetched_at));
         }
-        head(&o, "clerk_key_source_fetches_total", "counter",
-             "Key set fetches by source and result (all processes).");
-        emit(&o, apr_array_pstrcat(p, fetch, 0));
-        head(&o, "clerk_key_source_last_fetch_timestamp_seconds", "gauge",
-             "When the latest fetch of any process ended.");
-        emit(&o, apr_array_pstrcat(p, last, 0));
-        head(&o, "clerk_key_source_last_fetch_success", "gauge",
-             "Whether the latest fetch of any process gave usable keys.");
-        emit(&o, apr_array_pstrcat(p, okay, 0));
-        head(&o, "clerk_key_source_kid_info", "gauge",
-             "The kids in force in the reporting process.");
-        emit(&o, apr_array_pstrcat(p, kids, 0));
-        head(&o, "clerk_key_source_snapshot_age_seconds", "gauge",
-             "Since the reporting process's keys were last confirmed.");
-        emit(&o, apr_array_pstrcat(p, age, 0));
+        const struct {
+            const char *name, *type, *help;
+            const apr_array_header_t *rows;
+        } families[] = {
+            {"clerk_key_source_fetches_total", "counter",
+             "Key set fetches by source and result (all processes).", fetch},
+            {"clerk_key_source_last_fetch_timestamp_seconds", "gauge",
+             "When the latest fetch of any process ended.", last},
+            {"clerk_key_source_last_fetch_success", "gauge",
+             "Whether the latest fetch of any process gave usable keys.", okay},
+            {"clerk_key_source_kid_info", "gauge",
+             "The kids in force in the reporting process.", kids},
+            {"clerk_key_source_snapshot_age_seconds", "gauge",
+             "Since the reporting process's keys were last confirmed.", age},
+        };
+        for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+            head(&o, families[f].name, families[f].type, families[f].help);
+            emit(&o, apr_array_pstrcat(p, families[f].rows, 0));
+        }
     }
     return apr_array_pstrcat(p, o.parts, 0);
 }

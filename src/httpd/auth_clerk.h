@@ -341,6 +341,19 @@ const handshake_params *mac_handshake_params(const request_rec *r);
 void mac_clean_slate(request_rec *r);
 
 /* ---- authn.c ---- */
+/*
+ * The caller's side of the core's decision (clerk_auth_ops_t ctx) for a
+ * request of a section: authn.c's, and expr.c's early one, which starts
+ * with it.
+ */
+typedef struct {
+    request_rec *r;
+    const clerk_dir_conf *c;
+    clerk_request_state *st;
+} mac_ask;
+clerk_step_t mac_ask_acquire_keys(void *ctx, const clerk_keyset_t **keys, void **hold,
+                                  apr_int64_t *retry_after);
+void mac_ask_release_keys(void *ctx, void *hold);
 int mac_is_clerk_request(request_rec *r);
 clerk_request_state *mac_request_state(const request_rec *r);
 /* check_authn of a Clerk section: the view, the core's decision, its outcome applied */

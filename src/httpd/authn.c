@@ -102,18 +102,13 @@ static void auth_settings(apr_pool_t *p, const clerk_dir_conf *c, clerk_auth_set
 
 /* ---- what the decision asks of this process (clerk_auth_ops_t) ---- */
 
-typedef struct {
-    request_rec *r;
-    const clerk_dir_conf *c;
-    clerk_request_state *st;
-} asked_t;
 
 static clerk_step_t ask_verify_jwt(void *ctx, const char *token, unsigned accept_types,
                                    apr_int64_t clock_skew, const char *carrier,
                                    clerk_claims_t **claims, clerk_reason_t *reason,
                                    apr_int64_t *retry_after)
 {
-    asked_t *a = ctx;
+    mac_ask *a = ctx;
     clerk_step_t step = mac_verify_jwt(a->r, a->c, a->st, token, accept_types, clock_skew,
                                        carrier, reason, retry_after);
     *claims = a->st->claims;
@@ -124,15 +119,15 @@ static clerk_step_t ask_check_opaque(void *ctx, const char *token, clerk_token_t
                                      const char *carrier, clerk_claims_t **claims,
                                      clerk_reason_t *reason, apr_int64_t *retry_after)
 {
-    asked_t *a = ctx;
+    mac_ask *a = ctx;
     return mac_check_opaque(a->r, a->c, a->st, token, type, carrier, claims, reason,
                             retry_after);
 }
 
-static clerk_step_t ask_acquire_keys(void *ctx, const clerk_keyset_t **keys, void **hold,
-                                     apr_int64_t *retry_after)
+clerk_step_t mac_ask_acquire_keys(void *ctx, const clerk_keyset_t **keys, void **hold,
+                                  apr_int64_t *retry_after)
 {
-    asked_t *a = ctx;
+    mac_ask *a = ctx;
     keys_in_use *k = apr_palloc(a->r->pool, sizeof(*k));
     clerk_step_t step = mac_acquire_keys(a->r, a->c, k, apr_time_now(), retry_after);
 
@@ -141,7 +136,7 @@ static clerk_step_t ask_acquire_keys(void *ctx, const clerk_keyset_t **keys, voi
     return step;
 }
 
-static void ask_release_keys(void *ctx, void *hold)
+void mac_ask_release_keys(void *ctx, void *hold)
 {
     mac_release_keys(hold);
 }
@@ -151,7 +146,7 @@ static clerk_step_t ask_refresh_session(void *ctx, const char *expired_token,
                                         clerk_refresh_result_t *result,
                                         apr_int64_t *retry_after)
 {
-    asked_t *a = ctx;
+    mac_ask *a = ctx;
     return mac_refresh_session(a->r, a->c, expired_token, refresh_token, suffixed_cookies,
                                result, retry_after);
 }
@@ -160,7 +155,7 @@ static clerk_step_t ask_exchange_nonce(void *ctx, const char *nonce,
                                        apr_array_header_t **directives, const char **detail,
                                        apr_int64_t *retry_after)
 {
-    asked_t *a = ctx;
+    mac_ask *a = ctx;
     return mac_exchange_nonce(a->r, a->c, nonce, directives, detail, retry_after);
 }
 
@@ -277,9 +272,9 @@ int mac_authenticate(request_rec *r)
 {
     const clerk_dir_conf *c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
     clerk_request_state *st = apr_pcalloc(r->pool, sizeof(*st));
-    asked_t asked = { r, c, st };
+    mac_ask asked = { r, c, st };
     const clerk_auth_ops_t ops = {
-        &asked, ask_verify_jwt, ask_check_opaque, ask_acquire_keys, ask_release_keys,
+        &asked, ask_verify_jwt, ask_check_opaque, mac_ask_acquire_keys, mac_ask_release_keys,
         ask_exchange_nonce, ask_refresh_session
     };
     clerk_auth_outcome_t outcome;

@@ -64,9 +64,7 @@ const apr_array_header_t *mac_expr_verifications(const request_rec *r)
 /* ---- the early decision: check_authn's, asking this process without side effects ---- */
 
 typedef struct {
-    request_rec *r;
-    const clerk_dir_conf *c;
-    clerk_request_state *st;
+    mac_ask ask;                    /* first: the keys are asked as authn.c asks them */
     early_t *e;
 } early_ask;
 
@@ -75,7 +73,7 @@ static void remember(early_ask *a, clerk_claims_t *claims, apr_int64_t clock_ske
 {
     clerk_request_state *v = apr_array_push(a->e->verified);
 
-    *v = *a->st;
+    *v = *a->ask.st;
     v->claims = claims;
     if (clock_skew >= 0)
         v->opts.clock_skew = clock_skew;
@@ -87,10 +85,10 @@ static clerk_step_t early_verify_jwt(void *ctx, const char *token, unsigned acce
                                      apr_int64_t *retry_after)
 {
     early_ask *a = ctx;
-    clerk_step_t step = mac_verify_jwt(a->r, a->c, a->st, token, accept_types, clock_skew,
+    clerk_step_t step = mac_verify_jwt(a->ask.r, a->ask.c, a->ask.st, token, accept_types, clock_skew,
                                        carrier, reason, retry_after);
 
-    *claims = a->st->claims;
+    *claims = a->ask.st->claims;
     if (step == CLERK_STEP_DONE && *reason == CLERK_OK && *claims)
         remember(a, *claims, clock_skew);
     return step;
@@ -101,7 +99,7 @@ static clerk_step_t early_check_opaque(void *ctx, const char *token, clerk_token
                                        clerk_reason_t *reason, apr_int64_t *retry_after)
 {
     early_ask *a = ctx;
-    clerk_step_t step = mac_check_opaque(a->r, a->c, a->st, token, type, carrier, claims,
+    clerk_step_t step = mac_check_opaque(a->ask.r, a->ask.c, a->ask.st, token, type, carrier, claims,
                                          reason, retry_after);
 
     if (step == CLERK_STEP_DONE && *reason == CLERK_OK && *claims)
@@ -109,27 +107,10 @@ static clerk_step_t early_check_opaque(void *ctx, const char *token, clerk_token
     return step;
 }
 
-static clerk_step_t early_acquire_keys(void *ctx, const clerk_keyset_t **keys, void **hold,
-                                       apr_int64_t *retry_after)
-{
-    early_ask *a = ctx;
-    keys_in_use *k = apr_palloc(a->r->pool, sizeof(*k));
-    clerk_step_t step = mac_acquire_keys(a->r, a->c, k, apr_time_now(), retry_after);
-
-    *keys = k->keys;
-    *hold = k;
-    return step;
-}
-
-static void early_release_keys(void *ctx, void *hold)
-{
-    mac_release_keys(hold);
-}
-
 /* A nonce is exchanged and a session refreshed by check_authn only: it sends the cookies. */
 static clerk_step_t not_early(early_ask *a, const char *what, apr_int64_t *retry_after)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, a->r, CLERKNO(092)
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, a->ask.r, CLERKNO(092)
                   "an expression before authentication does not %s: no one signed in for it",
                   what);
     *retry_after = 1;
@@ -155,10 +136,10 @@ static const clerk_claims_t *early_claims(request_rec *r)
 {
     const clerk_dir_conf *c = ap_get_module_config(r->per_dir_config, &auth_clerk_module);
     early_t *e = early_of(r, 1);
-    early_ask asked = { r, c, NULL, e };
+    early_ask asked = { { r, c, NULL }, e };
     const clerk_auth_ops_t ops = {
-        &asked, early_verify_jwt, early_check_opaque, early_acquire_keys, early_release_keys,
-        early_exchange_nonce, early_refresh_session
+        &asked, early_verify_jwt, early_check_opaque, mac_ask_acquire_keys,
+        mac_ask_release_keys, early_exchange_nonce, early_refresh_session
     };
     clerk_auth_outcome_t outcome;
 
@@ -166,8 +147,8 @@ static const clerk_claims_t *early_claims(request_rec *r)
         return NULL;
     if (e->conf == c)
         return e->claims;
-    asked.st = apr_pcalloc(r->pool, sizeof(*asked.st));
-    mac_decide(r, c, asked.st, &ops, &outcome);
+    asked.ask.st = apr_pcalloc(r->pool, sizeof(*asked.ask.st));
+    mac_decide(r, c, asked.ask.st, &ops, &outcome);
     /* signed in, and not answered with a redirect (a development handshake's result) */
     e->conf = c;
     e->claims = outcome.state == CLERK_AUTH_SIGNED_IN && !outcome.location ? outcome.claims
