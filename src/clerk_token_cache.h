@@ -44,8 +44,10 @@ int clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
                       unsigned char out[CLERK_TOKEN_CACHE_KEY_LEN]);
 
 /*
- * The key for token under a verification context (opaque bytes); 0 when it
- * could not be computed, and then the cache must not be consulted.
+ * The key for token under a verification context (opaque bytes): a keyed
+ * 128-bit PRF (SipHash-2-4-128) with a random per-process key, so only
+ * comparable within this process; 0 when it could not be computed (no
+ * random key), and then the cache must not be consulted.
  */
 int clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
                           apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN]);

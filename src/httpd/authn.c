@@ -23,22 +23,40 @@ clerk_request_state *mac_request_state(const request_rec *r)
     return r ? ap_get_module_config(r->request_config, &auth_clerk_module) : NULL;
 }
 
+/* Whether t has an entry whose name starts with prefix (case-insensitive, as apr_table). */
+static int has_prefixed(const apr_table_t *t, const char *prefix)
+{
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    apr_size_t n = strlen(prefix);
+
+    for (int i = 0; i < a->nelts; i++)
+        if (e[i].key && !strncasecmp(e[i].key, prefix, n))
+            return 1;
+    return 0;
+}
+
+/* CLERK_* variables (env names CLERK_*, header names X-Clerk-*: clerk_export.c) */
 static void export_claims(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st)
 {
     int how = c->pass_claims_as ? c->pass_claims_as : PASS_ENV;
     const apr_array_header_t *vars;
+    int env_add, hdr_add;
 
     if (st->exported || how == PASS_NONE)
         return;
     st->exported = 1;
     vars = st->vars ? st->vars : clerk_export_vars(r->pool, st->claims);
+    /* no earlier value to replace: add (setn compares each name with every CLERK_* entry) */
+    env_add = (how & PASS_ENV) && !has_prefixed(r->subprocess_env, "CLERK_");
+    hdr_add = (how & PASS_HEADERS) && !has_prefixed(r->headers_in, "X-Clerk-");
     for (int i = 0; i < vars->nelts; i++) {
         const clerk_var_t *v = &APR_ARRAY_IDX(vars, i, clerk_var_t);
         if (how & PASS_ENV)
-            apr_table_setn(r->subprocess_env, v->env, v->value);
+            (env_add ? apr_table_addn : apr_table_setn)(r->subprocess_env, v->env, v->value);
         if (how & PASS_HEADERS) {
             if (clerk_export_header_safe(v->value))
-                apr_table_setn(r->headers_in, v->header, v->value);
+                (hdr_add ? apr_table_addn : apr_table_setn)(r->headers_in, v->header, v->value);
             else
                 ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(003)
                               "not passing %s as a header: control characters", v->header);

@@ -67,6 +67,22 @@ static void test_bearer_every_byte(void **state)
     }
 }
 
+/* The same in a long token, at every position (the 16-byte blocks and the tail). */
+static void test_bearer_every_byte_long(void **state)
+{
+    for (int pos = 0; pos < 40; pos++)
+        for (int c = 1; c < 256; c++) {
+            char h[64];
+            const char *t;
+            int separator = c <= 0x20 || c == 0x7f || c == ',' || c == ';';
+
+            snprintf(h, sizeof(h), "Bearer %s", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN");
+            h[7 + pos] = (char)c;
+            if (bearer(h, &t) != (separator ? CLERK_CARRIER_MALFORMED : CLERK_CARRIER_TOKEN))
+                fail_msg("byte 0x%02x at %d: %s", c, pos, separator ? "accepted" : "refused");
+        }
+}
+
 static clerk_carrier_t cookie(apr_pool_t *p, const char *h, const char *name, const char **v)
 {
     apr_size_t len = 12345;
@@ -124,6 +140,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_bearer),
         UNIT_TEST(test_bearer_every_byte),
+        UNIT_TEST(test_bearer_every_byte_long),
         UNIT_TEST(test_cookie),
     };
     return UNIT_RUN(tests);
