@@ -440,6 +440,48 @@ static void test_cache_key_context_boundary(void **state)
  * the one get finds) equals the originals and still reads right after the
  * request pool they came from is gone.
  */
+/* Threads computing keys at once, each with a context of its own: the same keys as one thread. */
+typedef struct {
+    volatile apr_uint32_t *go;
+    unsigned char keys[64][CLERK_TOKEN_CACHE_KEY_LEN];
+} key_thread_t;
+
+static void *APR_THREAD_FUNC key_thread(apr_thread_t *t, void *arg)
+{
+    key_thread_t *k = arg;
+    char token[32];
+
+    unit_wait_for(k->go);
+    for (unsigned i = 0; i < 64; i++) {
+        snprintf(token, sizeof(token), "tok-%u", i);
+        if (!clerk_token_cache_key(token, strlen(token), "ctx", 3, k->keys[i]))
+            memset(k->keys[i], 0xff, CLERK_TOKEN_CACHE_KEY_LEN);
+    }
+    return NULL;
+}
+
+static void test_cache_key_per_thread(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    volatile apr_uint32_t go = 0;
+    key_thread_t *k = apr_pcalloc(p, 4 * sizeof(*k));
+    unsigned char want[CLERK_TOKEN_CACHE_KEY_LEN], zero[CLERK_TOKEN_CACHE_KEY_LEN] = {0};
+    char token[32];
+
+    for (unsigned n = 0; n < 4; n++)
+        k[n].go = &go;
+    unit_run_threads(p, 4, key_thread, k, sizeof(*k), &go);
+    for (unsigned i = 0; i < 64; i++) {
+        snprintf(token, sizeof(token), "tok-%u", i);
+        assert_true(clerk_token_cache_key(token, strlen(token), "ctx", 3, want));
+        assert_memory_not_equal(want, zero, sizeof(want));
+        /* the doorkeeper's half is not the shard's and slot's half */
+        assert_memory_not_equal(want, want + 16, 16);
+        for (unsigned n = 0; n < 4; n++)
+            assert_memory_equal(k[n].keys[i], want, sizeof(want));
+    }
+}
+
 static void test_put_get_frozen_copy(void **state)
 {
     apr_pool_t *rp = private_pool(UNIT_POOL);
@@ -1171,6 +1213,7 @@ int main(void)
         UNIT_TEST(test_digest),
         UNIT_TEST(test_cache_key),
         UNIT_TEST(test_cache_key_context_boundary),
+        UNIT_TEST(test_cache_key_per_thread),
         UNIT_TEST(test_put_get_frozen_copy),
         UNIT_TEST(test_put_m2m_scopes),
         UNIT_TEST(test_payload_is_a_copy),
