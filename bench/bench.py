@@ -33,7 +33,11 @@ A perf profile of the clerk child in scenario (b) attributes its CPU time;
 bench/microbench.c times each step of the module's request path natively in
 one thread (profiling.py); and callgrind (callgrind.py) counts user-space
 instructions per request for every server, which unlike req/s does not
-depend on what else the machine is doing.  report.py prints the result.
+depend on what else the machine is doing.  A second table runs the same
+scenarios (without openidc, BENCH_DEBIAN_ROUNDS rounds) on servers
+configured as Debian ships httpd (servers.PROFILES).  scale.py measures a
+configuration of 2 000 virtual hosts with 50 key sources.  report.py prints
+the result.
 
 The knobs (BENCH_DURATION, BENCH_ROUNDS, BENCH_SCENARIOS, ...) and their
 defaults are listed at the top of settings.py.
@@ -49,10 +53,11 @@ import load
 import mint
 import profiling
 import report
+import scale
 import servers
-from settings import (CALLGRIND, CG_REQUESTS, CONNECTIONS, DURATION, KID, MICRO, N_TOKENS,
-                      OUT, PRIVATE, ROUNDS, RSS_CONTROL_REQUESTS, RSS_REQUESTS, SCENARIOS,
-                      THREADS, TOKEN_MIN_LEFT, TOKEN_TTL, die, log)
+from settings import (CALLGRIND, CG_REQUESTS, CONNECTIONS, DEBIAN_ROUNDS, DURATION, KID, MICRO,
+                      N_TOKENS, OUT, PRIVATE, ROUNDS, RSS_CONTROL_REQUESTS, RSS_REQUESTS, SCALE,
+                      SCENARIOS, THREADS, TOKEN_MIN_LEFT, TOKEN_TTL, die, log)
 
 
 def prepare():
@@ -103,6 +108,23 @@ def benchmark():
         for s in running.values():
             s.stop()
 
+    # The second table: the same scenarios on servers configured as Debian
+    # ships httpd (servers.PROFILES["debian"]), without openidc, fewer rounds.
+    debian = None
+    if DEBIAN_ROUNDS > 0:
+        log("second table: Debian's default httpd configuration, %d rounds" % DEBIAN_ROUNDS)
+        running = {n: servers.Httpd(n, profile="debian") for n in ["noauth", "clerk",
+                                                                     "clerk-nocache"]
+                   if n in needed}
+        try:
+            for s in running.values():
+                s.start()
+            servers.sanity(running, token, sample)
+            debian = load.run_scenarios(running, token, tokens_file, rounds=DEBIAN_ROUNDS)
+        finally:
+            for s in running.values():
+                s.stop()
+
     rss = rss_ctl = None
     if RSS_REQUESTS > 0:
         rss = load.rss_run(tokens_file, "clerk", RSS_REQUESTS)
@@ -120,8 +142,11 @@ def benchmark():
     elif CALLGRIND:
         log("callgrind part skipped: valgrind is not installed")
 
-    report.print_report(t_start, busy_before, results, rss, rss_ctl, [prof, micro, cg])
-    report.write_results(results)
+    scaled = scale.run(token) if SCALE else None
+
+    report.print_report(t_start, busy_before, results, debian, rss, rss_ctl,
+                        [prof, micro, cg, scaled])
+    report.write_results(results, debian)
 
 
 def callgrind_only():

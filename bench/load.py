@@ -123,17 +123,20 @@ def wrk(server, seconds, mode, token, tokens_file, start=None, retries=NOISE_RET
     return r
 
 
-def run_scenarios(servers, token, tokens_file):
-    """{scenario key: {server name: [one wrk result per round]}}."""
+def run_scenarios(servers, token, tokens_file, rounds=ROUNDS):
+    """{scenario key: {server name: [one wrk result per round]}}, for the
+    scenario's servers that are in `servers` (the Debian table has no openidc)."""
     results = {}
     for key in SCENARIOS:
         title, mode, names = SCENARIO_SPECS[key]
-        log("%s: %d x %d s rounds, alternating %s" % (title, ROUNDS, DURATION, ", ".join(names)))
+        names = [n for n in names if n in servers]
+        log("%s: %d x %d s rounds, alternating %s"
+            % (title, rounds, DURATION, ", ".join(servers[n].tag for n in names)))
         if WARMUP:
             for n in names:
                 wrk(servers[n], WARMUP, mode, token, tokens_file, retries=0)
         per = {n: [] for n in names}
-        for rnd in range(ROUNDS):
+        for rnd in range(rounds):
             line = []
             for n in names:
                 r = wrk(servers[n], DURATION, mode, token, tokens_file)

@@ -1,14 +1,16 @@
 """The final report: the table of medians and ratios (what the main README's
-"Performance" section quotes), the RSS, profile and callgrind sections, the
-verdicts against the targets, and build/bench/results.txt."""
+"Performance" section quotes), the second table (Debian's default httpd
+configuration), the RSS, profile, callgrind and configuration-scale sections,
+the verdicts against the targets, and build/bench/results.txt."""
 import datetime
 import statistics
 import time
 
 import load
 from host import PIN, machine, versions
-from settings import (CONNECTIONS, DURATION, N_TOKENS, NOISE_LIMIT, NOISE_RETRIES, OUT,
-                      RETRY_BUDGET, ROUNDS, RSS_REQUESTS, SCENARIOS, STATIC, STATIC_CONF, THREADS)
+from settings import (CONNECTIONS, DEBIAN_ROUNDS, DURATION, N_TOKENS, NOISE_LIMIT,
+                      NOISE_RETRIES, OUT, RETRY_BUDGET, ROUNDS, RSS_REQUESTS, SCENARIOS, STATIC,
+                      STATIC_CONF, THREADS)
 
 # The ratio each authenticating server should reach against noauth.
 TARGETS = {("a", "clerk"): 0.90, ("b", "clerk"): 0.60, ("c", "clerk-nocache"): 0.60}
@@ -22,7 +24,9 @@ def median_of(rounds, field):
     return statistics.median(r[field] for r in rounds)
 
 
-def table(results):
+def table(results, targets=TARGETS):
+    """The lines of one table and the verdicts against `targets` (none for
+    the Debian table, which shows what a default install gets)."""
     lines = []
     hdr = "%-27s %-14s %9s %8s %8s %6s %11s %7s %7s %10s %5s %6s" % (
         "scenario", "server", "req/s", "p50 ms", "p99 ms", "ratio", "(min-max)", "non-2xx",
@@ -31,8 +35,9 @@ def table(results):
     lines.append("-" * len(hdr))
     verdicts = []
     for key in SCENARIOS:
-        title, _, names = load.SCENARIO_SPECS[key]
+        title = load.SCENARIO_SPECS[key][0]
         per = results[key]
+        names = list(per)
         base = per["noauth"]
         for n in names:
             rps = median_of(per[n], "rps")
@@ -43,7 +48,7 @@ def table(results):
             non2xx = sum(r["non2xx"] for r in per[n])
             sockerr = sum(r["sockerr"] for r in per[n])
             mark = ""
-            target = TARGETS.get((key, n))
+            target = targets.get((key, n))
             if target is not None:
                 good = ratio >= target and non2xx == 0
                 mark = "  target >= %.2f: %s" % (target, "MET" if good else "NOT MET")
@@ -94,9 +99,10 @@ def rss_lines(rss, rss_ctl):
     return lines
 
 
-def print_report(t_start, busy_before, results, rss, rss_ctl, sections):
-    """sections: the perf, microbench and callgrind lines, each None when
-    that part did not run."""
+def print_report(t_start, busy_before, results, debian, rss, rss_ctl, sections):
+    """debian: the second table's results (None when it did not run);
+    sections: the perf, microbench, callgrind and scale lines, each None
+    when that part did not run."""
     lines, verdicts = table(results)
     print()
     print("=" * 100)
@@ -125,7 +131,21 @@ def print_report(t_start, busy_before, results, rss, rss_ctl, sections):
     print("(within %d s of redone rounds in all; %.0f s used)"
           % (RETRY_BUDGET, load.retry_seconds))
     print()
-    for line in lines + rss_lines(rss, rss_ctl):
+    for line in lines:
+        print(line)
+    if debian:
+        print("Second table: Debian's default httpd configuration (%d rounds of %d s, same "
+              "wrk, pinning and ratios as above):" % (DEBIAN_ROUNDS, DURATION))
+        print("  Debian's default modules and their conf files, event MPM StartServers 2, "
+              "ThreadsPerChild 25, MaxRequestWorkers 150,")
+        print("  Min/MaxSpareThreads 25/75, KeepAlive On, MaxKeepAliveRequests 100, "
+              "KeepAliveTimeout 5, LogLevel warn,")
+        print("  access log in the combined format to a file, EnableMMAP On, EnableSendfile Off "
+              "(httpd's defaults); no openidc")
+        print()
+        for line in table(debian, {})[0]:
+            print(line)
+    for line in rss_lines(rss, rss_ctl):
         print(line)
     for section in sections:
         if section:
@@ -140,10 +160,12 @@ def print_report(t_start, busy_before, results, rss, rss_ctl, sections):
     print("=" * 100)
 
 
-def write_results(results):
+def write_results(results, debian=None):
     """Every wrk output, raw, for the README's figures."""
     with open(OUT / "results.txt", "w") as f:
-        for key in SCENARIOS:
-            for n, rounds in results[key].items():
-                for i, r in enumerate(rounds):
-                    f.write("### %s %s round %d\n%s\n" % (key, n, i + 1, r["raw"]))
+        for prefix, res in (("", results), ("debian-", debian or {})):
+            for key in res:
+                for n, rounds in res[key].items():
+                    for i, r in enumerate(rounds):
+                        f.write("### %s %s%s round %d\n%s\n" % (key, prefix, n, i + 1,
+                                                                   r["raw"]))

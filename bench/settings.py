@@ -6,9 +6,12 @@ reader finds the whole list and its defaults in one place (all optional):
   BENCH_DURATION=4  BENCH_ROUNDS=5  BENCH_WARMUP=1  BENCH_CONNECTIONS=16
   BENCH_THREADS=1   BENCH_TOKENS=100000  BENCH_TOKEN_MIN_LEFT=3600
   BENCH_RSS_REQUESTS=1000000 (0 skips the RSS run)  BENCH_RSS_CONTROL_REQUESTS=200000
-  BENCH_RSS_MAX_SECONDS=240  BENCH_PERF=1  BENCH_PORT=18081 (4 ports from it)
+  BENCH_RSS_MAX_SECONDS=240  BENCH_PERF=1  BENCH_PORT=18081 (10 ports from it)
   BENCH_CALLGRIND=1  BENCH_CG_REQUESTS=500  BENCH_WAIT_QUIET=120
   BENCH_MICRO=1  BENCH_MICRO_N=20000
+  BENCH_DEBIAN_ROUNDS=3 (the second table, Debian's default httpd settings;
+  0 skips it)  BENCH_SCALE=1 (the configuration-scale step; 0 skips it)
+  BENCH_SCALE_VHOSTS=2000  BENCH_SCALE_SOURCES=50
   BENCH_STATIC=fast (EnableMMAP Off, EnableSendfile On; "mmap": httpd's defaults)
   BENCH_NOISE_LIMIT_PCT=10  BENCH_NOISE_RETRIES=3 (a round in which other
   processes used more than that share of the server's or wrk's CPU is redone)
@@ -63,6 +66,12 @@ NOISE_RETRIES = env_int("BENCH_NOISE_RETRIES", 3)
 RETRY_BUDGET = env_int("BENCH_RETRY_BUDGET", 90)
 PORT = env_int("BENCH_PORT", 18081)
 SCENARIOS = os.environ.get("BENCH_SCENARIOS", "abc")
+# The second table: the same scenarios, fewer rounds (the run must stay
+# within 10 minutes), on servers configured as Debian ships httpd.
+DEBIAN_ROUNDS = env_int("BENCH_DEBIAN_ROUNDS", 3)
+SCALE = env_int("BENCH_SCALE", 1)
+SCALE_VHOSTS = env_int("BENCH_SCALE_VHOSTS", 2000)
+SCALE_SOURCES = env_int("BENCH_SCALE_SOURCES", 50)
 # How the static file is sent, the same for every server.  "fast" (default):
 # read + sendfile, the fastest way httpd serves a small file here.  "mmap":
 # httpd's compiled-in defaults (EnableMMAP On, EnableSendfile Off), which map
