@@ -31,8 +31,21 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         || mac_backend_api_post_config(pconf, s) != APR_SUCCESS
         || mac_key_sources_post_config(pconf, ptemp, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
+    /*
+     * One token cache per process, shared by the virtual hosts of the main
+     * server's ClerkTokenCache size (a key holds everything that decides a
+     * verification, so hosts cannot see each other's verdicts); a host with a
+     * size of its own has a cache of its own.  A cache per host would cost
+     * 2 000 virtual hosts some 180 MiB.
+     */
     for (server_rec *vs = s; vs; vs = vs->next) {
+        const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                                &auth_clerk_module);
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        if (vs != s && sc->token_cache_entries == main_sc->token_cache_entries) {
+            sc->token_cache = main_sc->token_cache;
+            continue;
+        }
         sc->token_cache = clerk_token_cache_create(pconf, (unsigned)sc->token_cache_entries);
         clerk_token_cache_count_into(sc->token_cache, mac_metrics());
     }
@@ -44,8 +57,12 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
     mac_key_sources_child_init(pchild, s);
     mac_backend_api_child_init(pchild, s);
     for (server_rec *vs = s; vs; vs = vs->next) {
+        const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
+                                                                &auth_clerk_module);
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
-        if (sc->token_cache && clerk_token_cache_child_init(sc->token_cache, pchild) != APR_SUCCESS)
+        if (!sc->token_cache || (vs != s && sc->token_cache == main_sc->token_cache))
+            continue;       /* none, or the main server's, set up once */
+        if (clerk_token_cache_child_init(sc->token_cache, pchild) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CLERKNO(017)
                          "cannot set up the token cache");
     }
