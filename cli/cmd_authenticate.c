@@ -19,6 +19,7 @@
 #include "clerk_backend_api.h"
 #include "clerk_export.h"
 #include "clerk_handshake.h"
+#include "clerk_satellite.h"
 
 const char cli_authenticate_help[] =
 "\n"
@@ -198,12 +199,9 @@ static int set_proxy_url(void *args, const cli_optdef_t *opt, const char *val)
 /* As ClerkDomain: a host name, kept in lower case as the module keeps it. */
 static int set_domain(void *args, const cli_optdef_t *opt, const char *val)
 {
-    apr_size_t n = strlen(val);
     char *host;
 
-    if (!n || n > 253 || val[0] == '.' || val[0] == '-' || val[n - 1] == '.'
-        || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n
-        || strstr(val, ".."))
+    if (!clerk_satellite_domain_ok(val))
         return cli_usage_error("--domain '%s' is not a host name (give the satellite's domain, "
                                "e.g. example.net, no scheme)", val);
     host = apr_pstrdup(((auth_args_t *)args)->in.p, val);
@@ -352,6 +350,7 @@ static void section_settings(const cli_verdict_inputs_t *in, const section_args_
 static int check_satellite(const auth_args_t *a)
 {
     const section_args_t *s = &a->section;
+    const char *missing;
 
     if (!s->satellite) {
         if (s->domain || s->satellite_sign_in_url || s->satellite_auto_sync)
@@ -359,10 +358,12 @@ static int check_satellite(const auth_args_t *a)
                      "with --satellite");
         return 0;
     }
-    if (!s->domain && !s->proxy_url)
+    missing = clerk_satellite_missing(a->in.instance, s->domain, s->proxy_url,
+                                      s->satellite_sign_in_url);
+    if (missing && !strncmp(missing, "ClerkDomain", 11))
         return cli_usage_error("--satellite needs --domain (or --proxy-url), as "
                                "ClerkIsSatellite On needs ClerkDomain");
-    if (a->in.instance && !a->in.instance->production && !s->satellite_sign_in_url)
+    if (missing)
         return cli_usage_error("--satellite with a development instance (pk_test_) needs "
                                "--sign-in-url, as ClerkIsSatellite On needs ClerkSignInURL");
     return 0;

@@ -14,6 +14,7 @@
 #include "clerk_backend_api.h"
 #include "clerk_export.h"
 #include "clerk_json.h"
+#include "clerk_satellite.h"
 
 static const char *const keysrc_names[] = {
     [CLI_KEYSRC_NONE] = "none", [CLI_KEYSRC_PEM_FILE] = "pem",
@@ -134,13 +135,8 @@ static const char *build_opts(cli_verdict_inputs_t *in)
                                : in->issuers->nelts ? in->issuers : NULL;
     s.instance_issuers = NULL;
     if (in->instance) {
-        apr_array_header_t *own = apr_array_make(p, 2, sizeof(const char *));
-        APR_ARRAY_PUSH(own, const char *) = in->instance->issuer;
         /* a production satellite's tokens may also come from its clerk.<domain> */
-        if (strcmp(in->instance_fapi, in->instance->frontend_api))
-            APR_ARRAY_PUSH(own, const char *) = apr_pstrcat(p, "https://", in->instance_fapi,
-                                                            NULL);
-        s.instance_issuers = own;
+        s.instance_issuers = clerk_satellite_issuers(p, in->instance, in->instance_fapi);
     }
     s.authorized_parties = in->azp;
     s.audiences = in->aud;
@@ -159,9 +155,9 @@ int cli_verdict_prepare(cli_verdict_inputs_t *in)
     if (in->pk && clerk_publishable_key_parse(in->p, in->pk, &in->instance, &err) != APR_SUCCESS)
         return cli_usage_error("--publishable-key: %s", err);
     if (in->instance)
-        in->instance_fapi = in->satellite_domain && in->instance->production
-                                ? apr_pstrcat(in->p, "clerk.", in->satellite_domain, NULL)
-                                : in->instance->frontend_api;
+        in->instance_fapi = clerk_satellite_frontend_api(in->p, in->instance,
+                                                         in->satellite_domain != NULL,
+                                                         in->satellite_domain);
     in->issuer_source = build_opts(in);
     in->keysrc = key_source(in->p, in, &in->key_where);
     if (in->pem && in->jwks)

@@ -62,6 +62,7 @@
 #include "clerk_org_sync.h"
 #include "clerk_policy.h"
 #include "clerk_publishable_key.h"
+#include "clerk_satellite.h"
 #include "clerk_token_cache.h"
 #include "clerk_verify.h"
 

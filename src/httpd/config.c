@@ -197,15 +197,18 @@ key_slot *mac_network_slot(const clerk_dir_conf *c)
 const satellite_identity *mac_satellite_identity(apr_pool_t *p, const clerk_dir_conf *c)
 {
     satellite_identity *id;
-    char *issuers[2];
+    const char *fapi;
+    apr_array_header_t *issuers;
 
-    if (c->satellite != 1 || !c->domain || !c->instance.key || !c->instance.key->production)
+    if (!c->instance.key
+        || !strcmp(fapi = clerk_satellite_frontend_api(p, c->instance.key, c->satellite == 1,
+                                                       c->domain),
+                   c->instance.key->frontend_api))
         return NULL;
     id = apr_palloc(p, sizeof(*id));
-    id->frontend_api = apr_pstrcat(p, "clerk.", c->domain, NULL);
-    issuers[0] = (char *)c->instance.key->issuer;
-    issuers[1] = apr_pstrcat(p, "https://", id->frontend_api, NULL);
-    id->issuers = mac_make_list(p, 2, issuers);
+    id->frontend_api = fapi;
+    issuers = clerk_satellite_issuers(p, c->instance.key, fapi);
+    id->issuers = mac_make_list(p, issuers->nelts, (char *const *)issuers->elts);
     return id;
 }
 
@@ -261,11 +264,9 @@ static int check_satellites(void)
     for (int i = 0; i < config_state.satellite_sections->nelts; i++) {
         const noted_section *o = &APR_ARRAY_IDX(config_state.satellite_sections, i,
                                                 noted_section);
-        const char *missing = !o->conf->domain && !o->conf->proxy_url
-            ? "ClerkDomain (or ClerkProxyURL)"
-            : o->conf->instance.key && !o->conf->instance.key->production
-                  && !o->conf->satellite_sign_in_url ? "ClerkSignInURL (a development satellite)"
-                                                     : NULL;
+        const char *missing = clerk_satellite_missing(o->conf->instance.key, o->conf->domain,
+                                                      o->conf->proxy_url,
+                                                      o->conf->satellite_sign_in_url);
         if (missing) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, o->server, CLERKNO(038)
                          "ClerkIsSatellite On at %s needs %s in the same section", o->where,

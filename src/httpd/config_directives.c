@@ -257,11 +257,8 @@ static const char *set_satellite(cmd_parms *cmd, void *dconf, int on)
 static const char *set_domain(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    apr_size_t n = strlen(arg);
 
-    if (!n || n > 253 || arg[0] == '.' || arg[0] == '-' || arg[n - 1] == '.'
-        || strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n
-        || strstr(arg, ".."))
+    if (!clerk_satellite_domain_ok(arg))
         return apr_pstrcat(cmd->pool, "ClerkDomain: '", arg, "' is not a host name "
                            "(give the satellite's domain, e.g. example.net, no scheme)", NULL);
     c->domain = apr_pstrdup(cmd->pool, arg);
