@@ -190,6 +190,7 @@ typedef struct {
     string_list *issuer;                /* [https://<frontend api>] */
     const char *session_cookie;         /* __session_<suffix> */
     const char *uat_cookie;             /* __client_uat_<suffix> */
+    const char *frontend_api_base;      /* https://<frontend api>: where handshakes go */
 } instance_identity;
 
 /*
@@ -200,6 +201,7 @@ typedef struct {
  */
 typedef struct {
     const char *frontend_api;           /* clerk.<domain> */
+    const char *frontend_api_base;      /* https://clerk.<domain> */
     string_list *issuers;
 } satellite_identity;
 

@@ -105,9 +105,11 @@ static void auth_settings(apr_pool_t *p, const clerk_dir_conf *c, clerk_auth_set
     s->session_cookie = c->instance.session_cookie;
     s->uat_cookie = c->instance.uat_cookie;
     if (key) {
+        /* derived when the configuration is read, not per request */
         s->instance_fapi = c->satellite_id ? c->satellite_id->frontend_api : key->frontend_api;
-        s->frontend_api_base = c->proxy_url
-            ? c->proxy_url : apr_pstrcat(p, "https://", s->instance_fapi, NULL);
+        s->frontend_api_base = c->proxy_url ? c->proxy_url
+                               : c->satellite_id ? c->satellite_id->frontend_api_base
+                                                 : c->instance.frontend_api_base;
     }
     s->has_secret = c->backend_api != NULL;
     s->has_machine_secret = c->machine_secret != NULL;

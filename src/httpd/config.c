@@ -207,6 +207,7 @@ const satellite_identity *mac_satellite_identity(apr_pool_t *p, const clerk_dir_
         return NULL;
     id = apr_palloc(p, sizeof(*id));
     id->frontend_api = fapi;
+    id->frontend_api_base = apr_pstrcat(p, "https://", fapi, NULL);
     issuers = clerk_satellite_issuers(p, c->instance.key, fapi);
     id->issuers = mac_make_list(p, issuers->nelts, (char *const *)issuers->elts);
     return id;

@@ -207,6 +207,8 @@ const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg
                                              c->instance.key->cookie_suffix, NULL);
     c->instance.uat_cookie = apr_pstrcat(cmd->pool, "__client_uat_",
                                          c->instance.key->cookie_suffix, NULL);
+    c->instance.frontend_api_base = apr_pstrcat(cmd->pool, "https://",
+                                                c->instance.key->frontend_api, NULL);
     c->satellite_id = mac_satellite_identity(cmd->pool, c);
     return NULL;
 }
