@@ -1,0 +1,56 @@
+/*
+ * The shared cache (ClerkCache): what the processes and servers of a fleet
+ * tell each other — key set bodies, Backend API verdicts on opaque tokens,
+ * the Backend API budget, the M2M tokens Apache calls with — through an
+ * Apache socache provider.  Values are sealed (clerk_seal.h) under names
+ * that reveal nothing, and carried by the process's courier
+ * (clerk_cache_courier.h), so a request waits on the store at most the
+ * cache's timeout.  A value that does not open is ignored, counted and
+ * logged (at most once per interval), and is then no different from one that
+ * is absent: the shared cache can make the module do more work, never accept
+ * anything it would not have accepted without it.
+ */
+#ifndef CLERK_SHARED_CACHE_H
+#define CLERK_SHARED_CACHE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "clerk_cache_courier.h"
+#include "clerk_jwks_cache.h"
+#include "clerk_seal.h"
+
+typedef struct clerk_shared_cache clerk_shared_cache_t;
+
+/*
+ * A shared cache in p over keys and courier; a lookup waits at most timeout
+ * unless its caller says otherwise.  log (may be NULL) is told, at most once
+ * per ten seconds, of values that did not open.
+ */
+clerk_shared_cache_t *clerk_shared_cache_create(apr_pool_t *p, const clerk_seal_keys_t *keys,
+                                                clerk_courier_t *courier,
+                                                apr_interval_time_t timeout,
+                                                clerk_log_fn *log, void *log_baton);
+
+/*
+ * The value of purpose stored under the logical name (name_len bytes):
+ * APR_SUCCESS with *value (in p, NUL after its *len bytes) and *expiry (may
+ * be NULL); APR_NOTFOUND when there is none that opens and is unexpired at
+ * now; another error when the cache did not answer (down, resting, late).
+ * wait: how long to wait for the store, 0 for the cache's timeout (requests);
+ * background threads may wait longer.
+ */
+apr_status_t clerk_shared_cache_get(clerk_shared_cache_t *sc, clerk_seal_purpose_t purpose,
+                                    const void *name, apr_size_t name_len, apr_time_t now,
+                                    apr_interval_time_t wait, apr_pool_t *p,
+                                    unsigned char **value, apr_size_t *len, apr_time_t *expiry);
+
+/* Store value under name until expiry (absolute); queued, never waits. */
+apr_status_t clerk_shared_cache_put(clerk_shared_cache_t *sc, clerk_seal_purpose_t purpose,
+                                    const void *name, apr_size_t name_len, apr_time_t expiry,
+                                    const void *value, apr_size_t len, apr_pool_t *p);
+
+/* Values read that did not open, in this process. */
+apr_uint64_t clerk_shared_cache_rejected(const clerk_shared_cache_t *sc);
+
+#endif
