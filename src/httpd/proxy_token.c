@@ -78,7 +78,7 @@ const char *mac_set_proxy_token(cmd_parms *cmd, void *dconf, int argc, char *con
     if (err)
         return err;
     if (argc == 0)
-        return "ClerkProxyMachineToken: give the machine secret (ak_…, sk_…, env:VAR or "
+        return "ClerkProxyMachineToken: give the machine secret (ak_..., sk_..., env:VAR or "
                "file:/path) and the machines the token is for, or off";
     pt->named = 1;
     if (argc == 1 && !strcasecmp(argv[0], "off")) {
@@ -88,8 +88,8 @@ const char *mac_set_proxy_token(cmd_parms *cmd, void *dconf, int argc, char *con
     if ((err = mac_read_secret(cmd, "ClerkProxyMachineToken", argv[0], &secret)))
         return err;
     if (!secret_wellformed(secret))
-        return "ClerkProxyMachineToken: the secret is not a machine secret (ak_…) or a secret "
-               "key (sk_…) of printable characters";
+        return "ClerkProxyMachineToken: the secret is not a machine secret (ak_...) or a secret "
+               "key (sk_...) of printable characters";
     pt->secret = secret;
     pt->machines = apr_array_make(cmd->pool, argc - 1, sizeof(const char *));
     for (int i = 1; i < argc; i++) {
