@@ -157,7 +157,7 @@ clerk_m2m_outcome_t clerk_m2m_answer(apr_pool_t *p, int status, const char *body
                                      const char **detail)
 {
     const json_t *expiration, *subject;
-    const char *err, *object, *sub, *jwt_sub;
+    const char *err, *object, *sub, *jwt_sub, *tok;
     json_t *answer;
     clerk_m2m_outcome_t o;
     apr_time_t exp;
@@ -186,30 +186,26 @@ clerk_m2m_outcome_t clerk_m2m_answer(apr_pool_t *p, int status, const char *body
         *detail = WHAT ": the answer is not a machine_to_machine_token";
         return CLERK_M2M_FAILED;
     }
-    if (!(*token = clerk_json_string(answer, "token"))) {
+    if (!(tok = clerk_json_string(answer, "token"))) {
         *detail = WHAT ": the answer has no token string";
         return CLERK_M2M_FAILED;
     }
     if (json_is_true(json_object_get(answer, "revoked"))
         || json_is_true(json_object_get(answer, "expired"))) {
-        *token = NULL;
         *detail = WHAT ": the new token is revoked or expired";
         return CLERK_M2M_FAILED;
     }
     if (expiration && !json_is_null(expiration) && !json_is_integer(expiration)) {
-        *token = NULL;
         *detail = WHAT ": the answer's expiration is not a number";
         return CLERK_M2M_FAILED;
     }
-    if ((o = check_jwt(p, *token, machines, now, &exp, &jwt_sub, &err)) != CLERK_M2M_CREATED) {
-        *token = NULL;
+    if ((o = check_jwt(p, tok, machines, now, &exp, &jwt_sub, &err)) != CLERK_M2M_CREATED) {
         *detail = apr_pstrcat(p, WHAT ": ", err, NULL);
         return o;
     }
     /* the object describes the token: a subject other than its sub is not Clerk's answer */
     sub = json_string_value(subject);
     if (subject && !json_is_null(subject) && (!sub || strcmp(sub, jwt_sub))) {
-        *token = NULL;
         *detail = WHAT ": the answer's subject is not the token's sub";
         return CLERK_M2M_FAILED;
     }
@@ -218,11 +214,11 @@ clerk_m2m_outcome_t clerk_m2m_answer(apr_pool_t *p, int status, const char *body
         if (ms / 1000 < apr_time_sec(exp))
             exp = apr_time_from_sec(ms / 1000);
         if (exp - now <= CLERK_M2M_MIN_LEFT) {
-            *token = NULL;
-            *detail = WHAT ": the new token is about to expire";
+                *detail = WHAT ": the new token is about to expire";
             return CLERK_M2M_FAILED;
         }
     }
+    *token = tok;
     *expires = exp;
     *detail = NULL;
     return CLERK_M2M_CREATED;
@@ -564,7 +560,7 @@ apr_status_t clerk_m2m_holder_child_init(clerk_m2m_holder_t *h, apr_pool_t *pchi
     return APR_SUCCESS;
 }
 
-/* The refresher, started on first use with every asynchronous signal blocked (clerk_jwks_cache.c). */
+/* The refresher, started on first use, asynchronous signals blocked (as clerk_jwks_cache.c's). */
 static void ensure_started(clerk_m2m_holder_t *h)
 {
     static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};

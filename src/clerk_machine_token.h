@@ -64,7 +64,7 @@ typedef struct clerk_m2m_spec {
     const char *api_url;                    /* ClerkAPIURL, without /v1 */
     const char *secret;                     /* the machine secret: never logged */
     int ttl;                                /* seconds, CLERK_M2M_TTL_MIN..MAX */
-    const apr_array_header_t *machines;     /* const char * mch_ ids the token must reach; may be NULL */
+    const apr_array_header_t *machines;     /* const char * mch_ ids it must reach, or NULL */
     clerk_http_opts_t http;                 /* cancel is the holder's own */
 } clerk_m2m_spec_t;
 

@@ -231,7 +231,9 @@ apr_status_t mac_proxy_token_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
             return APR_ENOMEM;
         apr_hash_set(by_id, id, APR_HASH_KEY_STRING, pt->holder);
         APR_ARRAY_PUSH(proxy.holders, clerk_m2m_holder_t *) = pt->holder;
-        first_token(pt->holder, pt->server, ptemp);
+        /* httpd reads its configuration twice at start-up: the first reading serves nothing */
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
+            first_token(pt->holder, pt->server, ptemp);
     }
     return APR_SUCCESS;
 }
