@@ -2,12 +2,13 @@
  * A per-process cache of verified tokens, so the same token (a browser or a
  * service sends its ~60 s token with every request) is verified once.
  *
- * An entry holds the exact bytes of its token and of its verification
- * context and is returned only for the same bytes; a keyed PRF of them (a
- * random key per process, so no client can aim at a shard or a slot) picks
- * where it goes.  Bounded (CLOCK eviction; tokens over
- * CLERK_TOKEN_CACHE_MAX_TOKEN are not cached); sharded locks held only for
- * lookups and inserts, never while a signature is checked.  An entry is one
+ * An entry holds the exact bytes of its JWT and of its verification
+ * context (of a long-lived opaque token, a keyed PRF standing for both) and
+ * is returned only for the same bytes; a keyed PRF of them (a random key per
+ * process, so no client can aim at a shard or a slot) picks where it goes.
+ * Bounded (CLOCK eviction; tokens over CLERK_TOKEN_CACHE_MAX_TOKEN are not
+ * cached); sharded locks held only for lookups and inserts, never while a
+ * signature is checked.  An entry is one
  * malloc'd block holding a frozen copy of the claims model and of the
  * exported variables, so a hit costs no parsing and no formatting.  Entries
  * expire at exp + clock skew and are ignored once the key set they were
@@ -60,20 +61,23 @@ int clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
  * The key for token under a verification context (opaque bytes): a keyed
  * 128-bit PRF (SipHash-2-4-128) of all of them with a random per-process
  * key, so only comparable within this process, and standing for them where
- * no bytes are compared (the Backend API's verdict memories); 0 when it
- * could not be computed (no random key), and then the cache must not be
- * consulted.
+ * no bytes are kept (the Backend API's verdict memories and cache entries);
+ * 0 when it could not be computed (no random key), and then the cache must
+ * not be consulted.
  */
 int clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
                           apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN]);
 
 /*
  * What a cache entry is for: context and token are the bytes it must match
- * exactly to be returned (the context is opaque: the settings that decide
- * the verification, or a digest of them); key (CLERK_TOKEN_CACHE_ID_KEY_LEN
- * bytes) is a keyed PRF of them that picks the entry's shard and slot and
- * that the doorkeeper remembers: clerk_token_cache_id's, or
- * clerk_token_cache_key's.  The pointers must stay valid for the call.
+ * exactly to be returned, and that it keeps a copy of (the context is
+ * opaque: the settings that decide the verification); key
+ * (CLERK_TOKEN_CACHE_ID_KEY_LEN bytes) is a keyed PRF of them that picks
+ * the entry's shard and slot and that the doorkeeper remembers:
+ * clerk_token_cache_id's.  A token that must not be kept (a long-lived
+ * opaque one) is given as the context alone, its clerk_token_cache_key
+ * standing for it and its context, with an empty token.  The pointers must
+ * stay valid for the call.
  */
 typedef struct {
     const unsigned char *key;

@@ -141,8 +141,8 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
     clerk_token_cache_t *cache = ttl ? sc->token_cache : NULL;
     apr_int64_t now = apr_time_sec(apr_time_now());
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
-    /* the token's bytes, under the key's digest of everything else the answer depends on */
-    clerk_token_cache_id_t id = {key, key, sizeof(key), token, strlen(token)};
+    /* an opaque token lives long: its entry keeps the key, which stands for it, not its bytes */
+    clerk_token_cache_id_t id = {key, key, sizeof(key), "", 0};
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
     const char *detail = NULL;
