@@ -16,7 +16,7 @@
 #define SHARDS 16
 
 struct clerk_cached_token {
-    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    unsigned char key[CLERK_TOKEN_CACHE_ID_KEY_LEN];
     apr_uint64_t generation;
     apr_int64_t expires_at;
     unsigned refs;                  /* guarded by the shard lock; 1 for the table */
@@ -25,6 +25,10 @@ struct clerk_cached_token {
     json_t *payload;                /* the entry's own copy: no other thread's pool holds it */
     clerk_claims_t claims;          /* strings and arrays point into this block */
     apr_array_header_t *vars;
+    const unsigned char *context;   /* the bytes a lookup must match, in this block too */
+    apr_size_t context_len;
+    const char *token;
+    apr_size_t len;
 };
 
 typedef struct {
@@ -55,17 +59,17 @@ static void *bump(bump_t *b, apr_size_t n)
     return p;
 }
 
-static const char *bump_str(bump_t *b, const char *s)
+static void *bump_copy(bump_t *b, const void *s, apr_size_t n)
 {
-    char *d;
-    apr_size_t n;
-    if (!s)
-        return NULL;
-    n = strlen(s) + 1;
-    d = bump(b, n);
-    if (d)
+    void *d = bump(b, n);
+    if (d && n)
         memcpy(d, s, n);
     return d;
+}
+
+static const char *bump_str(bump_t *b, const char *s)
+{
+    return s ? bump_copy(b, s, strlen(s) + 1) : NULL;
 }
 
 /* A copy of a const char * array (or of clerk_var_t values when vars). */
@@ -104,10 +108,12 @@ static apr_array_header_t *bump_array(bump_t *b, const apr_array_header_t *a, in
     return out;
 }
 
-static void freeze(bump_t *b, clerk_cached_token_t *e, const clerk_claims_t *c,
-                   const apr_array_header_t *vars)
+static void freeze(bump_t *b, clerk_cached_token_t *e, const clerk_token_cache_id_t *id,
+                   const clerk_claims_t *c, const apr_array_header_t *vars)
 {
     clerk_claims_t f = *c;
+    const unsigned char *context = bump_copy(b, id->context, id->context_len);
+    const char *token = bump_copy(b, id->token, id->len);
 
     f.payload_text = bump_str(b, c->payload_text);
     f.sub = bump_str(b, c->sub);
@@ -129,6 +135,10 @@ static void freeze(bump_t *b, clerk_cached_token_t *e, const clerk_claims_t *c,
     if (e) {
         e->claims = f;
         e->vars = NULL;
+        e->context = context;
+        e->context_len = id->context_len;
+        e->token = token;
+        e->len = id->len;
     }
     {
         apr_array_header_t *v = bump_array(b, vars, 1);
@@ -241,12 +251,14 @@ int clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
 }
 
 /*
- * The key of a token: SipHash-2-4 with 128-bit output (clerk_siphash.h) under
- * a random key drawn once per process, before the children are forked.  A
- * cache key only has to be impossible to make collide: a keyed PRF whose key
- * never leaves the process gives that (a forged token hits a cached entry
- * with probability entries / 2^128 per request), at a fifth of SHA-256's
- * cost.  Bytes 16..31, which the doorkeeper reads, are the PRF of bytes
+ * The keys: SipHash-2-4 with 128-bit output (clerk_siphash.h) under a random
+ * key drawn once per process, before the children are forked, so that no
+ * client can compute where a token goes (aim its tokens at one shard or one
+ * probe sequence).  clerk_token_cache_key's, over the whole token, stands
+ * for it where no bytes are compared (a forged token matches a remembered
+ * one with probability 2^-128 per lookup); the cache's own lookups compare
+ * the entry's bytes, so clerk_token_cache_id's covers only what spreads
+ * tokens.  Bytes 16..31, which the doorkeeper reads, are the PRF of bytes
  * 0..15: independent of the bytes that pick the shard and the slot.  The
  * state lives on the stack: no lock, no allocation, nothing per thread.
  */
@@ -258,26 +270,102 @@ static void mac_key_init(void)
     mac_key_ready = RAND_bytes(mac_key, sizeof(mac_key)) == 1;
 }
 
+static void put_le64(unsigned char out[8], apr_uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int mac_key_usable(void)
+{
+    return pthread_once(&mac_key_once, mac_key_init) == 0 && mac_key_ready;
+}
+
+/* Bytes 16..31 of a key, which the doorkeeper reads: the PRF of bytes 0..15. */
+static void derive_upper_half(unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN])
+{
+    clerk_siphash_t s;
+
+    clerk_siphash_init(&s, mac_key);
+    clerk_siphash_update(&s, key, CLERK_SIPHASH_OUT_LEN);
+    clerk_siphash_final(&s, key + CLERK_SIPHASH_OUT_LEN);
+}
+
+/* The lengths first, so that no two splits of the same bytes give one key. */
 int clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
                           apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN])
 {
-    unsigned char n[8];     /* where the context ends and the token begins */
+    unsigned char n[16];
     clerk_siphash_t s;
 
-    if (pthread_once(&mac_key_once, mac_key_init) != 0 || !mac_key_ready) {
+    if (!mac_key_usable()) {
         memset(key, 0, CLERK_TOKEN_CACHE_KEY_LEN);
         return 0;
     }
-    for (int i = 0; i < 8; i++)
-        n[i] = (unsigned char)((apr_uint64_t)context_len >> (8 * i));
+    put_le64(n, context_len);
+    put_le64(n + 8, len);
     clerk_siphash_init(&s, mac_key);
     clerk_siphash_update(&s, n, sizeof(n));
     clerk_siphash_update(&s, context, context_len);
     clerk_siphash_update(&s, token, len);
     clerk_siphash_final(&s, key);
+    derive_upper_half(key);
+    return 1;
+}
+
+/*
+ * What a slot key takes of the context: a cheap unkeyed mix of its words.
+ * It only spreads one token's entries under several contexts over several
+ * slots; contexts come from the configuration, not from clients, and the
+ * entry's bytes, not the key, tell them apart, so a collision here costs at
+ * most a longer probe.
+ */
+static apr_uint64_t context_mix(const void *context, apr_size_t n)
+{
+    const unsigned char *p = context;
+    apr_uint64_t h = n, w;
+
+    for (; n >= 8; p += 8, n -= 8) {
+        memcpy(&w, p, sizeof(w));
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, p, n);
+    return (h ^ w) * 0x9E3779B97F4A7C15ull;
+}
+
+/*
+ * A slot key need not tell tokens apart (the entry's bytes do), only spread
+ * them where no client can choose: the keyed PRF of the token's length and
+ * end, and of the context's mix.  The end of a JWT is its signature, which
+ * nobody without the private key predicts, and an opaque token's end is
+ * random too; two tokens with the same end share a probe sequence and at
+ * worst miss.
+ */
+int clerk_token_cache_id(clerk_token_cache_id_t *id,
+                         unsigned char key[CLERK_TOKEN_CACHE_ID_KEY_LEN], const char *token,
+                         apr_size_t len, const void *context, apr_size_t context_len)
+{
+    apr_size_t tail = len < CLERK_TOKEN_CACHE_SLOT_TAIL ? len : CLERK_TOKEN_CACHE_SLOT_TAIL;
+    unsigned char n[16];
+    clerk_siphash_t s;
+
+    id->key = key;
+    id->context = context;
+    id->context_len = context_len;
+    id->token = token;
+    id->len = len;
+    if (!mac_key_usable()) {
+        memset(key, 0, CLERK_TOKEN_CACHE_ID_KEY_LEN);
+        return 0;
+    }
+    put_le64(n, len);
+    put_le64(n + 8, context_mix(context, context_len));
     clerk_siphash_init(&s, mac_key);
-    clerk_siphash_update(&s, key, CLERK_SIPHASH_OUT_LEN);
-    clerk_siphash_final(&s, key + CLERK_SIPHASH_OUT_LEN);
+    clerk_siphash_update(&s, n, sizeof(n));
+    clerk_siphash_update(&s, token + len - tail, tail);
+    clerk_siphash_final(&s, key);
     return 1;
 }
 
@@ -293,21 +381,42 @@ static void unlock(shard_t *sh)
         apr_thread_mutex_unlock(sh->lock);
 }
 
-/* Index position holding key, or the empty position where it would go. */
-static unsigned find(const shard_t *sh, const unsigned char *key, int *found)
+/* Whether e is the entry for id: the same key, and the same bytes. */
+static int is_for(const clerk_cached_token_t *e, const clerk_token_cache_id_t *id)
 {
-    unsigned i = (unsigned)key_hash(key) & sh->index_mask;
+    return !memcmp(e->key, id->key, CLERK_TOKEN_CACHE_ID_KEY_LEN) && e->len == id->len
+           && e->context_len == id->context_len
+           && !memcmp(e->context, id->context, id->context_len)
+           && !memcmp(e->token, id->token, id->len);
+}
+
+/*
+ * Index position holding the entry for id, or the empty position where it
+ * would go; entries with id's key but other bytes are probed past.
+ */
+static unsigned find(const shard_t *sh, const clerk_token_cache_id_t *id, int *found)
+{
+    unsigned i = (unsigned)key_hash(id->key) & sh->index_mask;
     for (;; i = (i + 1) & sh->index_mask) {
         int slot = sh->index[i];
         if (slot < 0) {
             *found = 0;
             return i;
         }
-        if (!memcmp(sh->ring[slot]->key, key, CLERK_TOKEN_CACHE_KEY_LEN)) {
+        if (is_for(sh->ring[slot], id)) {
             *found = 1;
             return i;
         }
     }
+}
+
+/* The index position of an entry that is in the table. */
+static unsigned position_of(const shard_t *sh, const clerk_cached_token_t *e)
+{
+    unsigned i = (unsigned)key_hash(e->key) & sh->index_mask;
+    while (sh->ring[sh->index[i]] != e)
+        i = (i + 1) & sh->index_mask;
+    return i;
 }
 
 /* Remove index position i (backward-shift deletion keeps probing intact). */
@@ -339,16 +448,17 @@ static clerk_cached_token_t *unlink_at(shard_t *sh, unsigned i)
     return --e->refs == 0 ? e : NULL;
 }
 
-clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c, const unsigned char *key,
+clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c,
+                                            const clerk_token_cache_id_t *id,
                                             apr_uint64_t generation, apr_int64_t now)
 {
-    shard_t *sh = &c->shards[key[0] % c->nshards];
+    shard_t *sh = &c->shards[id->key[0] % c->nshards];
     clerk_cached_token_t *e = NULL, *dead = NULL;
     int found;
     unsigned i;
 
     lock(sh);
-    i = find(sh, key, &found);
+    i = find(sh, id, &found);
     if (found) {
         e = sh->ring[sh->index[i]];
         if (now >= e->expires_at || e->generation < generation) {
@@ -369,11 +479,13 @@ clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c, const unsign
     return e;
 }
 
-clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsigned char *key,
+clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c,
+                                            const clerk_token_cache_id_t *id,
                                             apr_uint64_t generation, apr_int64_t expires_at,
                                             const clerk_claims_t *claims,
                                             const apr_array_header_t *vars)
 {
+    const unsigned char *key = id->key;
     shard_t *sh = &c->shards[key[0] % c->nshards];
     bump_t sizing = {NULL, 0}, fill;
     clerk_cached_token_t *e, *dead[2] = {NULL, NULL};
@@ -381,14 +493,16 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
     int found;
     unsigned i;
 
-    freeze(&sizing, NULL, claims, vars);
+    if (id->len > CLERK_TOKEN_CACHE_MAX_TOKEN || id->context_len > CLERK_TOKEN_CACHE_MAX_CONTEXT)
+        return NULL;
+    freeze(&sizing, NULL, id, claims, vars);
     if (!(e = malloc(head + sizing.off)))
         return NULL;
     memset(e, 0, sizeof(*e));
     fill.base = (char *)e + head;
     fill.off = 0;
-    freeze(&fill, e, claims, vars);
-    memcpy(e->key, key, CLERK_TOKEN_CACHE_KEY_LEN);
+    freeze(&fill, e, id, claims, vars);
+    memcpy(e->key, key, CLERK_TOKEN_CACHE_ID_KEY_LEN);
     e->generation = generation;
     e->expires_at = expires_at;
     e->shard = key[0] % c->nshards;
@@ -406,7 +520,7 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
     e->referenced = 1;
 
     lock(sh);
-    i = find(sh, key, &found);
+    i = find(sh, id, &found);
     if (found)
         dead[0] = unlink_at(sh, i);     /* a concurrent put of the same token */
     if (sh->used == sh->cap) {
@@ -417,7 +531,7 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
                 victim->referenced = 0;
                 continue;
             }
-            dead[1] = unlink_at(sh, find(sh, victim->key, &found));
+            dead[1] = unlink_at(sh, position_of(sh, victim));
             break;
         }
     }
@@ -427,7 +541,7 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c, const unsign
             slot = (slot + 1) % sh->cap;
         sh->ring[slot] = e;
         sh->used++;
-        sh->index[find(sh, key, &found)] = (int)slot;
+        sh->index[find(sh, id, &found)] = (int)slot;
     }
     unlock(sh);
     clerk_metrics_cache(c->metrics, CLERK_CACHE_INSERT);
@@ -445,8 +559,13 @@ void clerk_token_cache_count_into(clerk_token_cache_t *c, clerk_metrics_t *m)
         c->metrics = m;
 }
 
-int clerk_token_cache_admit(clerk_token_cache_t *c, const unsigned char *key)
+/* The doorkeeper's bytes are derived here, on a miss, so that a hit does not compute them. */
+int clerk_token_cache_admit(clerk_token_cache_t *c, const clerk_token_cache_id_t *id)
 {
+    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+
+    memcpy(key, id->key, CLERK_TOKEN_CACHE_ID_KEY_LEN);
+    derive_upper_half(key);
     return clerk_doorkeeper_admit(c->doorkeeper, key);
 }
 

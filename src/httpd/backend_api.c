@@ -255,6 +255,8 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
     apr_int64_t now = apr_time_sec(apr_time_now());
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
     answer_context ctx;
+    /* an opaque token lives long: its entry keeps the key, which stands for it, not its bytes */
+    clerk_token_cache_id_t id = {key, key, sizeof(key), "", 0};
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
     const char *detail = NULL, *answer = NULL, *name = NULL;
@@ -296,7 +298,7 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
     }
     if (!keyed)
         cache = NULL;
-    else if (cache && (entry = clerk_token_cache_get(cache, key, 0, now))) {
+    else if (cache && (entry = clerk_token_cache_get(cache, &id, 0, now))) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the cache");
         mac_use_cached(r, st, cache, entry);
         *claims = st->claims;
@@ -365,7 +367,7 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
         apr_int64_t until = now + ttl;
         if (res.claims->exp && res.claims->exp < until)
             until = res.claims->exp;
-        if ((entry = clerk_token_cache_put(cache, key, 0, until, res.claims,
+        if ((entry = clerk_token_cache_put(cache, &id, 0, until, res.claims,
                                            clerk_export_vars(r->pool, res.claims))))
             mac_use_cached(r, st, cache, entry);
     }

@@ -52,44 +52,48 @@ static const char *loggable_kid(const char *kid)
     return kid;
 }
 
+/* Everything that decides a token's verification: its token cache context. */
+typedef struct {
+    unsigned char keys[CLERK_TOKEN_CACHE_KEY_LEN];
+    apr_uint64_t cache;                 /* unique in the process, never reused */
+    unsigned char issuers[CLERK_TOKEN_CACHE_KEY_LEN];
+    unsigned char parties[CLERK_TOKEN_CACHE_KEY_LEN];
+    unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
+    apr_int64_t skew;
+    unsigned types;
+    int allow_pending;
+} verification_context;
+
 /*
- * The token cache key: the token under everything that decides its
- * verification (key source, issuers, parties, audiences, skew, types).
+ * The token cache id: the token under everything that decides its
+ * verification (key source, issuers, parties, audiences, skew, types),
+ * written to ctx and key, which id points to.
  */
-static int token_cache_key(const clerk_dir_conf *c, const static_keyset *fixed,
-                            const clerk_jwks_cache_t *cache, const clerk_verify_opts_t *o,
-                            const char *token, apr_size_t len, unsigned char *key)
+static int token_cache_id(const clerk_dir_conf *c, const static_keyset *fixed,
+                          const clerk_jwks_cache_t *cache, const clerk_verify_opts_t *o,
+                          const char *token, apr_size_t len, verification_context *ctx,
+                          unsigned char *key, clerk_token_cache_id_t *id)
 {
-    struct {
-        unsigned char keys[CLERK_TOKEN_CACHE_KEY_LEN];
-        apr_uint64_t cache;                 /* unique in the process, never reused */
-        unsigned char issuers[CLERK_TOKEN_CACHE_KEY_LEN];
-        unsigned char parties[CLERK_TOKEN_CACHE_KEY_LEN];
-        unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
-        apr_int64_t skew;
-        unsigned types;
-        int allow_pending;
-    } ctx;
     /* the list the options were decided from (clerk_verify_opts_from_settings), with its digest */
     const string_list *instance = mac_instance_issuers(c);
     const string_list *issuers = c->issuers && o->issuers == c->issuers->values ? c->issuers
         : instance && o->issuers == instance->values ? instance
                                                      : NULL;
 
-    memset(&ctx, 0, sizeof(ctx));
+    memset(ctx, 0, sizeof(*ctx));
     if (fixed)
-        memcpy(ctx.keys, fixed->digest, sizeof(ctx.keys));
-    ctx.cache = cache ? clerk_jwks_cache_id(cache) : 0;
+        memcpy(ctx->keys, fixed->digest, sizeof(ctx->keys));
+    ctx->cache = cache ? clerk_jwks_cache_id(cache) : 0;
     if (issuers)
-        memcpy(ctx.issuers, issuers->digest, sizeof(ctx.issuers));
+        memcpy(ctx->issuers, issuers->digest, sizeof(ctx->issuers));
     if (c->authorized_parties)
-        memcpy(ctx.parties, c->authorized_parties->digest, sizeof(ctx.parties));
+        memcpy(ctx->parties, c->authorized_parties->digest, sizeof(ctx->parties));
     if (c->audiences)
-        memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
-    ctx.skew = o->clock_skew;
-    ctx.types = o->accept_types;
-    ctx.allow_pending = o->allow_pending;
-    return clerk_token_cache_key(token, len, &ctx, sizeof(ctx), key);
+        memcpy(ctx->audiences, c->audiences->digest, sizeof(ctx->audiences));
+    ctx->skew = o->clock_skew;
+    ctx->types = o->accept_types;
+    ctx->allow_pending = o->allow_pending;
+    return clerk_token_cache_id(id, key, token, len, ctx, sizeof(*ctx));
 }
 
 /* Take claims and variables from a token cache entry, held until the request ends. */
@@ -116,7 +120,9 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
     clerk_token_cache_t *cache = sc->token_cache;
     apr_time_t now = apr_time_now();
     const clerk_request_state *earlier;
-    unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    unsigned char key[CLERK_TOKEN_CACHE_ID_KEY_LEN];
+    verification_context ctx;
+    clerk_token_cache_id_t id;
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
     keys_in_use k;
@@ -149,9 +155,9 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
     }
-    if (cache && !token_cache_key(c, k.fixed, k.cache, &o, token, len, key))
-        cache = NULL;       /* out of memory: verify without the cache */
-    if (cache && (entry = clerk_token_cache_get(cache, key, k.generation, apr_time_sec(now)))) {
+    if (cache && !token_cache_id(c, k.fixed, k.cache, &o, token, len, &ctx, key, &id))
+        cache = NULL;       /* no random key: verify without the cache */
+    if (cache && (entry = clerk_token_cache_get(cache, &id, k.generation, apr_time_sec(now)))) {
         mac_release_keys(&k);
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "verified token found in the cache");
         mac_use_cached(r, st, cache, entry);
@@ -171,8 +177,8 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
                       res.detail ? res.detail : "-", loggable_kid(res.kid), carrier);
         return CLERK_STEP_DONE;
     }
-    if (cache && clerk_token_cache_admit(cache, key)
-        && (entry = clerk_token_cache_put(cache, key, k.generation,
+    if (cache && clerk_token_cache_admit(cache, &id)
+        && (entry = clerk_token_cache_put(cache, &id, k.generation,
                                           res.claims->exp + o.clock_skew, res.claims,
                                           clerk_export_vars(r->pool, res.claims))))
         mac_use_cached(r, st, cache, entry);

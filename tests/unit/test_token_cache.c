@@ -28,6 +28,12 @@
 #define SKEW 5
 #define HDR "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"" UNIT_KID "\"}"
 #define KEY_LEN CLERK_TOKEN_CACHE_KEY_LEN
+/*
+ * The id of the tests that work with keys alone: the key's bytes are also
+ * the context, with an empty token, so one key is one identity, as for the
+ * Backend API's ids (its key stands for the context).
+ */
+#define ID(k) (&(clerk_token_cache_id_t){(k), (k), KEY_LEN, "", 0})
 
 /*
  * The implementation splits the cache into n = min(16, capacity) shards
@@ -206,7 +212,7 @@ static const char *sub_of(const clerk_cached_token_t *e)
 /* Whether key has a live entry (a hit also sets its CLOCK bit: use last). */
 static int present(clerk_token_cache_t *c, const unsigned char *key)
 {
-    clerk_cached_token_t *e = clerk_token_cache_get(c, key, 1, NOW);
+    clerk_cached_token_t *e = clerk_token_cache_get(c, ID(key), 1, NOW);
     if (!e)
         return 0;
     clerk_token_cache_release(c, e);
@@ -215,7 +221,7 @@ static int present(clerk_token_cache_t *c, const unsigned char *key)
 
 static void put_release(clerk_token_cache_t *c, const unsigned char *key, const clerk_claims_t *cl)
 {
-    clerk_cached_token_t *e = clerk_token_cache_put(c, key, 1, NOW + 60, cl, NULL);
+    clerk_cached_token_t *e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, cl, NULL);
     assert_non_null(e);
     clerk_token_cache_release(c, e);
 }
@@ -502,7 +508,7 @@ static void test_put_get_frozen_copy(void **state)
     assert_true(want_vars->nelts > 15);
     assert_int_equal(clerk_token_cache_key(token, strlen(token), "ctx", 3, key), 1);
 
-    assert_non_null(put = clerk_token_cache_put(c, key, 1, want->exp + SKEW, orig, orig_vars));
+    assert_non_null(put = clerk_token_cache_put(c, ID(key), 1, want->exp + SKEW, orig, orig_vars));
     assert_claims_equal(clerk_cached_token_claims(put), want);
     assert_claims_copied(clerk_cached_token_claims(put), orig);     /* payload: a deep copy */
     assert_vars_equal(clerk_cached_token_vars(put), want_vars);
@@ -513,7 +519,7 @@ static void test_put_get_frozen_copy(void **state)
     /* the request ends: its memory goes back to malloc (ASan: any dangling read shows) */
     apr_pool_destroy(rp);
 
-    assert_non_null(got = clerk_token_cache_get(c, key, 1, NOW));
+    assert_non_null(got = clerk_token_cache_get(c, ID(key), 1, NOW));
     assert_ptr_equal(got, put);                         /* one entry, two holders */
     assert_claims_equal(clerk_cached_token_claims(got), want);
     assert_vars_equal(clerk_cached_token_vars(got), want_vars);
@@ -537,7 +543,7 @@ static void test_put_m2m_scopes(void **state)
 
     assert_int_equal(want->scopes->nelts, 3);
     shard_key(key, 0, 0);
-    assert_non_null(e = clerk_token_cache_put(c, key, 1, NOW + 60, orig, NULL));
+    assert_non_null(e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, orig, NULL));
     assert_claims_copied(clerk_cached_token_claims(e), orig);
     apr_pool_destroy(rp);
     assert_claims_equal(clerk_cached_token_claims(e), want);
@@ -566,7 +572,7 @@ static void test_payload_is_a_copy(void **state)
     per = copy_blocks(orig->payload);
     refs = refs_of(orig->payload);
     shard_key(key, 7, 1);
-    assert_non_null(e = clerk_token_cache_put(c, key, 1, NOW + 60, orig, NULL));
+    assert_non_null(e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, orig, NULL));
     copy = clerk_cached_token_claims(e)->payload;
     assert_ptr_not_equal(copy, orig->payload);
     assert_json_copied(copy, orig->payload);
@@ -581,7 +587,7 @@ static void test_payload_is_a_copy(void **state)
     clerk_token_cache_release(c, e);
 
     /* a later request gets the same copy, still whole */
-    assert_non_null(got = clerk_token_cache_get(c, key, 1, NOW));
+    assert_non_null(got = clerk_token_cache_get(c, ID(key), 1, NOW));
     assert_ptr_equal(clerk_cached_token_claims(got)->payload, copy);
     assert_true(json_equal(clerk_cached_token_claims(got)->payload, want->payload));
     clerk_token_cache_release(c, got);
@@ -606,22 +612,22 @@ static void test_generation(void **state)
     unsigned char key[KEY_LEN];
 
     shard_key(key, 1, 1);
-    assert_non_null(e = clerk_token_cache_put(c, key, 7, NOW + 60, cl, NULL));
+    assert_non_null(e = clerk_token_cache_put(c, ID(key), 7, NOW + 60, cl, NULL));
     clerk_token_cache_release(c, e);
     assert_int_equal(live_json(), base + per);
     /* a request still on an older key set misses, and leaves the newer entry alone */
-    assert_null(clerk_token_cache_get(c, key, 6, NOW));
+    assert_null(clerk_token_cache_get(c, ID(key), 6, NOW));
     assert_int_equal(clerk_token_cache_size(c), 1);
     assert_int_equal(live_json(), base + per);
     /* a newer key set: the entry is stale, dropped on the first miss */
-    assert_null(clerk_token_cache_get(c, key, 8, NOW));
+    assert_null(clerk_token_cache_get(c, ID(key), 8, NOW));
     assert_int_equal(clerk_token_cache_size(c), 0);
     assert_int_equal(live_json(), base);                /* ... and freed */
-    assert_null(clerk_token_cache_get(c, key, 7, NOW));
+    assert_null(clerk_token_cache_get(c, ID(key), 7, NOW));
 
-    assert_non_null(e = clerk_token_cache_put(c, key, 7, NOW + 60, cl, NULL));
+    assert_non_null(e = clerk_token_cache_put(c, ID(key), 7, NOW + 60, cl, NULL));
     clerk_token_cache_release(c, e);
-    assert_non_null(e = clerk_token_cache_get(c, key, 7, NOW));
+    assert_non_null(e = clerk_token_cache_get(c, ID(key), 7, NOW));
     unit_assert_str(sub_of(e), "user_1");
     clerk_token_cache_release(c, e);
 }
@@ -647,22 +653,22 @@ static void test_expiry_boundary(void **state)
     unit_assert_reason(verify_at(UNIT_POOL, token, until).reason, CLERK_TOKEN_EXPIRED);
 
     assert_int_equal(clerk_token_cache_key(token, strlen(token), "c", 1, key), 1);
-    assert_non_null(held = clerk_token_cache_put(c, key, 1, until, cl, NULL));
-    assert_non_null(e = clerk_token_cache_get(c, key, 1, NOW));
+    assert_non_null(held = clerk_token_cache_put(c, ID(key), 1, until, cl, NULL));
+    assert_non_null(e = clerk_token_cache_get(c, ID(key), 1, NOW));
     clerk_token_cache_release(c, e);
-    assert_non_null(e = clerk_token_cache_get(c, key, 1, until - 1));
+    assert_non_null(e = clerk_token_cache_get(c, ID(key), 1, until - 1));
     clerk_token_cache_release(c, e);
-    assert_null(clerk_token_cache_get(c, key, 1, until));
+    assert_null(clerk_token_cache_get(c, ID(key), 1, until));
     assert_int_equal(clerk_token_cache_size(c), 0);     /* an expired entry is dropped */
-    assert_null(clerk_token_cache_get(c, key, 1, until - 1));
+    assert_null(clerk_token_cache_get(c, ID(key), 1, until - 1));
     /* a request that still holds it reads it to the end (ASan: no use-after-free) */
     unit_assert_str(sub_of(held), "user_1");
     clerk_token_cache_release(c, held);
 
     /* long past expiry: still a miss (no wrap-around) */
-    assert_non_null(held = clerk_token_cache_put(c, key, 1, until, cl, NULL));
+    assert_non_null(held = clerk_token_cache_put(c, ID(key), 1, until, cl, NULL));
     clerk_token_cache_release(c, held);
-    assert_null(clerk_token_cache_get(c, key, 1, until + 86400));
+    assert_null(clerk_token_cache_get(c, ID(key), 1, until + 86400));
 }
 
 /* ------------------------------------------------------------ eviction */
@@ -732,7 +738,7 @@ static void test_clock_second_chance(void **state)
     assert_int_equal(clerk_token_cache_size(c), 4);
     put_release(c, k[4], cl);           /* E */
     assert_int_equal(clerk_token_cache_size(c), 4);
-    assert_non_null(e = clerk_token_cache_get(c, k[2], 1, NOW));     /* C is used */
+    assert_non_null(e = clerk_token_cache_get(c, ID(k[2]), 1, NOW));     /* C is used */
     clerk_token_cache_release(c, e);
     put_release(c, k[5], cl);           /* F */
     put_release(c, k[6], cl);           /* G */
@@ -812,7 +818,7 @@ static void test_capacity_exact(void **state)
             for (unsigned b = 0; b < 2 * SHARDS; b++) {
                 clerk_cached_token_t *e;
                 shard_key(key, (unsigned char)b, n);
-                e = clerk_token_cache_put(c, key, 1, NOW + 60, cl, NULL);
+                e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, cl, NULL);
                 if (!e)
                     fail_msg("capacity %u: a put into shard %u failed", capacity, b % n_shards);
                 clerk_token_cache_release(c, e);
@@ -854,13 +860,13 @@ static void test_entry_held_across_child_exit(void **state)
 
     shard_key(k1, 1, 1);
     shard_key(k2, 2, 2);
-    assert_non_null(held = clerk_token_cache_put(c, k1, 1, NOW + 60, cl, NULL));
-    assert_non_null(other = clerk_token_cache_put(c, k2, 1, NOW + 60, cl, NULL));
+    assert_non_null(held = clerk_token_cache_put(c, ID(k1), 1, NOW + 60, cl, NULL));
+    assert_non_null(other = clerk_token_cache_put(c, ID(k2), 1, NOW + 60, cl, NULL));
     clerk_token_cache_release(c, other);
     apr_pool_destroy(pchild);
     assert_int_equal(live_json(), base + per);          /* only the held entry is left */
     assert_int_equal(clerk_token_cache_size(c), 0);
-    assert_null(clerk_token_cache_get(c, k1, 1, NOW));
+    assert_null(clerk_token_cache_get(c, ID(k1), 1, NOW));
     unit_assert_str(sub_of(held), "user_1");
     clerk_token_cache_release(c, held);
     assert_int_equal(live_json(), base);
@@ -879,8 +885,8 @@ static void test_held_entry_survives_eviction(void **state)
     assert_int_equal(copy_blocks(b->payload), per);
     shard_key(ka, 4, 1);
     shard_key(kb, 4, 2);
-    assert_non_null(held = clerk_token_cache_put(c, ka, 1, NOW + 60, a, NULL));
-    assert_non_null(got = clerk_token_cache_get(c, ka, 1, NOW));    /* a second holder */
+    assert_non_null(held = clerk_token_cache_put(c, ID(ka), 1, NOW + 60, a, NULL));
+    assert_non_null(got = clerk_token_cache_get(c, ID(ka), 1, NOW));    /* a second holder */
     assert_ptr_equal(got, held);
     assert_int_equal(live_json(), base + per);          /* one entry, one copy */
     put_release(c, kb, b);                              /* evicts A: its only slot */
@@ -910,7 +916,7 @@ static void test_release_keeps_cached_entry(void **state)
     shard_key(ka, 4, 1);
     put_release(c, ka, a);
     for (int i = 0; i < 3; i++) {
-        clerk_cached_token_t *e = clerk_token_cache_get(c, ka, 1, NOW);
+        clerk_cached_token_t *e = clerk_token_cache_get(c, ID(ka), 1, NOW);
         assert_non_null(e);
         unit_assert_str(sub_of(e), "user_a");
         clerk_token_cache_release(c, e);
@@ -936,7 +942,7 @@ static void test_release_on_pool_clear(void **state)
     shard_key(kb, 6, 2);
 
     /* held by a request while it is evicted: freed when the request ends */
-    assert_non_null(e = clerk_token_cache_put(c, ka, 1, NOW + 60, a, NULL));
+    assert_non_null(e = clerk_token_cache_put(c, ID(ka), 1, NOW + 60, a, NULL));
     clerk_token_cache_release_on(rp, c, e);
     put_release(c, kb, b);                              /* evicts A */
     assert_false(present(c, ka));
@@ -946,7 +952,7 @@ static void test_release_on_pool_clear(void **state)
     assert_int_equal(live_json(), base + per);          /* A freed with the request */
 
     /* held by a request while cached: the request's end leaves the table's reference */
-    assert_non_null(e = clerk_token_cache_get(c, kb, 1, NOW));
+    assert_non_null(e = clerk_token_cache_get(c, ID(kb), 1, NOW));
     clerk_token_cache_release_on(rp, c, e);
     apr_pool_clear(rp);
     assert_true(present(c, kb));
@@ -976,16 +982,16 @@ static void test_put_same_key_replaces(void **state)
     shard_key(k, 8, 1);
     shard_key(ko, 8, 2);
     put_release(c, ko, other);                          /* the shard is now full with k */
-    assert_non_null(first = clerk_token_cache_put(c, k, 1, NOW + 60, one, NULL));
+    assert_non_null(first = clerk_token_cache_put(c, ID(k), 1, NOW + 60, one, NULL));
     assert_int_equal(clerk_token_cache_size(c), 2);
-    assert_non_null(second = clerk_token_cache_put(c, k, 1, NOW + 60, two, NULL));
+    assert_non_null(second = clerk_token_cache_put(c, ID(k), 1, NOW + 60, two, NULL));
     assert_ptr_not_equal(first, second);
     assert_int_equal(live_json(), base + 3 * per);      /* other, first (held), second */
     /* replaced in place: the full shard did not evict the other key for it */
     assert_int_equal(clerk_token_cache_size(c), 2);
     assert_true(present(c, ko));
 
-    assert_non_null(e = clerk_token_cache_get(c, k, 1, NOW));
+    assert_non_null(e = clerk_token_cache_get(c, ID(k), 1, NOW));
     assert_ptr_equal(e, second);
     unit_assert_str(sub_of(e), "user_two");
     clerk_token_cache_release(c, e);
@@ -998,13 +1004,225 @@ static void test_put_same_key_replaces(void **state)
     assert_int_equal(live_json(), base + 2 * per);      /* still cached */
 
     /* a later put under a new generation replaces too: second is freed, its successor kept */
-    assert_non_null(e = clerk_token_cache_put(c, k, 2, NOW + 60, one, NULL));
+    assert_non_null(e = clerk_token_cache_put(c, ID(k), 2, NOW + 60, one, NULL));
     clerk_token_cache_release(c, e);
     assert_int_equal(live_json(), base + 2 * per);
     assert_int_equal(clerk_token_cache_size(c), 2);
-    assert_non_null(e = clerk_token_cache_get(c, k, 2, NOW));
+    assert_non_null(e = clerk_token_cache_get(c, ID(k), 2, NOW));
     unit_assert_str(sub_of(e), "user_one");
     clerk_token_cache_release(c, e);
+}
+
+/* ------------------------------------------------------------ ids: the bytes an entry is for */
+
+#define TAIL CLERK_TOKEN_CACHE_SLOT_TAIL
+
+static clerk_cached_token_t *put_id(apr_pool_t *p, clerk_token_cache_t *c,
+                                    const clerk_token_cache_id_t *id, const char *sub)
+{
+    return clerk_token_cache_put(c, id, 1, NOW + 60, user_claims(p, sub), NULL);
+}
+
+static int id_present(clerk_token_cache_t *c, const clerk_token_cache_id_t *id)
+{
+    clerk_cached_token_t *e = clerk_token_cache_get(c, id, 1, NOW);
+    if (!e)
+        return 0;
+    clerk_token_cache_release(c, e);
+    return 1;
+}
+
+/*
+ * A slot key covers the token's length, its last TAIL bytes and the
+ * context, and nothing else of the token: two tokens that differ only
+ * before their tail get the same key (the entry's bytes tell them apart,
+ * test_entry_only_for_identical_token).
+ */
+static void test_cache_id(void **state)
+{
+    const char ctx1[24] = "context-one", ctx2[24] = "context-two";
+    char t[100], u[100];
+    unsigned char k1[16], k2[16], zero[16] = {0};
+    clerk_token_cache_id_t a, b;
+
+    memset(t, 'x', sizeof(t));
+    memcpy(u, t, sizeof(u));
+    assert_int_equal(clerk_token_cache_id(&a, k1, t, sizeof(t), ctx1, sizeof(ctx1)), 1);
+    assert_ptr_equal(a.key, k1);
+    assert_ptr_equal(a.token, t);
+    assert_int_equal(a.len, sizeof(t));
+    assert_ptr_equal(a.context, ctx1);
+    assert_int_equal(a.context_len, sizeof(ctx1));
+    assert_memory_not_equal(k1, zero, 16);
+    assert_int_equal(clerk_token_cache_id(&b, k2, u, sizeof(u), ctx1, sizeof(ctx1)), 1);
+    assert_memory_equal(k1, k2, 16);                    /* same bytes, same key */
+
+    u[sizeof(u) - TAIL - 1] = 'y';                      /* before the tail: not covered */
+    assert_int_equal(clerk_token_cache_id(&b, k2, u, sizeof(u), ctx1, sizeof(ctx1)), 1);
+    assert_memory_equal(k1, k2, 16);
+    u[sizeof(u) - TAIL] = 'y';                          /* the tail's first byte */
+    assert_int_equal(clerk_token_cache_id(&b, k2, u, sizeof(u), ctx1, sizeof(ctx1)), 1);
+    assert_memory_not_equal(k1, k2, 16);
+    assert_int_equal(clerk_token_cache_id(&b, k2, t + 1, sizeof(t) - 1, ctx1, sizeof(ctx1)), 1);
+    assert_memory_not_equal(k1, k2, 16);                /* same tail, another length */
+    assert_int_equal(clerk_token_cache_id(&b, k2, t, sizeof(t), ctx2, sizeof(ctx2)), 1);
+    assert_memory_not_equal(k1, k2, 16);                /* another context */
+    assert_int_equal(clerk_token_cache_id(&b, k2, t, sizeof(t), ctx1, sizeof(ctx1) - 1), 1);
+    assert_memory_not_equal(k1, k2, 16);                /* a shorter context */
+    /* a token shorter than the tail is all covered */
+    assert_int_equal(clerk_token_cache_id(&a, k1, "ab", 2, ctx1, sizeof(ctx1)), 1);
+    assert_int_equal(clerk_token_cache_id(&b, k2, "ac", 2, ctx1, sizeof(ctx1)), 1);
+    assert_memory_not_equal(k1, k2, 16);
+}
+
+/*
+ * Two JWTs with the same signature segment and payloads of the same length
+ * have the same slot key; a lookup with one never returns the other's
+ * entry, nor one for a token that differs in its first byte.
+ */
+static void test_entry_only_for_identical_token(void **state)
+{
+    EVP_PKEY *priv = unit_fixture_private_key(UNIT_POOL);
+    const char *ctx = "verification context";
+    char *a = unit_sign(UNIT_POOL, priv, "RS256", HDR, "{\"sub\":\"user_a\"}");
+    char *b = unit_sign(UNIT_POOL, priv, "RS256", HDR, "{\"sub\":\"user_b\"}");
+    char *first = apr_pstrdup(UNIT_POOL, a);
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 64, NULL);
+    unsigned char ka[16], kb[16], kf[16];
+    clerk_token_cache_id_t ia, ib, i_first;
+    clerk_cached_token_t *e;
+
+    /* b with a's signature: another payload, the same tail */
+    memcpy(strrchr(b, '.'), strrchr(a, '.'), strlen(strrchr(a, '.')));
+    assert_int_equal(strlen(a), strlen(b));
+    assert_string_not_equal(a, b);
+    first[0] ^= 1;
+    assert_true(clerk_token_cache_id(&ia, ka, a, strlen(a), ctx, strlen(ctx)));
+    assert_true(clerk_token_cache_id(&ib, kb, b, strlen(b), ctx, strlen(ctx)));
+    assert_true(clerk_token_cache_id(&i_first, kf, first, strlen(first), ctx, strlen(ctx)));
+    assert_memory_equal(ka, kb, 16);
+    assert_memory_equal(ka, kf, 16);
+
+    assert_non_null(e = put_id(UNIT_POOL, c, &ia, "user_a"));
+    clerk_token_cache_release(c, e);
+    assert_false(id_present(c, &ib));
+    assert_false(id_present(c, &i_first));
+    assert_true(id_present(c, &ia));
+    /* both can be cached side by side, each returned for itself */
+    assert_non_null(e = put_id(UNIT_POOL, c, &ib, "user_b"));
+    clerk_token_cache_release(c, e);
+    assert_int_equal(clerk_token_cache_size(c), 2);
+    assert_non_null(e = clerk_token_cache_get(c, &ia, 1, NOW));
+    unit_assert_str(sub_of(e), "user_a");
+    clerk_token_cache_release(c, e);
+    assert_non_null(e = clerk_token_cache_get(c, &ib, 1, NOW));
+    unit_assert_str(sub_of(e), "user_b");
+    clerk_token_cache_release(c, e);
+}
+
+/*
+ * Under the same key (as when contexts or lengths collide in it), an entry
+ * is returned only for its own context and token, byte for byte and length
+ * for length: not for another context, nor for a prefix of either.
+ */
+static void test_entry_only_for_its_bytes(void **state)
+{
+    const char ctx[] = "context-A", other[] = "context-B", token[] = "tok.en.signature";
+    unsigned char key[16];
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 64, NULL);
+    clerk_token_cache_id_t id, probe;
+    clerk_cached_token_t *e;
+
+    assert_true(clerk_token_cache_id(&id, key, token, strlen(token), ctx, sizeof(ctx)));
+    assert_non_null(e = put_id(UNIT_POOL, c, &id, "user_a"));
+    clerk_token_cache_release(c, e);
+    assert_true(id_present(c, &id));
+
+    probe = id;
+    probe.context = other;                              /* the same length, one byte off */
+    assert_false(id_present(c, &probe));
+    probe = id;
+    probe.context_len--;                                /* a prefix of the context */
+    assert_false(id_present(c, &probe));
+    probe = id;
+    probe.len--;                                        /* a prefix of the token */
+    assert_false(id_present(c, &probe));
+    probe = id;
+    probe.token = "tok.en.signaturE";
+    assert_false(id_present(c, &probe));
+    /* the same bytes elsewhere in memory are the same entry */
+    probe = id;
+    probe.token = apr_pstrdup(UNIT_POOL, token);
+    probe.context = apr_pmemdup(UNIT_POOL, ctx, sizeof(ctx));
+    assert_true(id_present(c, &probe));
+}
+
+/* An entry holds a copy of its bytes: the caller's buffers may change or go. */
+static void test_entry_copies_its_bytes(void **state)
+{
+    char *token = strdup("tok.en.signature-of-some-length-longer-than-the-tail");
+    char *ctx = strdup("a context");
+    unsigned char key[16];
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 64, NULL);
+    clerk_token_cache_id_t id, probe;
+    clerk_cached_token_t *e;
+
+    assert_non_null(token);
+    assert_non_null(ctx);
+    assert_true(clerk_token_cache_id(&id, key, token, strlen(token), ctx, strlen(ctx) + 1));
+    assert_non_null(e = put_id(UNIT_POOL, c, &id, "user_a"));
+    clerk_token_cache_release(c, e);
+    probe = id;
+    probe.token = apr_pstrdup(UNIT_POOL, token);
+    probe.context = apr_pstrdup(UNIT_POOL, ctx);
+    memset(token, 'z', strlen(token));
+    memset(ctx, 'z', strlen(ctx));
+    assert_false(id_present(c, &id));                   /* the scribbled bytes: not it */
+    free(token);                                        /* under ASan: no read of them */
+    free(ctx);
+    assert_true(id_present(c, &probe));
+}
+
+/* What an entry copies is bounded: longer tokens (contexts) are not cached. */
+static void test_oversized_not_cached(void **state)
+{
+    apr_size_t n = CLERK_TOKEN_CACHE_MAX_TOKEN + 1, m = CLERK_TOKEN_CACHE_MAX_CONTEXT + 1;
+    char *big = apr_palloc(UNIT_POOL, n), *ctx = apr_palloc(UNIT_POOL, m);
+    unsigned char key[16];
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 64, NULL);
+    clerk_token_cache_id_t id;
+    clerk_cached_token_t *e;
+
+    memset(big, 't', n);
+    memset(ctx, 'c', m);
+    assert_true(clerk_token_cache_id(&id, key, big, n, "ctx", 3));
+    assert_null(put_id(UNIT_POOL, c, &id, "user_a"));
+    assert_int_equal(clerk_token_cache_size(c), 0);
+    assert_false(id_present(c, &id));
+    assert_true(clerk_token_cache_id(&id, key, "tok", 3, ctx, m));
+    assert_null(put_id(UNIT_POOL, c, &id, "user_a"));
+    assert_int_equal(clerk_token_cache_size(c), 0);
+    /* at the bounds: cached */
+    assert_true(clerk_token_cache_id(&id, key, big, n - 1, ctx, m - 1));
+    assert_non_null(e = put_id(UNIT_POOL, c, &id, "user_a"));
+    clerk_token_cache_release(c, e);
+    assert_int_equal(clerk_token_cache_size(c), 1);
+    assert_true(id_present(c, &id));
+}
+
+/* The doorkeeper, asked by id: a token is admitted the second time its id is seen. */
+static void test_admit_by_id(void **state)
+{
+    unsigned char k1[16], k2[16];
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 64, NULL);
+    clerk_token_cache_id_t a, b;
+
+    assert_true(clerk_token_cache_id(&a, k1, "token-one", 9, "ctx", 3));
+    assert_true(clerk_token_cache_id(&b, k2, "token-two", 9, "ctx", 3));
+    assert_int_equal(clerk_token_cache_admit(c, &a), 0);
+    assert_int_equal(clerk_token_cache_admit(c, &a), 1);
+    assert_int_equal(clerk_token_cache_admit(c, &b), 0);
+    assert_int_equal(clerk_token_cache_admit(c, &b), 1);
 }
 
 /* ------------------------------------------------------------ threads */
@@ -1098,7 +1316,7 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
 
         s->seed = s->seed * 1103515245u + 12345u;
         k = (s->seed >> 8) % STRESS_KEYS;
-        if ((e = clerk_token_cache_get(s->c, s->keys[k], gen, now)))
+        if ((e = clerk_token_cache_get(s->c, ID(s->keys[k]), gen, now)))
             s->hits++;
         else {
             /* a miss: "verify" (parse into rp, build the model and its variables) and store */
@@ -1110,7 +1328,7 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
                 s->bad++;
                 break;
             }
-            e = clerk_token_cache_put(s->c, s->keys[k], gen, NOW + 60, cl,
+            e = clerk_token_cache_put(s->c, ID(s->keys[k]), gen, NOW + 60, cl,
                                       clerk_export_vars(rp, cl));
             if (!e) {
                 s->bad++;
@@ -1186,7 +1404,7 @@ static void test_thread_stress(void **state)
     assert_true(puts > STRESS_KEYS);                    /* entries were evicted and stored again */
     /* every key still cached reads right from here too */
     for (unsigned k = 0; k < STRESS_KEYS; k++) {
-        clerk_cached_token_t *e = clerk_token_cache_get(c, keys[k], 1, NOW);
+        clerk_cached_token_t *e = clerk_token_cache_get(c, ID(keys[k]), 1, NOW);
         if (e) {
             assert_true(entry_is(UNIT_POOL, e, k, nvars));
             clerk_token_cache_release(c, e);
@@ -1228,6 +1446,12 @@ int main(void)
         UNIT_TEST(test_release_keeps_cached_entry),
         UNIT_TEST(test_release_on_pool_clear),
         UNIT_TEST(test_put_same_key_replaces),
+        UNIT_TEST(test_cache_id),
+        UNIT_TEST(test_entry_only_for_identical_token),
+        UNIT_TEST(test_entry_only_for_its_bytes),
+        UNIT_TEST(test_entry_copies_its_bytes),
+        UNIT_TEST(test_oversized_not_cached),
+        UNIT_TEST(test_admit_by_id),
         UNIT_TEST(test_thread_stress),
     };
 
