@@ -180,8 +180,16 @@ static apr_status_t store_put(void *baton, const char *key, apr_time_t expiry,
                               const unsigned char *value, apr_size_t len, apr_pool_t *scratch)
 {
     store_baton *b = baton;
+    apr_time_t soonest = apr_time_now() + APR_USEC_PER_SEC;
     apr_status_t rv;
 
+    /*
+     * redis and memcache count expiry in whole seconds, and refuse none left
+     * (SETEX 0): a value is kept a second at least.  Keeping it longer is
+     * harmless, its own expiry is sealed in it (clerk_unseal).
+     */
+    if (expiry < soonest)
+        expiry = soonest;
     if (b->mutex && (rv = apr_global_mutex_lock(b->mutex)) != APR_SUCCESS)
         return rv;
     /* the providers do not write through data; their prototype predates const */
