@@ -1,0 +1,80 @@
+"""ClerkProxyMachineToken across a fleet sharing ClerkCache redis: Apache
+obtains an M2M token (POST /m2m_tokens at the fake, each creation billed)
+for the requests it proxies, and the fleet creates one per token lifetime.
+Both ends in every server: /p/ proxies to the server's own /f/backend/,
+which verifies the token locally (ClerkAcceptToken m2m_token, the fixture
+key the fake signs with)."""
+import time
+
+import clerk_tokens as T
+import fake_bapi as F
+from fleet import REDIS_MODULE
+from helpers import describe
+from httpd_harness import MODDIR
+
+PROXY_MODULES = [("proxy_module", str(MODDIR / "mod_proxy.so")),
+                 ("proxy_http_module", str(MODDIR / "mod_proxy_http.so"))]
+BACKEND = ("/f/backend", "pem", ["ClerkAcceptToken m2m_token"])
+
+
+def proxy_conf(h):
+    return f"""
+<Location /p/>
+    ClerkProxyMachineToken {F.MACHINE_SECRET}
+    ProxyPass "http://127.0.0.1:{h.port}/f/backend/"
+</Location>
+"""
+
+
+def m2m_fleet(redis_fleet, *mpms):
+    return redis_fleet(*mpms, modules=[REDIS_MODULE] + PROXY_MODULES, server_conf=proxy_conf,
+                       extra_locations=[BACKEND])
+
+
+def through_the_proxy(fleet, rounds):
+    """rounds x every server: /p/env with the client's own Authorization,
+    which the M2M token replaces; the backend's variables say who called."""
+    out = []
+    for _ in range(rounds):
+        for i in range(len(fleet.servers)):
+            r = fleet.get(i, "/p/env", headers={"Authorization": "Bearer client-sent"})
+            assert r.status_code == 200, (i, describe(r))
+            env = r.json()
+            assert env.get("CLERK_MACHINE_ID") == T.MACHINE, env
+            out.append(r)
+    return out
+
+
+def test_one_creation_for_the_fleet(redis_fleet, fake):
+    fleet = m2m_fleet(redis_fleet, "event", "prefork", "event")
+    assert fake.creations() == 1, "the first server's parent creates, the others adopt"
+    rs = through_the_proxy(fleet, rounds=4)
+    assert fake.creations() == 1, fake.creations()
+    create = [r for r in fake.requests() if r.path.endswith("/m2m_tokens")]
+    assert create[0].authorization == "Bearer " + F.MACHINE_SECRET
+    assert create[0].json.get("token_format") == "jwt", create[0].json
+    # never to the client, never in a log
+    token = fake.created[0]
+    for r in rs:
+        assert token not in r.text and token not in str(r.headers)
+    for h in fleet.servers:
+        assert token not in h.error_log() and F.MACHINE_SECRET not in h.error_log()
+
+
+LIFETIME = 22     # renewed a margin (half of it, for a token this short) before its expiry
+
+
+def test_one_renewal_per_lifetime_for_the_fleet(redis_fleet, fake):
+    """Tokens of 22 s are renewed 11 s before they expire: over 13 s of
+    traffic on every server the fleet creates two, not one per process."""
+    fake.m2m_lifetime = LIFETIME
+    fleet = m2m_fleet(redis_fleet, "event", "prefork", "event")
+    t0 = time.time()
+    while time.time() - t0 < LIFETIME / 2 + 2:
+        through_the_proxy(fleet, rounds=1)
+        time.sleep(0.1)
+    times = [r.at for r in fake.requests() if r.path.endswith("/m2m_tokens")]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    print("\nM2M creations: %d, gaps %s" % (len(times), [round(g, 1) for g in gaps]))
+    assert 2 <= len(times) <= 3, (len(times), gaps)
+    assert min(gaps) >= LIFETIME / 4, gaps
