@@ -34,6 +34,8 @@ MS = "ClerkMachineSecretKey " + F.MACHINE_SECRET
 ANY = "ClerkAcceptToken any"
 # ClerkMachineTokenCacheTTL of /f/opaque: long enough for a test, short enough to wait out
 VERDICT_TTL = 6
+# how long a store takes to land in a test (a queued SET to a local store: about 1 ms)
+SETTLE = 0.1
 
 
 def locations(fake):
@@ -144,6 +146,14 @@ class Fleet:
         """rounds x (one request to each server in turn), sequentially."""
         servers = range(len(self.servers)) if servers is None else servers
         return [self.get(i, path, token) for _ in range(rounds) for i in servers]
+
+    def first_then_spread(self, path, token, rounds=1):
+        """One request to server 0, a pause for what it stored to land (stores
+        are queued, never waited for), then spread(): what the fleet shares
+        once one server has learnt it."""
+        first = self.get(0, path, token)
+        time.sleep(SETTLE)
+        return [first] + self.spread(path, token, rounds)
 
     # ---------------------------------------------------------------- logs
     def marks(self):

@@ -52,7 +52,7 @@ def wait_for_sharing(fleet, fake):
     t0 = time.time()
     while True:
         tok = fake.token("ak")
-        assert_served(fleet.spread(OPAQUE, tok, rounds=2))
+        assert_served(fleet.first_then_spread(OPAQUE, tok, rounds=2))
         if fake.calls(token=tok) == 1:
             return time.time() - t0
         assert time.time() - t0 < RESUME_WITHIN, "sharing did not resume"
@@ -61,7 +61,7 @@ def wait_for_sharing(fleet, fake):
 
 def shared(fleet, fake):
     tok = fake.token("mt")
-    assert_served(fleet.spread(OPAQUE, tok, rounds=2))
+    assert_served(fleet.first_then_spread(OPAQUE, tok, rounds=2))
     return fake.calls(token=tok) == 1
 
 

@@ -31,7 +31,7 @@ def test_valid_tokens_are_verified_once_for_the_fleet(fleet, fake, redis):
     tokens = [fake.token(kind) for kind in ("mt", "oat", "ak")]
     first = {}
     for tok in tokens:
-        for r in fleet.spread(OPAQUE, tok, rounds=5):
+        for r in fleet.first_then_spread(OPAQUE, tok, rounds=5):
             assert r.status_code == 200, (r.server, describe(r))
         first[tok] = fake.requests(token=tok)[0].at
         assert fake.calls(token=tok) == 1, \
@@ -44,7 +44,7 @@ def test_valid_tokens_are_verified_once_for_the_fleet(fleet, fake, redis):
     # once the TTL has passed: one more call for the fleet, reused again
     wait_until(max(first.values()) + VERDICT_TTL + 0.3)
     for tok in tokens:
-        for r in fleet.spread(OPAQUE, tok, rounds=3):
+        for r in fleet.first_then_spread(OPAQUE, tok, rounds=3):
             assert r.status_code == 200, (r.server, describe(r))
         assert fake.calls(token=tok) == 2, (tok[:4], fake.calls(token=tok))
 
@@ -52,7 +52,7 @@ def test_valid_tokens_are_verified_once_for_the_fleet(fleet, fake, redis):
 @pytest.mark.parametrize("mode", ["revoked", "unknown"])
 def test_a_refusal_is_shared_for_five_seconds(fleet, fake, mode):
     tok = fake.token("mt", mode=mode)
-    for r in fleet.spread(OPAQUE, tok, rounds=4):
+    for r in fleet.first_then_spread(OPAQUE, tok, rounds=4):
         assert_invalid(r, "token-invalid")
     learnt = fake.requests(token=tok)[0].at
     assert fake.calls(token=tok) == 1, "a %s token asked about by every server" % mode
@@ -60,7 +60,7 @@ def test_a_refusal_is_shared_for_five_seconds(fleet, fake, mode):
 
     # after 5 s the refusal is forgotten: asked once more, shared again
     wait_until(learnt + REFUSAL_SECONDS + 0.3)
-    for r in fleet.spread(OPAQUE, tok, rounds=2):
+    for r in fleet.first_then_spread(OPAQUE, tok, rounds=2):
         assert_invalid(r, "token-invalid")
     assert fake.calls(token=tok) == 2
 
@@ -70,10 +70,10 @@ def test_a_verdict_is_bound_to_its_secret(fleet, fake):
     another secret verifies it (the instance's): the store's name covers the
     secret, so the answer of one secret is never what another one got."""
     tok = fake.token("ak")
-    for r in fleet.spread(OPAQUE, tok):
+    for r in fleet.first_then_spread(OPAQUE, tok):
         assert r.status_code == 200, describe(r)
     assert fake.calls(token=tok) == 1
-    for r in fleet.spread("/f/instance/static.txt", tok):
+    for r in fleet.first_then_spread("/f/instance/static.txt", tok):
         assert r.status_code == 200, describe(r)
     asked = [r.authorization for r in fake.requests(token=tok)]
     assert asked == ["Bearer " + F.MACHINE_SECRET, "Bearer " + F.INSTANCE_SECRET], asked
