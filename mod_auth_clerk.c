@@ -14,6 +14,7 @@ static int clerk_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 {
     mac_config_begin(pconf);
     mac_key_sources_begin(pconf);
+    mac_proxy_token_begin(pconf);
     return OK;
 }
 
@@ -29,7 +30,8 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     mac_config_end(s);
     if (mac_metrics_post_config(pconf, s) != APR_SUCCESS
         || mac_backend_api_post_config(pconf, s) != APR_SUCCESS
-        || mac_key_sources_post_config(pconf, ptemp, s) != APR_SUCCESS)
+        || mac_key_sources_post_config(pconf, ptemp, s) != APR_SUCCESS
+        || mac_proxy_token_post_config(pconf, ptemp, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     /*
      * One token cache per process, shared by the virtual hosts of the main
@@ -56,6 +58,7 @@ static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
 {
     mac_key_sources_child_init(pchild, s);
     mac_backend_api_child_init(pchild, s);
+    mac_proxy_token_child_init(pchild, s);
     for (server_rec *vs = s; vs; vs = vs->next) {
         const clerk_server_conf *main_sc = ap_get_module_config(s->module_config,
                                                                 &auth_clerk_module);
@@ -106,6 +109,7 @@ static void register_hooks(apr_pool_t *p)
     mac_register_whoami();
     mac_register_expr();
     mac_register_status();
+    mac_register_proxy_token();
 }
 
 module AP_MODULE_DECLARE_DATA auth_clerk_module = {

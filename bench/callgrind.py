@@ -32,7 +32,7 @@ FUNCS = [
     ("clerk_jws_parse", "JWS split, base64url, header JSON"),
     ("clerk_json_parse_object", "hardened JSON parsing (header + payload)"),
     ("clerk_claims_build", "claims model"),
-    ("clerk_token_cache_key", "cache key (keyed SipHash, EVP_MAC)"),
+    ("clerk_token_cache_key", "cache key (keyed SipHash-2-4, clerk_siphash.c)"),
     ("clerk_bearer_token", "Authorization header parsing (has_separator)"),
     ("clerk_json_compact", "CLERK_CLAIMS: payload re-serialized (json_dumps)"),
     ("SHA256_Update", "SHA-256 compression (all callers)"),

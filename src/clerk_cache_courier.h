@@ -11,9 +11,10 @@
  * A store that fails or answers late is rested: for a while (one second,
  * doubling up to CLERK_COURIER_MAX_REST) every lookup and store is refused
  * at once, without queueing, so a cache that is down costs requests nothing;
- * the first call after the rest tries again, and one success ends it.  The
- * queue is bounded; what does not fit is refused (lookups) or dropped
- * (stores) and counted.
+ * the first call after the rest tries again, and one success brings the
+ * rest back to one second (not the success of the late call that began the
+ * rest).  The queue is bounded; what does not fit is refused (lookups) or
+ * dropped (stores) and counted.
  *
  * The store's calls are made from the courier's thread only, one at a time:
  * a provider that is not thread-safe needs no lock within the process (one
@@ -25,13 +26,17 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
-#define CLERK_COURIER_MAX_REST apr_time_from_sec(30)
+/* The longest rest: a store that is back is used again within ten seconds. */
+#define CLERK_COURIER_MAX_REST apr_time_from_sec(10)
 
 /*
  * The blocking store, called from the courier's thread: scratch is a pool
  * the courier clears after each call.
  *   get:  APR_SUCCESS with the value in buf (*len: in, the capacity; out,
- *         the length), APR_NOTFOUND, or another error (the store failed);
+ *         the length), APR_NOTFOUND, or another error (the store failed).
+ *         A value longer than the capacity (APR_ENOSPC, socache's answer,
+ *         or APR_SUCCESS with *len beyond it) is taken for a miss: the store
+ *         works, and the value is none that a courier of this size stored;
  *   put:  keep value under key until expiry (absolute).
  */
 typedef struct {
@@ -75,11 +80,15 @@ typedef struct {
     apr_uint64_t gets, hits, misses;    /* lookups asked, found, not found */
     apr_uint64_t puts;                  /* stores made */
     apr_uint64_t late;                  /* lookups given up on (timeout) */
-    apr_uint64_t refused;               /* calls refused: resting or queue full */
+    apr_uint64_t refused;               /* calls refused (resting, queue full) or dropped
+                                           from the queue as a rest began */
     apr_uint64_t failures;              /* store calls that failed */
     int resting;                        /* 1 while the store is rested */
 } clerk_courier_stats_t;
 
 void clerk_courier_stats(clerk_courier_t *c, clerk_courier_stats_t *out);
+
+/* The rest that follows one of length rest: twice as long, at most CLERK_COURIER_MAX_REST. */
+apr_interval_time_t clerk_courier_longer_rest(apr_interval_time_t rest);
 
 #endif

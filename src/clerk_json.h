@@ -21,6 +21,10 @@
 json_t *clerk_json_parse_object(apr_pool_t *p, const char *buf, apr_size_t len,
                                 const char **err);
 
+/* The same, and *compact set to clerk_json_is_compact(buf, len): one pass over the text. */
+json_t *clerk_json_parse_object_compact(apr_pool_t *p, const char *buf, apr_size_t len,
+                                        int *compact, const char **err);
+
 /* Hand a reference to pool p: json_decref(j) runs when p is cleared. */
 void clerk_json_pool_own(apr_pool_t *p, json_t *j);
 

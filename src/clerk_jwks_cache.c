@@ -1,13 +1,13 @@
 #include "clerk_jwks_cache.h"
 
+#include "clerk_background_thread.h"
+
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <openssl/evp.h>
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
 
 /* APLOG levels, without including httpd headers. */
@@ -255,9 +255,6 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *thread, void *data)
 {
     clerk_jwks_cache_t *c = data;
 
-#ifdef __GLIBC__
-    pthread_setname_np(pthread_self(), "clerk-jwks");   /* for ps -L, top -H, /proc */
-#endif
     lock(c);
     while (!c->stop) {
         apr_time_t now = apr_time_now(), due = next_due(c);
@@ -329,28 +326,13 @@ apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchi
 /* Start the refresher on first use; nothing is fetched for unused sources. */
 static void ensure_started(clerk_jwks_cache_t *c)
 {
-    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
-    sigset_t blocked, saved;
-
     if (apr_atomic_read32(&c->started) || !c->lock)
         return;
-    /*
-     * The refresher is born with every asynchronous signal blocked, so that
-     * signals meant for the process reach the thread that serves requests.
-     * Otherwise (prefork: the creating thread blocks none) SIGTERM may run
-     * the MPM's exit handler on the refresher itself, which then destroys
-     * the pool of the HTTP handle it is using (seen: abort in reslist_cleanup).
-     */
-    sigfillset(&blocked);
-    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
-        sigdelset(&blocked, faults[i]);
     lock(c);
-    if (!c->started && !c->stop) {
-        pthread_sigmask(SIG_BLOCK, &blocked, &saved);
-        if (apr_thread_create(&c->thread, NULL, refresher, c, c->thread_pool) == APR_SUCCESS)
-            apr_atomic_set32(&c->started, 1);
-        pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    }
+    if (!c->started && !c->stop
+        && clerk_background_thread_start(&c->thread, "clerk-jwks", refresher, c, c->thread_pool)
+               == APR_SUCCESS)
+        apr_atomic_set32(&c->started, 1);
     unlock(c);
 }
 

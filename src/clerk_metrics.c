@@ -30,7 +30,7 @@ static const char *const bucket_text[CLERK_METRICS_BUCKETS] = {
 };
 
 /* The shared counters: a fixed layout, recognised again after a restart by magic and size. */
-#define LAYOUT 1u
+#define LAYOUT 2u
 #define MAGIC (0x436c65726b4d0000ull | LAYOUT)    /* "ClerkM" */
 
 typedef struct {
@@ -192,7 +192,7 @@ const char *clerk_metrics_state_name(unsigned state)
 const char *clerk_metrics_endpoint_name(clerk_call_endpoint_t ep)
 {
     static const char *const names[CLERK_CALL_ENDPOINTS] = {
-        "opaque_verify", "handshake_payload", "session_refresh"
+        "opaque_verify", "handshake_payload", "session_refresh", "m2m_token_create"
     };
     return ep < CLERK_CALL_ENDPOINTS ? names[ep] : "unknown";
 }

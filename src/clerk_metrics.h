@@ -60,6 +60,7 @@ typedef enum {
     CLERK_CALL_VERIFY,          /* opaque token verification */
     CLERK_CALL_HANDSHAKE,       /* handshake payload of a nonce */
     CLERK_CALL_REFRESH,         /* session refresh */
+    CLERK_CALL_M2M_CREATE,      /* an M2M token for proxied requests (ClerkProxyMachineToken) */
     CLERK_CALL_ENDPOINTS
 } clerk_call_endpoint_t;
 

@@ -44,7 +44,8 @@ typedef struct clerk_seal_keys clerk_seal_keys_t;
 
 /*
  * The keys of every purpose, derived from key material (>= CLERK_SEAL_MIN_KEY
- * bytes, else APR_EINVAL), in p.  The key material is not kept.
+ * bytes, else APR_EINVAL; APR_EGENERAL when OpenSSL fails), in p.  The key
+ * material is not kept.
  */
 apr_status_t clerk_seal_keys_derive(apr_pool_t *p, const unsigned char *material,
                                     apr_size_t len, clerk_seal_keys_t **out);
@@ -52,7 +53,8 @@ apr_status_t clerk_seal_keys_derive(apr_pool_t *p, const unsigned char *material
 /*
  * The name a value of purpose with logical name (len bytes) is stored under:
  * "clerk1:" then a letter for the purpose, ':' and 43 base64url characters of
- * the HMAC (CLERK_SEAL_NAME_LEN characters in all), in p.
+ * the HMAC (CLERK_SEAL_NAME_LEN characters in all), in p; NULL only when
+ * OpenSSL fails (or for no purpose of the list).
  */
 const char *clerk_seal_store_name(const clerk_seal_keys_t *k, clerk_seal_purpose_t purpose,
                                   const void *name, apr_size_t len, apr_pool_t *p);

@@ -2,14 +2,12 @@
 #include "clerk_doorkeeper.h"
 #include "clerk_export.h"
 #include "clerk_metrics.h"
+#include "clerk_siphash.h"
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -243,82 +241,43 @@ int clerk_digest_list(apr_pool_t *p, const apr_array_header_t *list,
 }
 
 /*
- * The key of a token: SipHash-2-4 with 128-bit output (OpenSSL's EVP_MAC
- * "SIPHASH") under a random key drawn once per process, before the children
- * are forked.  A cache key only has to be impossible to make collide: a keyed
- * PRF whose key never leaves the process gives that (a forged token hits a
- * cached entry with probability entries / 2^128 per request), at a fifth of
- * SHA-256's cost.  Bytes 16..31, which the doorkeeper reads, are the PRF of
- * bytes 0..15: independent of the bytes that pick the shard and the slot.
- * Each thread keeps a MAC context of its own (no lock, no allocation after its
- * first key), re-initialised with the same key for every token.
+ * The key of a token: SipHash-2-4 with 128-bit output (clerk_siphash.h) under
+ * a random key drawn once per process, before the children are forked.  A
+ * cache key only has to be impossible to make collide: a keyed PRF whose key
+ * never leaves the process gives that (a forged token hits a cached entry
+ * with probability entries / 2^128 per request), at a fifth of SHA-256's
+ * cost.  Bytes 16..31, which the doorkeeper reads, are the PRF of bytes
+ * 0..15: independent of the bytes that pick the shard and the slot.  The
+ * state lives on the stack: no lock, no allocation, nothing per thread.
  */
-static EVP_MAC_CTX *mac_template;       /* keyed; copied into each thread */
-static pthread_key_t mac_of_thread;
-
-static void mac_free(void *ctx)
-{
-    EVP_MAC_CTX_free(ctx);
-}
+static unsigned char mac_key[CLERK_SIPHASH_KEY_LEN];
+static int mac_key_ready;
 
 static void mac_key_init(void)
 {
-    unsigned char k[16];
-    size_t size = CLERK_TOKEN_CACHE_KEY_LEN / 2;
-    OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
-                            OSSL_PARAM_END };
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-
-    EVP_MAC_free(mac);      /* the context holds its own reference */
-    if (ctx && RAND_bytes(k, sizeof(k)) == 1 && EVP_MAC_init(ctx, k, sizeof(k), params)
-        && pthread_key_create(&mac_of_thread, mac_free) == 0)
-        mac_template = ctx;
-    else
-        EVP_MAC_CTX_free(ctx);
-    OPENSSL_cleanse(k, sizeof(k));
-}
-
-/* This thread's keyed context, ready for a new message; NULL when none can be had. */
-static EVP_MAC_CTX *thread_mac(void)
-{
-    EVP_MAC_CTX *ctx;
-
-    if (pthread_once(&mac_key_once, mac_key_init) != 0 || !mac_template)
-        return NULL;
-    if (!(ctx = pthread_getspecific(mac_of_thread))) {
-        if (!(ctx = EVP_MAC_CTX_dup(mac_template)))
-            return NULL;
-        if (pthread_setspecific(mac_of_thread, ctx) != 0) {
-            EVP_MAC_CTX_free(ctx);
-            return NULL;
-        }
-    }
-    return EVP_MAC_init(ctx, NULL, 0, NULL) ? ctx : NULL;     /* the same key, anew */
-}
-
-static int mac_final(EVP_MAC_CTX *ctx, unsigned char *out)
-{
-    size_t n = 0;
-    return EVP_MAC_final(ctx, out, &n, CLERK_TOKEN_CACHE_KEY_LEN / 2)
-           && n == CLERK_TOKEN_CACHE_KEY_LEN / 2;
+    mac_key_ready = RAND_bytes(mac_key, sizeof(mac_key)) == 1;
 }
 
 int clerk_token_cache_key(const char *token, apr_size_t len, const void *context,
                           apr_size_t context_len, unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN])
 {
     unsigned char n[8];     /* where the context ends and the token begins */
-    EVP_MAC_CTX *ctx = thread_mac();
+    clerk_siphash_t s;
 
-    for (int i = 0; i < 8; i++)
-        n[i] = (unsigned char)((apr_uint64_t)context_len >> (8 * i));
-    if (!ctx || !EVP_MAC_update(ctx, n, sizeof(n)) || !EVP_MAC_update(ctx, context, context_len)
-        || !EVP_MAC_update(ctx, (const unsigned char *)token, len) || !mac_final(ctx, key)
-        || !(ctx = thread_mac()) || !EVP_MAC_update(ctx, key, CLERK_TOKEN_CACHE_KEY_LEN / 2)
-        || !mac_final(ctx, key + CLERK_TOKEN_CACHE_KEY_LEN / 2)) {
+    if (pthread_once(&mac_key_once, mac_key_init) != 0 || !mac_key_ready) {
         memset(key, 0, CLERK_TOKEN_CACHE_KEY_LEN);
         return 0;
     }
+    for (int i = 0; i < 8; i++)
+        n[i] = (unsigned char)((apr_uint64_t)context_len >> (8 * i));
+    clerk_siphash_init(&s, mac_key);
+    clerk_siphash_update(&s, n, sizeof(n));
+    clerk_siphash_update(&s, context, context_len);
+    clerk_siphash_update(&s, token, len);
+    clerk_siphash_final(&s, key);
+    clerk_siphash_init(&s, mac_key);
+    clerk_siphash_update(&s, key, CLERK_SIPHASH_OUT_LEN);
+    clerk_siphash_final(&s, key + CLERK_SIPHASH_OUT_LEN);
     return 1;
 }
 

@@ -2,8 +2,8 @@
  * A per-process cache of verified tokens, so the same token (a browser or a
  * service sends its ~60 s token with every request) is verified once.
  *
- * Keyed by SHA-256 over the token and its verification context (never the
- * token itself); bounded (CLOCK eviction); sharded locks held only for
+ * Keyed by a keyed PRF over the token and its verification context (never
+ * the token itself); bounded (CLOCK eviction); sharded locks held only for
  * lookups and inserts, never while a signature is checked.  An entry is one
  * malloc'd block holding a frozen copy of the claims model and of the
  * exported variables, so a hit costs no parsing and no formatting.  Entries

@@ -202,6 +202,7 @@ void clerk_verify_token(apr_pool_t *p, const char *token, apr_size_t len,
     json_t *payload;
     clerk_token_type_t type;
     const char *detail;
+    int compact;
 
     memset(res, 0, sizeof(*res));
     res->reason = clerk_jws_parse(p, token, len,
@@ -217,7 +218,8 @@ void clerk_verify_token(apr_pool_t *p, const char *token, apr_size_t len,
     if ((res->reason = clerk_jws_verify(jws, ks, &res->detail)) != CLERK_OK)
         return;
 
-    payload = clerk_json_parse_object(p, (const char *)jws->payload, jws->payload_len, &detail);
+    payload = clerk_json_parse_object_compact(p, (const char *)jws->payload, jws->payload_len,
+                                              &compact, &detail);
     if (!payload) {
         fail(res, CLERK_TOKEN_INVALID, detail);
         return;
@@ -235,6 +237,6 @@ void clerk_verify_token(apr_pool_t *p, const char *token, apr_size_t len,
         return;
     }
     /* Clerk signs compact JSON: CLERK_CLAIMS can be the signed bytes themselves */
-    if (clerk_json_is_compact((const char *)jws->payload, jws->payload_len))
+    if (compact)
         res->claims->payload_text = (const char *)jws->payload;
 }

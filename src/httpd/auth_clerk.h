@@ -24,6 +24,9 @@
  *                        token cache or an earlier request's verification
  *   backend_api.c        the Backend API on behalf of clients: opaque tokens,
  *                        handshake nonces, the budget that bounds them
+ *   proxy_token.c        Apache as the calling machine: ClerkProxyMachineToken,
+ *                        the M2M token held per process (src/clerk_machine_token.c)
+ *                        and set on the requests httpd proxies
  *   authz.c              the Require clerk-* providers, and the reverification
  *                        body of a fetch clerk-reverification denies
  *   json_body.c          a JSON body for a 401/403 httpd itself sends (the
@@ -58,6 +61,7 @@
 #include "clerk_http.h"
 #include "clerk_jwks_cache.h"
 #include "clerk_key.h"
+#include "clerk_machine_token.h"
 #include "clerk_metrics.h"
 #include "clerk_org_sync.h"
 #include "clerk_policy.h"
@@ -206,6 +210,21 @@ typedef struct {
 } satellite_identity;
 
 /*
+ * ClerkProxyMachineToken and ClerkProxyMachineTokenTTL of one section: a
+ * unit, so that a child section that names a token replaces the parent's
+ * secret, machines and lifetime together (proxy_token.c).
+ */
+typedef struct {
+    const char *secret;             /* NULL after "off"; never logged */
+    apr_array_header_t *machines;   /* const char * mch_ ids the token must reach */
+    int ttl;                        /* UNSET: CLERK_M2M_TTL_DEFAULT */
+    int named;                      /* ClerkProxyMachineToken is in the section */
+    server_rec *server;             /* whose ClerkAPIURL and HTTP settings apply */
+    const char *where;              /* file:line */
+    clerk_m2m_holder_t *holder;     /* post_config; NULL after "off" */
+} proxy_token;
+
+/*
  * Per-directory configuration.  Every field has an "unset" value so that a
  * child section overrides exactly what it sets (see mac_merge_dir_conf):
  * UNSET (-1) for numbers and flags, 0 or NULL for bit sets, keywords and
@@ -216,6 +235,7 @@ typedef struct clerk_dir_conf {
     key_slot *backend_api;          /* ClerkSecretKey: Backend API /v1/jwks */
     const char *machine_secret;     /* ClerkMachineSecretKey: opaque M2M tokens */
     int machine_cache_ttl;          /* ClerkMachineTokenCacheTTL seconds */
+    proxy_token *proxy_token;       /* ClerkProxyMachineToken(TTL); NULL: unset */
 
     instance_identity instance;             /* ClerkPublishableKey */
     string_list *issuers;                   /* NULL: unset; no values after "off" */
@@ -318,6 +338,9 @@ void mac_note_satellite_section(cmd_parms *cmd, const clerk_dir_conf *c);
 
 /* ---- config_directives.c ---- */
 extern const command_rec mac_cmds[];
+/* A whole number within [min, max] into *out, or the directive's error message. */
+const char *mac_parse_bounded(cmd_parms *cmd, const char *arg, apr_int64_t min,
+                              apr_int64_t max, const char *unit, apr_int64_t *out);
 
 /* ---- config_keys.c ---- */
 const char *mac_set_keys_pem_text(cmd_parms *cmd, void *dconf, const char *arg);
@@ -325,6 +348,9 @@ const char *mac_set_keys_file(cmd_parms *cmd, void *dconf, const char *arg);
 const char *mac_set_jwks_url(cmd_parms *cmd, void *dconf, const char *arg);
 const char *mac_set_secret_key(cmd_parms *cmd, void *dconf, const char *arg);
 const char *mac_set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *arg);
+/* literal, env:VAR or file:/path into *secret, or the directive's error */
+const char *mac_read_secret(cmd_parms *cmd, const char *directive, const char *arg,
+                            const char **secret);
 const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* ---- key_sources.c ---- */
@@ -398,6 +424,16 @@ clerk_step_t mac_refresh_session(request_rec *r, const clerk_dir_conf *c,
                                  const char *expired_token, const char *refresh_token,
                                  int suffixed_cookies, clerk_refresh_result_t *result,
                                  apr_int64_t *retry_after);
+
+/* ---- proxy_token.c ---- */
+const char *mac_set_proxy_token(cmd_parms *cmd, void *dconf, int argc, char *const argv[]);
+const char *mac_set_proxy_token_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+void mac_proxy_token_begin(apr_pool_t *pconf);
+/* the parent: a holder per distinct token, and its first token (or the previous generation's) */
+apr_status_t mac_proxy_token_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+void mac_proxy_token_child_init(apr_pool_t *pchild, server_rec *s);
+/* its check_config and fixups hooks */
+void mac_register_proxy_token(void);
 
 /* ---- request_view.c ---- */
 void mac_request_view(request_rec *r, const clerk_dir_conf *c, int with_url,

@@ -103,6 +103,7 @@ void *mac_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->backend_api = MERGE_PTR(backend_api);
     c->machine_secret = MERGE_PTR(machine_secret);
     c->machine_cache_ttl = MERGE_INT(machine_cache_ttl);
+    c->proxy_token = MERGE_PTR(proxy_token);        /* a unit: see proxy_token */
     c->instance = add->instance.key ? add->instance : base->instance;
     c->issuers = MERGE_PTR(issuers);
     c->authorized_parties = MERGE_PTR(authorized_parties);

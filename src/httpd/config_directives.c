@@ -11,8 +11,8 @@
 
 /* A whole number within [min, max] into *out, or the directive's error message.
  * apr_strtoi64 saturates on overflow, and the saturated values are out of range. */
-static const char *parse_bounded(cmd_parms *cmd, const char *arg, apr_int64_t min,
-                                 apr_int64_t max, const char *unit, apr_int64_t *out)
+const char *mac_parse_bounded(cmd_parms *cmd, const char *arg, apr_int64_t min,
+                              apr_int64_t max, const char *unit, apr_int64_t *out)
 {
     char *end;
 
@@ -50,7 +50,7 @@ static const char *set_number_slot(cmd_parms *cmd, void *conf, const char *arg)
     const number_slot *slot = cmd->info;
     char *field = (char *)conf + slot->offset;
     apr_int64_t v;
-    const char *err = parse_bounded(cmd, arg, slot->min, slot->max, slot->unit, &v);
+    const char *err = mac_parse_bounded(cmd, arg, slot->min, slot->max, slot->unit, &v);
 
     if (err)
         return err;
@@ -358,10 +358,10 @@ static const char *set_backend_api_budget(cmd_parms *cmd, void *dconf, const cha
 {
     clerk_server_conf *sc = server_conf(cmd);
     apr_int64_t r, b;
-    const char *err = parse_bounded(cmd, rate, 1, CLERK_CALL_BUDGET_MAX_RATE,
+    const char *err = mac_parse_bounded(cmd, rate, 1, CLERK_CALL_BUDGET_MAX_RATE,
                                     "calls per second", &r);
 
-    if (err || (err = parse_bounded(cmd, burst, 1, 1000000, "calls (burst)", &b)))
+    if (err || (err = mac_parse_bounded(cmd, burst, 1, 1000000, "calls (burst)", &b)))
         return err;
     sc->budget_rate = (int)r;
     sc->budget_burst = (int)b;
@@ -403,6 +403,14 @@ const command_rec mac_cmds[] = {
                   DIR_NUMBER(machine_cache_ttl, 0, 3600, "seconds"), DIR_CMD,
                   "seconds a positive opaque-token verification may be reused (default "
                   STRINGIFY(DEFAULT_MACHINE_TOKEN_CACHE_TTL) ")"),
+    AP_INIT_TAKE_ARGV("ClerkProxyMachineToken", mac_set_proxy_token, NULL, DIR_CMD,
+                      "<ak_…|sk_…|env:VAR|file:/path> [mch_… …] | off: an M2M token obtained "
+                      "with this machine secret (scoped to every machine named) replaces "
+                      "Authorization on proxied requests; not in .htaccess"),
+    AP_INIT_TAKE1("ClerkProxyMachineTokenTTL", mac_set_proxy_token_ttl, NULL, DIR_CMD,
+                  "seconds the M2M token of ClerkProxyMachineToken is asked to live ("
+                  STRINGIFY(CLERK_M2M_TTL_MIN) "-" STRINGIFY(CLERK_M2M_TTL_MAX) ", default "
+                  STRINGIFY(CLERK_M2M_TTL_DEFAULT) ")"),
     AP_INIT_TAKE1("ClerkAPIURL", set_api_url, NULL, RSRC_CONF,
                   "Backend API base URL (default " CLERK_DEFAULT_API_URL ")"),
     AP_INIT_TAKE1("ClerkJWKSCacheTTL", set_server_number,

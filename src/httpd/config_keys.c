@@ -132,10 +132,11 @@ static const char *env_secret(cmd_parms *cmd, const char *var)
 /*
  * sk_…, env:VAR or file:/path, read once here; never logged.  In .htaccess
  * only the literal form: env: and file: would read httpd's environment and
- * files with httpd's privileges, i.e. other tenants' secrets.
+ * files with httpd's privileges, i.e. other tenants' secrets.  Also the
+ * secret of ClerkProxyMachineToken (proxy_token.c).
  */
-static const char *read_secret(cmd_parms *cmd, const char *directive, const char *arg,
-                               const char **secret)
+const char *mac_read_secret(cmd_parms *cmd, const char *directive, const char *arg,
+                            const char **secret)
 {
     char *value = NULL;
 
@@ -173,7 +174,7 @@ static const char *read_secret(cmd_parms *cmd, const char *directive, const char
 const char *mac_set_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    const char *secret, *err = read_secret(cmd, "ClerkSecretKey", arg, &secret);
+    const char *secret, *err = mac_read_secret(cmd, "ClerkSecretKey", arg, &secret);
 
     if (err)
         return err;
@@ -186,7 +187,7 @@ const char *mac_set_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
 const char *mac_set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
 {
     clerk_dir_conf *c = dconf;
-    return read_secret(cmd, "ClerkMachineSecretKey", arg, &c->machine_secret);
+    return mac_read_secret(cmd, "ClerkMachineSecretKey", arg, &c->machine_secret);
 }
 
 const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg)

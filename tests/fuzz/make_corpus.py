@@ -151,4 +151,17 @@ put('fuzz_handshake', 'filter', b'\x04www.example.com:8443\n__session=abc; Path=
     b'__client_uat=1; Domain=example.co\nadmin=1\n__clerk_x=1; Domain=com\n__session_t4uUWLLE=d; domain = EXAMPLE.com ;')
 put('fuzz_handshake', 'filter_ip', b'\x04[::1]:443\n__session_t4uUWLLE=x; Domain=::1\n__refresh_t4uUWLLE=y; Domain=1\n'
     b'=v\n__Session=z\n__client_uat=0; Domain\n__clerk_db_jwt=q; Domain=0.0.1')
+# ---- fuzz_seal: first byte even = a value read from the store (a version byte, nonce, body, tag);
+#      odd = a round trip: bits 1.. the purpose, then name length, bit/cut pick (2 bytes), name, value
+put('fuzz_seal', 'read_shortest', b'\x00\x01' + bytes(range(12)) + bytes(8) + bytes(16))
+put('fuzz_seal', 'read_body', b'\x00\x01' + bytes(range(12)) + b'{"active":true}'.ljust(60, b' ') + bytes(16))
+put('fuzz_seal', 'read_version_2', b'\x00\x02' + bytes(40))
+put('fuzz_seal', 'read_empty', b'\x00')
+jwks_url = b'https://clerk.inspired.puma-74.lcl.dev/.well-known/jwks.json'
+put('fuzz_seal', 'keyset', b'\x01' + bytes([len(jwks_url)]) + b'\x07\x01' + jwks_url + open(V + 'jwks.json', 'rb').read())
+put('fuzz_seal', 'lease', b'\x03' + bytes([len(jwks_url)]) + b'\x00\x00' + jwks_url + b'pid=4242 until=1700000030')
+put('fuzz_seal', 'verdict', b'\x05\x20\xff\x00' + bytes(range(32)) + b'{"object":"api_key","subject":"org_1","scopes":["deploy"]}')
+put('fuzz_seal', 'budget', b'\x07\x05\x10\x10fleet' + (12345).to_bytes(8, 'big'))
+put('fuzz_seal', 'm2m', b'\x09\x05\x00\x02mch_1mt_8XOIucKvqHVr5tYP123456789abcdefghij')
+put('fuzz_seal', 'empty', b'\x01\x00\x00\x00')
 print('ok')

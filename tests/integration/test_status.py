@@ -212,7 +212,7 @@ def test_prometheus_format(sclient):
     assert signed["session"] >= 1
     h = fams["clerk_backend_api_call_duration_seconds"]
     assert h["type"] == "histogram"
-    for ep in ("opaque_verify", "handshake_payload", "session_refresh"):
+    for ep in ("opaque_verify", "handshake_payload", "session_refresh", "m2m_token_create"):
         buckets = [(l["le"], v) for n, l, v in h["samples"]
                    if n.endswith("_bucket") and l["endpoint"] == ep]
         assert buckets[-1][0] == "+Inf"
@@ -234,7 +234,8 @@ def test_json_shape(sclient):
     assert "other" in j["requests"]["handshakes"]
     assert set(j["token_cache"]) == {"hits", "misses", "inserts", "evictions"}
     bapi = j["backend_api"]
-    assert set(bapi["calls"]) == {"opaque_verify", "handshake_payload", "session_refresh"}
+    assert set(bapi["calls"]) == {"opaque_verify", "handshake_payload", "session_refresh",
+                                  "m2m_token_create"}
     assert set(bapi["calls"]["opaque_verify"]) == {"answered", "refused_secret", "unavailable"}
     assert set(bapi["dropped"]["session_refresh"]) == {"budget", "waiting"}
     lat = bapi["latency_seconds"]["opaque_verify"]

@@ -250,11 +250,30 @@ static void test_is_compact(void **state)
         { "{\"a\":\"\\\\\", \"b\":2}", 0 },      /* "\\" ends the string: the space is outside */
         { "{\"a\":[1,\t2]}", 0 },
         { "{\"a\":\"x\ty\"}", 0 },                /* a raw control byte, even in a string */
+        /* strings longer than the 16 bytes skipped at a time, stops at every offset */
+        { "{\"a\":\"0123456789abcdefghijklmnopqrstuv\",\"b\":[1,2]}", 1 },
+        { "{\"a\":\"0123456789abcdefghijklmnopqrstuv\", \"b\":1}", 0 },
+        { "{\"a\":\"0123456789abcdef\\\"ghijklmnopqrstuv { \"}", 1 },
+        { "{\"a\":\"0123456789abcdefghijklmnopq\\\\\", \"b\":1}", 0 },
+        { "{\"a\":\"0123456789abcdefghij\nklmnopqrstuv\"}", 0 },
+        { "{\"a\":\"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ\x1f\"}", 0 },
+        { "{\"0123456789abcdefghijklmnopqrstuvwxyz\":\"0123456789abcdefghijklmnopqrstuvwxyz\"}",
+          1 },
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         if (clerk_json_is_compact(cases[i].text, strlen(cases[i].text)) != cases[i].compact)
             fail_msg("%s: expected %d", cases[i].text, cases[i].compact);
+    /* parsing tells the same, from the same pass (where jansson accepts the text) */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int compact = -1;
+        const char *err = NULL;
+        json_t *j = clerk_json_parse_object_compact(UNIT_POOL, cases[i].text,
+                                                    strlen(cases[i].text), &compact, &err);
+        if (j && compact != cases[i].compact)
+            fail_msg("%s: parsed, compact %d, expected %d", cases[i].text, compact,
+                     cases[i].compact);
+    }
     /* a NUL byte inside the length is not compact text (not a C string of len bytes) */
     assert_false(clerk_json_is_compact("{\"a\":1}\0x", 9));
     assert_true(clerk_json_is_compact("{\"a\":1}", 7));

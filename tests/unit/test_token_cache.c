@@ -440,7 +440,7 @@ static void test_cache_key_context_boundary(void **state)
  * the one get finds) equals the originals and still reads right after the
  * request pool they came from is gone.
  */
-/* Threads computing keys at once, each with a context of its own: the same keys as one thread. */
+/* Threads computing keys at once: the same keys as one thread (no state shared but the key). */
 typedef struct {
     volatile apr_uint32_t *go;
     unsigned char keys[64][CLERK_TOKEN_CACHE_KEY_LEN];

@@ -8,6 +8,14 @@ and Clerk's response shapes:
   POST /oauth_applications/access_tokens/verify {"access_token": "oat_..."}
   POST /api_keys/verify                         {"secret": "ak_..."}
   GET  /v1/jwks                                 the fixture key set (never needed)
+  POST /m2m_tokens                              create an M2M JWT (ClerkProxyMachineToken)
+
+POST /m2m_tokens is what Apache as the calling machine asks: with the machine
+secret as Bearer it mints an M2M JWT with the fixture key (sub MACHINE,
+scopes and aud `m2m_scopes`), living seconds_until_expiration, and answers
+Clerk's M2MTokenJSON.  fake.m2m_mode: "valid", "401", "500", "hang" or
+"wrong-scopes" (the token reaches only mch_other); fake.m2m_tokens() lists
+the tokens minted, fake.calls(FakeBAPI.M2M_CREATE) counts the calls.
 
 A request whose Authorization is not "Bearer <one of the accepted secrets>"
 gets 401 (Clerk's authentication_invalid).  Otherwise the answer depends on
@@ -45,6 +53,8 @@ INSTANCE_SECRET = "sk_test_fakeInstanceSecretKey0123456789"
 MACHINE_SECRET = "ak_fakeMachineSecretKey0123456789abcdef"
 
 M2M = "/m2m_tokens/verify"
+M2M_CREATE = "/m2m_tokens"
+M2M_SCOPES = ["mch_a", "mch_b"]
 OAUTH = "/oauth_applications/access_tokens/verify"
 API_KEY = "/api_keys/verify"
 ENDPOINTS = {M2M: "token", OAUTH: "access_token", API_KEY: "secret"}
@@ -155,7 +165,7 @@ class _Handler(FakeHandler):
 
 
 class FakeBAPI(FakeService):
-    M2M, OAUTH, API_KEY = M2M, OAUTH, API_KEY
+    M2M, OAUTH, API_KEY, M2M_CREATE = M2M, OAUTH, API_KEY, M2M_CREATE
     handler_class = _Handler
 
     def __init__(self, secrets=(INSTANCE_SECRET, MACHINE_SECRET), hang_seconds=5.0):
@@ -166,6 +176,9 @@ class FakeBAPI(FakeService):
         self._mode = None           # overrides every token when set
         self._requests = []
         self._release = threading.Event()
+        self.m2m_mode = "valid"
+        self.m2m_scopes = list(M2M_SCOPES)
+        self._minted = []           # (token, seconds asked for)
 
     # ---------------------------------------------------------------- life
     def stop(self):
@@ -204,6 +217,21 @@ class FakeBAPI(FakeService):
     def reset(self):
         """Every token back to its own mode: the state each test starts from."""
         self.set_mode(None)
+        with self._lock:
+            self.m2m_mode = "valid"
+            self.m2m_scopes = list(M2M_SCOPES)
+
+    def set_m2m_mode(self, mode):
+        """How POST /m2m_tokens answers from now on; releases hung creations."""
+        with self._lock:
+            self.m2m_mode = mode
+            old, self._release = self._release, threading.Event()
+        old.set()
+
+    def m2m_tokens(self):
+        """[(token, seconds_until_expiration)] of every token minted."""
+        with self._lock:
+            return list(self._minted)
 
     # ---------------------------------------------------------------- records
     def requests(self, path=None, token=None):
@@ -233,6 +261,8 @@ class FakeBAPI(FakeService):
             if path == "/v1/jwks" and h.command == "GET":
                 return self._send(h, 200, {"keys": [T.public_jwk("ins", kid=T.INS_KID,
                                                                  alg="RS256", use="sig")]})
+            if path == M2M_CREATE and h.command == "POST":
+                return self._create_m2m(h, headers, req, release)
             if path not in ENDPOINTS or h.command != "POST":
                 return self._send(h, 404, _error("resource_not_found", "not found"))
             auth = headers.get("authorization", "")
@@ -254,6 +284,38 @@ class FakeBAPI(FakeService):
             self._send(h, 200, answer)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             pass
+
+    def _create_m2m(self, h, headers, req, release):
+        """POST /m2m_tokens as Clerk's M2MTokenApi.createToken is answered."""
+        with self._lock:
+            mode, scopes = self.m2m_mode, list(self.m2m_scopes)
+        if headers.get("authorization") != "Bearer " + MACHINE_SECRET or mode == "401":
+            return self._send(h, 401, _error("authentication_invalid",
+                                             "The provided machine secret key is invalid."))
+        if mode == "hang":
+            release.wait(self.hang_seconds)
+            h.close_connection = True
+            return
+        if mode == "500":
+            return self._send(h, 500, _error("internal_clerk_error", "Oops"))
+        body = req.json if isinstance(req.json, dict) else {}
+        seconds = body.get("seconds_until_expiration")
+        if not isinstance(seconds, int) or body.get("token_format") != "jwt":
+            return self._send(h, 422, _error("form_param_invalid", "bad request body"))
+        if mode == "wrong-scopes":
+            scopes = ["mch_other"]
+        t = int(time.time())
+        ident = "mt_%06d%s" % (next(_serial), secrets.token_hex(8))
+        token = T.mint_m2m(iat=t, nbf=t, exp=t + seconds, jti=ident, aud=scopes,
+                           scopes=" ".join(scopes))
+        with self._lock:
+            self._minted.append((token, seconds))
+        self._send(h, 200, {
+            "object": "machine_to_machine_token", "id": ident, "subject": MACHINE,
+            "scopes": scopes, "claims": None, "revoked": False, "revocation_reason": None,
+            "expired": False, "expiration": ms(t + seconds), "last_used_at": None,
+            "created_at": ms(t), "updated_at": ms(t), "token": token,
+        })
 
     def _send(self, h, status, doc):
         body = json.dumps(doc).encode()
