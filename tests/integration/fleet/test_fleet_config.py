@@ -70,7 +70,8 @@ def test_main_server_only(h, where, line):
              "directory": '<Directory "/tmp">\n%s\n</Directory>\n',
              "location": "<Location /y>\n%s\n</Location>\n"}[where] % line
     out = refused(h, good_cache(h) + section(h) + inner)
-    assert line.split()[0] in out and ("cannot occur within" in out or "not allowed" in out), out
+    assert line.split()[0] in out, out
+    assert any(w in out for w in ("main server", "not allowed", "cannot occur within")), out
 
 
 @pytest.mark.parametrize("cache, module", [
@@ -111,7 +112,6 @@ def test_key_of_32_bytes_from_the_environment(h):
 @pytest.mark.parametrize("line, needle", [
     ("ClerkCacheKey env:CLERK_IT_UNSET_CACHE_KEY", "CLERK_IT_UNSET_CACHE_KEY"),
     ("ClerkCacheKey file:/nonexistent/cache.key", "/nonexistent/cache.key"),
-    ("ClerkCacheKey k" + "x" * 40, "ClerkCacheKey"),
 ])
 def test_key_source_errors(h, line, needle):
     out = refused(h, "ClerkCache shmcb\n%s\n" % line + section(h))
