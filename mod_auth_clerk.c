@@ -15,6 +15,7 @@ static int clerk_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     mac_config_begin(pconf);
     mac_key_sources_begin(pconf);
     mac_proxy_token_begin(pconf);
+    mac_shared_cache_begin(pconf);
     return OK;
 }
 
@@ -29,10 +30,12 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     }
     mac_config_end(s);
     if (mac_metrics_post_config(pconf, s) != APR_SUCCESS
+        || mac_shared_cache_post_config(pconf, ptemp, s) != APR_SUCCESS
         || mac_backend_api_post_config(pconf, s) != APR_SUCCESS
         || mac_key_sources_post_config(pconf, ptemp, s) != APR_SUCCESS
         || mac_proxy_token_post_config(pconf, ptemp, s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
+    mac_shared_cache_startup_done();    /* what the start-up fetches stored, written */
     /*
      * One token cache per process, shared by the virtual hosts of the main
      * server's ClerkTokenCache size (a key holds everything that decides a
@@ -56,6 +59,7 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 
 static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    mac_shared_cache_child_init(pchild, s);     /* first: the others share through it */
     mac_key_sources_child_init(pchild, s);
     mac_backend_api_child_init(pchild, s);
     mac_proxy_token_child_init(pchild, s);

@@ -132,7 +132,8 @@ static clerk_step_t ask_check_opaque(void *ctx, const char *token, clerk_token_t
 
     memset(&a->res, 0, sizeof(a->res));
     answer = clerk_backend_verify_opaque(in->p, http_client(a), in->api_url, secret, token, type,
-                                         in->opts.audiences, in->now, &a->res, &detail);
+                                         in->opts.audiences, in->now, &a->res, &detail,
+                                         NULL);
     if (answer != CLERK_BAPI_ANSWERED)
         return outage(a, apr_pstrcat(in->p, detail, " (the module answers 503)", NULL), detail,
                       answer == CLERK_BAPI_SECRET_REJECTED ? RETRY_SECRET_REFUSED

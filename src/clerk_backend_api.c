@@ -100,12 +100,12 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
                                                  const char *token, clerk_token_type_t type,
                                                  const apr_array_header_t *audiences,
                                                  apr_int64_t now, clerk_verify_result_t *res,
-                                                 const char **detail)
+                                                 const char **detail, const char **answer_body)
 {
     const char *field, *path = endpoint(type, &field);
     apr_array_header_t *headers = clerk_backend_api_headers(p, secret);
     clerk_http_response_t resp;
-    json_t *body, *answer;
+    json_t *body;
     char *text;
     const char *err;
 
@@ -142,10 +142,27 @@ clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *ht
         *detail = apr_psprintf(p, "Backend API %s: HTTP %d", path, resp.status);
         return CLERK_BAPI_UNAVAILABLE;
     }
-    if (!(answer = clerk_json_parse_object(p, resp.body, resp.len, &err))) {
+    if (clerk_backend_opaque_answer(p, resp.body, resp.len, type, audiences, now, res, &err)
+        != CLERK_BAPI_ANSWERED) {
         *detail = apr_pstrcat(p, "Backend API ", path, ": ", err, NULL);
         return CLERK_BAPI_UNAVAILABLE;
     }
+    if (answer_body)
+        *answer_body = apr_pstrmemdup(p, resp.body, resp.len);
+    return CLERK_BAPI_ANSWERED;
+}
+
+clerk_bapi_outcome_t clerk_backend_opaque_answer(apr_pool_t *p, const char *body, apr_size_t len,
+                                                 clerk_token_type_t type,
+                                                 const apr_array_header_t *audiences,
+                                                 apr_int64_t now, clerk_verify_result_t *res,
+                                                 const char **err)
+{
+    json_t *answer;
+
+    memset(res, 0, sizeof(*res));
+    if (!(answer = clerk_json_parse_object(p, body, len, err)))
+        return CLERK_BAPI_UNAVAILABLE;
     res->reason = clerk_claims_from_bapi(p, answer, type, audiences, now, &res->claims,
                                          &res->detail);
     if (res->reason != CLERK_OK)

@@ -39,15 +39,28 @@ typedef enum {
  * (clerk_opaque_token_wellformed) is token-invalid without a call.  audiences
  * (may be NULL) apply to
  * OAuth tokens as in Clerk's SDK.  On CLERK_BAPI_ANSWERED, res is filled as
- * clerk_verify_token would (claims on success).  *detail explains the other
- * outcomes for the log (never the token or the secret).
+ * clerk_verify_token would (claims on success), and *answer_body (when not
+ * NULL) is Clerk's answer of a 200, to be given to clerk_backend_opaque_answer
+ * again (the shared cache keeps it).  *detail explains the other outcomes for
+ * the log (never the token or the secret).
  */
 clerk_bapi_outcome_t clerk_backend_verify_opaque(apr_pool_t *p, clerk_http_t *http,
                                                  const char *api_url, const char *secret,
                                                  const char *token, clerk_token_type_t type,
                                                  const apr_array_header_t *audiences,
                                                  apr_int64_t now, clerk_verify_result_t *res,
-                                                 const char **detail);
+                                                 const char **detail, const char **answer_body);
+
+/*
+ * The verdict of a Backend API verification answer (a 200's JSON body), as
+ * clerk_backend_verify_opaque decides it at now: CLERK_BAPI_ANSWERED with res,
+ * or CLERK_BAPI_UNAVAILABLE when it is not a JSON object (*err says why).
+ */
+clerk_bapi_outcome_t clerk_backend_opaque_answer(apr_pool_t *p, const char *body, apr_size_t len,
+                                                 clerk_token_type_t type,
+                                                 const apr_array_header_t *audiences,
+                                                 apr_int64_t now, clerk_verify_result_t *res,
+                                                 const char **err);
 
 /*
  * A handshake nonce (__clerk_handshake_nonce) resolved to its Set-Cookie

@@ -62,6 +62,8 @@ struct clerk_courier {
     apr_time_t rest_until;
     apr_interval_time_t next_rest;
     int stop;
+    int busy;                           /* the thread is making a call */
+    apr_thread_cond_t *drained;         /* signalled when nothing is queued or being made */
     clerk_courier_stats_t stats;        /* but resting, computed when asked */
 };
 
@@ -217,11 +219,15 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *data)
             answer(e, APR_TIMEUP);      /* nobody waits for it: not worth a call */
             continue;
         }
+        c->busy = 1;
         apr_thread_mutex_unlock(c->lock);
         apr_status_t stored = perform(c, e);
         apr_pool_clear(c->scratch);
         apr_thread_mutex_lock(c->lock);
+        c->busy = 0;
         settle(c, e, stored);
+        if (!c->head)
+            apr_thread_cond_broadcast(c->drained);
     }
     apr_thread_mutex_unlock(c->lock);
     /* Returns rather than apr_thread_exit(): see the JWKS refresher (ASan and pthread_exit). */
@@ -278,6 +284,7 @@ static apr_status_t start(clerk_courier_t *c, apr_pool_t *pchild)
         || (rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, pchild))
                != APR_SUCCESS
         || (rv = apr_thread_cond_create(&c->work, pchild)) != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&c->drained, pchild)) != APR_SUCCESS
         || (rv = clerk_background_thread_start(&thread, "clerk-courier", run, c, pchild))
                != APR_SUCCESS)
         return rv;
@@ -410,6 +417,19 @@ apr_status_t clerk_courier_put(clerk_courier_t *c, const char *key, apr_time_t e
     enqueue(c, e);
     apr_thread_mutex_unlock(c->lock);
     return APR_SUCCESS;
+}
+
+apr_status_t clerk_courier_drain(clerk_courier_t *c, apr_interval_time_t timeout)
+{
+    apr_time_t now = apr_time_now(), deadline = now + timeout;
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(c->lock);
+    while ((c->head || c->busy) && (now = apr_time_now()) < deadline)
+        apr_thread_cond_timedwait(c->drained, c->lock, deadline - now);
+    rv = c->head || c->busy ? APR_TIMEUP : APR_SUCCESS;
+    apr_thread_mutex_unlock(c->lock);
+    return rv;
 }
 
 void clerk_courier_stats(clerk_courier_t *c, clerk_courier_stats_t *out)

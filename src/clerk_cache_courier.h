@@ -75,6 +75,13 @@ apr_status_t clerk_courier_get(clerk_courier_t *c, const char *key, apr_interval
 apr_status_t clerk_courier_put(clerk_courier_t *c, const char *key, apr_time_t expiry,
                                const unsigned char *value, apr_size_t len);
 
+/*
+ * Wait at most timeout until every call queued so far has been made (the
+ * parent's start-up stores, before its courier goes with ptemp): APR_SUCCESS,
+ * or APR_TIMEUP.
+ */
+apr_status_t clerk_courier_drain(clerk_courier_t *c, apr_interval_time_t timeout);
+
 /* What the courier has done in this process (server-status, tests). */
 typedef struct {
     apr_uint64_t gets, hits, misses;    /* lookups asked, found, not found */

@@ -77,29 +77,63 @@ apr_status_t clerk_call_budget_configure(clerk_call_budget_t *b, unsigned i,
     return APR_SUCCESS;
 }
 
+/*
+ * GCRA's one decision: a call at t against the theoretical arrival time tat
+ * goes ahead when the later of the two precedes t by at most the tolerance,
+ * and then moves it on by one interval (*next).  Else *retry_after is how
+ * long until it would.
+ */
+static int gcra(const bucket_t *k, unsigned long long tat, unsigned long long t,
+                unsigned long long *next, apr_interval_time_t *retry_after)
+{
+    unsigned long long from = tat > t ? tat : t;
+
+    if (from - t > k->tolerance) {
+        if (retry_after)
+            *retry_after = (apr_interval_time_t)(from - t - k->tolerance);
+        return 0;
+    }
+    *next = from + k->interval;
+    return 1;
+}
+
+/* A misconfigured (unconfigured) bucket refuses, with a hint that keeps clients from spinning. */
+static int unconfigured(const bucket_t *k, apr_interval_time_t *retry_after)
+{
+    if (k->interval)
+        return 0;
+    if (retry_after)
+        *retry_after = APR_USEC_PER_SEC;
+    return 1;
+}
+
 int clerk_call_budget_take(clerk_call_budget_t *b, unsigned i, apr_time_t now,
                            apr_interval_time_t *retry_after)
 {
     bucket_t *k = &b->lines[i].b;
     unsigned long long t = now > 0 ? (unsigned long long)now : 0;
-    unsigned long long tat = atomic_load_explicit(&k->tat, memory_order_relaxed), from;
+    unsigned long long tat = atomic_load_explicit(&k->tat, memory_order_relaxed), next;
 
-    if (!k->interval) {
-        /* a misconfiguration: refused, with a hint that keeps clients from spinning */
-        if (retry_after)
-            *retry_after = APR_USEC_PER_SEC;
+    if (unconfigured(k, retry_after))
         return 0;
-    }
     /* Relaxed: the TAT is the only shared state, and the CAS orders every change to it. */
     do {
-        from = tat > t ? tat : t;
-        if (from - t > k->tolerance) {
-            if (retry_after)
-                *retry_after = (apr_interval_time_t)(from - t - k->tolerance);
+        if (!gcra(k, tat, t, &next, retry_after))
             return 0;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&k->tat, &tat, from + k->interval,
-                                                    memory_order_relaxed, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&k->tat, &tat, next, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+int clerk_call_budget_apply(const clerk_call_budget_t *b, unsigned i, apr_uint64_t *tat,
+                            apr_time_t now, apr_interval_time_t *retry_after)
+{
+    const bucket_t *k = &b->lines[i].b;
+    unsigned long long t = now > 0 ? (unsigned long long)now : 0, next;
+
+    if (unconfigured(k, retry_after) || !gcra(k, *tat, t, &next, retry_after))
+        return 0;
+    *tat = next;
     return 1;
 }
 

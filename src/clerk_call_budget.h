@@ -56,6 +56,15 @@ int clerk_call_budget_take(clerk_call_budget_t *b, unsigned i, apr_time_t now,
                            apr_interval_time_t *retry_after);
 
 /*
+ * Bucket i's rate and burst applied to a TAT kept elsewhere (*tat, 0 for a
+ * full bucket): the fleet's, which the shared cache holds (ClerkCache).  1
+ * with *tat moved on when the call may go ahead; 0 with *retry_after.  The
+ * caller stores *tat back; two servers doing so at once may both be admitted.
+ */
+int clerk_call_budget_apply(const clerk_call_budget_t *b, unsigned i, apr_uint64_t *tat,
+                            apr_time_t now, apr_interval_time_t *retry_after);
+
+/*
  * Whether a refusal of bucket i should be reported now: 1 for at most one
  * caller, in all processes together, per interval, so that a client who keeps
  * the budget spent cannot flood the error log from every child.

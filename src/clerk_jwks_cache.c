@@ -1,6 +1,7 @@
 #include "clerk_jwks_cache.h"
 
 #include "clerk_background_thread.h"
+#include "clerk_shared_cache.h"
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -8,6 +9,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <string.h>
 
 /* APLOG levels, without including httpd headers. */
@@ -31,6 +33,8 @@ struct clerk_jwks_cache {
     void *log_baton;
     clerk_jwks_fetch_fn *on_fetch;      /* set before any fetch, or NULL */
     void *on_fetch_baton;
+    clerk_shared_cache_t *shared;       /* set before any fetch, or NULL */
+    const char *share_name;             /* the source in the shared cache: URL, header hash */
 
     /* Everything below is guarded by lock (once started). */
     apr_thread_mutex_t *lock;
@@ -42,6 +46,15 @@ struct clerk_jwks_cache {
     apr_time_t last_forced;
     apr_uint64_t generations;
     int force, stop;
+    /*
+     * With a shared cache: another process fetches for the fleet now, so
+     * look at the shared cache again at deferred_until instead of fetching
+     * (forced: for a forced refresh); jitter spreads the fleet's refreshers
+     * over a second, so that one of them fetches and the others adopt.
+     */
+    apr_time_t deferred_until;
+    int deferred_forced;
+    apr_interval_time_t jitter;
 
     apr_thread_t *thread;
     apr_pool_t *thread_pool;            /* where the refresher lives, per process */
@@ -50,6 +63,13 @@ struct clerk_jwks_cache {
     volatile apr_uint32_t fetches;
     volatile apr_uint32_t cancel;       /* set when stopping: aborts a fetch in progress */
 };
+
+/*
+ * With a shared cache: how long the refresher waits on it (it serves no
+ * request), and how soon it looks again when another process fetches.
+ */
+#define SHARED_WAIT apr_time_from_sec(1)
+#define DEFER_STEP apr_time_from_msec(500)
 
 /* How soon to retry a source that never loaded. */
 #define NEVER_LOADED_RETRY apr_time_from_sec(5)
@@ -139,23 +159,94 @@ clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_sour
     c->src.http.cancel = NULL;          /* only the refresher's own client has one */
     c->log = log;
     c->log_baton = log_baton;
+    /*
+     * What the fleet calls this source: its URL and the hash of its headers
+     * (a /v1/jwks of another secret is another source); the ttl and the
+     * other settings are each server's own.  Only the HMAC of it is stored.
+     */
+    c->share_name = apr_pstrndup(p, clerk_jwks_source_id(p, &c->src),
+                                 strlen(c->src.url) + 1 + 64);
     apr_pool_cleanup_register(p, c, snapshot_cleanup, apr_pool_cleanup_null);
     return c;
 }
 
+void clerk_jwks_cache_share(clerk_jwks_cache_t *c, clerk_shared_cache_t *shared)
+{
+    c->shared = shared;
+}
+
 /*
- * One fetch, done without the lock.  Returns a new snapshot, or NULL when
- * the key set is unchanged (*unchanged) or unusable (logged).
+ * A key set body made into a snapshot.  Returns it, or NULL when the body
+ * hashes as current_hash (*unchanged) or is unusable (logged).  what: where
+ * the body came from, for the log.
+ */
+static clerk_jwks_snapshot_t *snapshot_from(clerk_jwks_cache_t *c, const char *body,
+                                            apr_size_t len, const unsigned char *current_hash,
+                                            const char *what, int *unchanged, apr_pool_t *tmp)
+{
+    apr_pool_t *pool;
+    clerk_jwks_snapshot_t *snap;
+    unsigned char hash[32];
+    const char *err = NULL;
+    clerk_keyset_t *ks;
+
+    *unchanged = 0;
+    EVP_Digest(body, len, hash, NULL, EVP_sha256(), NULL);
+    if (current_hash && !memcmp(hash, current_hash, sizeof(hash))) {
+        *unchanged = 1;
+        return NULL;
+    }
+    if (apr_pool_create_unmanaged_ex(&pool, NULL, NULL) != APR_SUCCESS)
+        return NULL;
+    if (clerk_keyset_from_jwks(pool, body, len, &ks, &err) != APR_SUCCESS) {
+        logf_(c, LOG_WARNING, tmp, "key set %s%s: unusable, keeping the previous keys: %s",
+              c->src.url, what, err);
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    for (int i = 0; i < ks->skipped->nelts; i++)
+        logf_(c, LOG_WARNING, tmp, "key set %s%s: %s", c->src.url, what,
+              APR_ARRAY_IDX(ks->skipped, i, const char *));
+    snap = apr_pcalloc(pool, sizeof(*snap));
+    snap->pool = pool;
+    snap->keys = ks;
+    snap->refs = 1;
+    memcpy(snap->body_hash, hash, sizeof(hash));
+    logf_(c, LOG_INFO, tmp, "key set %s%s: loaded %d key(s)", c->src.url, what,
+          ks->keys->nelts);
+    return snap;
+}
+
+/* The shared cache's value of a key set: when it was fetched (8 bytes, big-endian µs), the body. */
+#define STORED_AT_LEN 8
+
+static void publish(clerk_jwks_cache_t *c, const char *body, apr_size_t len, apr_time_t at,
+                    apr_pool_t *tmp)
+{
+    unsigned char *value;
+
+    if (!c->shared || len > CLERK_SEAL_MAX_VALUE - STORED_AT_LEN)
+        return;
+    value = apr_palloc(tmp, STORED_AT_LEN + len);
+    for (int i = 0; i < STORED_AT_LEN; i++)
+        value[i] = (unsigned char)((apr_uint64_t)at >> (56 - 8 * i));
+    memcpy(value + STORED_AT_LEN, body, len);
+    clerk_shared_cache_put(c->shared, CLERK_SEAL_KEYSET, c->share_name, strlen(c->share_name),
+                           at + c->src.ttl, value, STORED_AT_LEN + len, tmp);
+}
+
+/*
+ * One fetch, done without the lock; its body is published to the shared
+ * cache, changed or not (others then know it is current).  Returns a new
+ * snapshot, or NULL when the key set is unchanged (*unchanged) or unusable
+ * (logged).
  */
 static clerk_jwks_snapshot_t *fetch(clerk_jwks_cache_t *c, clerk_http_t *http,
                                     const unsigned char *current_hash, int *unchanged)
 {
-    apr_pool_t *tmp, *pool;
+    apr_pool_t *tmp;
     clerk_http_response_t resp;
     clerk_jwks_snapshot_t *snap = NULL;
-    unsigned char hash[32];
-    const char *err = NULL;
-    clerk_keyset_t *ks;
 
     *unchanged = 0;
     apr_atomic_inc32(&c->fetches);
@@ -171,31 +262,58 @@ static clerk_jwks_snapshot_t *fetch(clerk_jwks_cache_t *c, clerk_http_t *http,
         logf_(c, LOG_WARNING, tmp, "key set %s: HTTP status %d", c->src.url, resp.status);
         goto done;
     }
-    EVP_Digest(resp.body, resp.len, hash, NULL, EVP_sha256(), NULL);
-    if (current_hash && !memcmp(hash, current_hash, sizeof(hash))) {
-        *unchanged = 1;
-        goto done;
-    }
-    if (apr_pool_create_unmanaged_ex(&pool, NULL, NULL) != APR_SUCCESS)
-        goto done;
-    if (clerk_keyset_from_jwks(pool, resp.body, resp.len, &ks, &err) != APR_SUCCESS) {
-        logf_(c, LOG_WARNING, tmp, "key set %s: unusable, keeping the previous keys: %s",
-              c->src.url, err);
-        apr_pool_destroy(pool);
-        goto done;
-    }
-    for (int i = 0; i < ks->skipped->nelts; i++)
-        logf_(c, LOG_WARNING, tmp, "key set %s: %s", c->src.url,
-              APR_ARRAY_IDX(ks->skipped, i, const char *));
-    snap = apr_pcalloc(pool, sizeof(*snap));
-    snap->pool = pool;
-    snap->keys = ks;
-    snap->refs = 1;
-    memcpy(snap->body_hash, hash, sizeof(hash));
-    logf_(c, LOG_INFO, tmp, "key set %s: loaded %d key(s)", c->src.url, ks->keys->nelts);
+    snap = snapshot_from(c, resp.body, resp.len, current_hash, "", unchanged, tmp);
+    if (snap || *unchanged)
+        publish(c, resp.body, resp.len, apr_time_now(), tmp);  /* as of its answer */
 done:
     apr_pool_destroy(tmp);
     return snap;
+}
+
+/*
+ * A copy of the key set another process (of this server or another) stored
+ * in the shared cache less than ttl ago and after newer_than, made into a
+ * snapshot exactly as a fetched body is: *adopted with *at, when it was
+ * fetched; the snapshot, or NULL when it is unchanged (*unchanged).
+ */
+static clerk_jwks_snapshot_t *adopt(clerk_jwks_cache_t *c, const unsigned char *current_hash,
+                                    apr_time_t newer_than, apr_interval_time_t wait,
+                                    int *adopted, int *unchanged, apr_time_t *at)
+{
+    apr_pool_t *tmp;
+    unsigned char *value;
+    apr_size_t len;
+    apr_time_t stored_at = 0;
+    clerk_jwks_snapshot_t *snap = NULL;
+
+    *adopted = *unchanged = 0;
+    if (!c->shared || apr_pool_create_unmanaged_ex(&tmp, NULL, NULL) != APR_SUCCESS)
+        return NULL;
+    if (clerk_shared_cache_get(c->shared, CLERK_SEAL_KEYSET, c->share_name,
+                               strlen(c->share_name), apr_time_now(), wait, tmp, &value, &len,
+                               NULL) == APR_SUCCESS && len > STORED_AT_LEN) {
+        for (int i = 0; i < STORED_AT_LEN; i++)
+            stored_at = (apr_time_t)(((apr_uint64_t)stored_at << 8) | value[i]);
+        if (stored_at > newer_than && stored_at <= apr_time_now()) {
+            snap = snapshot_from(c, (const char *)value + STORED_AT_LEN, len - STORED_AT_LEN,
+                                 current_hash, " (from the shared cache)", unchanged, tmp);
+            if ((*adopted = snap || *unchanged))
+                *at = stored_at;
+        }
+    }
+    apr_pool_destroy(tmp);
+    return snap;
+}
+
+/* A new jitter for the next due refresh: up to a second, at most a tenth of the ttl. */
+static void pick_jitter(clerk_jwks_cache_t *c)
+{
+    unsigned char r[2];
+    apr_interval_time_t span = c->src.ttl / 10 < APR_USEC_PER_SEC ? c->src.ttl / 10
+                                                                   : APR_USEC_PER_SEC;
+
+    c->jitter = c->shared && span > 0 && RAND_bytes(r, sizeof(r)) == 1
+        ? span * ((r[0] << 8) | r[1]) / 65536 : 0;
 }
 
 /* Record a fetch outcome; called with the lock held.  Returns the snapshot to drop. */
@@ -206,6 +324,9 @@ static clerk_jwks_snapshot_t *install(clerk_jwks_cache_t *c, clerk_jwks_snapshot
 
     c->last_attempt = when;
     c->last_failed = !snap && !unchanged;
+    c->deferred_until = 0;
+    c->deferred_forced = 0;
+    pick_jitter(c);
     if (c->on_fetch)
         c->on_fetch(c->on_fetch_baton, !c->last_failed, when);
     if (unchanged)
@@ -227,11 +348,20 @@ apr_status_t clerk_jwks_cache_fetch_now(clerk_jwks_cache_t *c, apr_pool_t *ptemp
     clerk_jwks_snapshot_t *snap, *old;
     clerk_http_t *http;
 
-    if (clerk_http_create(ptemp, &c->src.http, 1, &http) != APR_SUCCESS)
-        return APR_EGENERAL;
-    snap = fetch(c, http, c->current ? c->current->body_hash : NULL, &unchanged);
+    int adopted;
+    apr_time_t when = 0;
+
+    /* what another server fetched less than a ttl ago will do for this one */
+    snap = adopt(c, c->current ? c->current->body_hash : NULL, c->fetched_at, SHARED_WAIT,
+                 &adopted, &unchanged, &when);
+    if (!adopted) {
+        if (clerk_http_create(ptemp, &c->src.http, 1, &http) != APR_SUCCESS)
+            return APR_EGENERAL;
+        snap = fetch(c, http, c->current ? c->current->body_hash : NULL, &unchanged);
+        when = apr_time_now();
+    }
     lock(c);
-    old = install(c, snap, unchanged, apr_time_now());
+    old = install(c, snap, unchanged, when);
     unlock(c);
     if (old)
         apr_pool_destroy(old->pool);
@@ -243,12 +373,41 @@ static apr_time_t next_due(const clerk_jwks_cache_t *c)
 {
     if (c->force)
         return 0;
+    if (c->deferred_until)
+        return c->deferred_until;
     if (!c->current)
         return c->last_attempt + (c->src.refresh_min < NEVER_LOADED_RETRY
                                   ? c->src.refresh_min : NEVER_LOADED_RETRY);
     if (c->last_failed)
         return c->last_attempt + c->src.refresh_min;
-    return c->fetched_at + c->src.ttl;
+    return c->fetched_at + c->src.ttl + c->jitter;
+}
+
+/*
+ * Whether this process fetches for the fleet now (without a shared cache, or
+ * when it does not answer: always).  A forced refresh (an unknown kid) takes
+ * the source's forced lease for refresh_min, so that a kid storm against
+ * every server costs one fetch per refresh_min for the fleet; a due refresh
+ * takes its fetch lease for as long as a fetch may take.
+ */
+static int fleet_may_fetch(clerk_jwks_cache_t *c, int forced)
+{
+    apr_pool_t *tmp;
+    const char *name;
+    apr_interval_time_t hold;
+    int held;
+
+    if (!c->shared || apr_pool_create_unmanaged_ex(&tmp, NULL, NULL) != APR_SUCCESS)
+        return 1;
+    name = apr_pstrcat(tmp, forced ? "forced\n" : "fetch\n", c->share_name, NULL);
+    /* a due fetch's lease lasts as long as a fetch may, but never into the next ttl */
+    hold = apr_time_from_msec(c->src.http.timeout_ms) + APR_USEC_PER_SEC;
+    if (hold > c->src.ttl / 2)
+        hold = c->src.ttl / 2;
+    held = clerk_shared_cache_claim(c->shared, name, strlen(name), apr_time_now(),
+                                    forced ? c->src.refresh_min : hold, SHARED_WAIT, tmp);
+    apr_pool_destroy(tmp);
+    return held != 0;
 }
 
 static void *APR_THREAD_FUNC refresher(apr_thread_t *thread, void *data)
@@ -262,18 +421,41 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *thread, void *data)
             apr_thread_cond_timedwait(c->wake, c->lock, due - now);
             continue;
         }
-        c->force = 0;
+        int forced = c->force || c->deferred_forced, unchanged, adopted = 0;
+        apr_time_t fetched_at = c->fetched_at, asked_at = c->last_forced, when = 0;
+        clerk_jwks_snapshot_t *snap = NULL, *old;
         const unsigned char *hash = c->current ? c->current->body_hash : NULL;
         unsigned char saved[32];
+        c->force = 0;
         if (hash) {
             memcpy(saved, hash, sizeof(saved));
             hash = saved;
         }
         unlock(c);
-        int unchanged;
-        clerk_jwks_snapshot_t *snap = fetch(c, c->http, hash, &unchanged), *old;
+        /*
+         * A copy another process stored after ours will do; for a forced
+         * refresh, only one stored after the unknown kid asked for it, or
+         * while the fleet's forced lease says another process forced one
+         * within refresh_min (its result is the copy, or is on its way).
+         */
+        snap = adopt(c, hash, fetched_at, SHARED_WAIT, &adopted, &unchanged, &when);
+        if (!adopted || (forced && when < asked_at)) {
+            if (fleet_may_fetch(c, forced)) {
+                if (snap)
+                    apr_pool_destroy(snap->pool);
+                snap = fetch(c, c->http, hash, &unchanged);
+                when = apr_time_now();
+            }
+            else if (!adopted) {
+                /* another process fetches for the fleet: look for its result in a moment */
+                lock(c);
+                c->deferred_until = apr_time_now() + DEFER_STEP;
+                c->deferred_forced = forced;
+                continue;
+            }
+        }
         lock(c);
-        old = install(c, snap, unchanged, apr_time_now());
+        old = install(c, snap, unchanged, when);
         if (old) {
             unlock(c);
             apr_pool_destroy(old->pool);
@@ -312,6 +494,7 @@ apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchi
     apr_status_t rv;
 
     opts.cancel = &c->cancel;
+    pick_jitter(c);     /* each process its own, not the parent's */
     if ((rv = apr_pool_create(&c->thread_pool, pchild)) != APR_SUCCESS
         || (rv = clerk_http_create(c->thread_pool, &opts, 1, &c->http)) != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, c->thread_pool))

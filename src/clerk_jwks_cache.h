@@ -115,6 +115,18 @@ void clerk_jwks_cache_on_fetch(clerk_jwks_cache_t *c, clerk_jwks_fetch_fn *fn, v
 int clerk_jwks_cache_info(clerk_jwks_cache_t *c, apr_pool_t *p, apr_time_t *fetched_at,
                           apr_array_header_t **kids);
 
+/*
+ * Share this source with the other processes and servers of a fleet through
+ * a shared cache (clerk_shared_cache.h): a refresh first adopts a copy
+ * another one fetched less than a ttl ago (validated as a fetched body), and
+ * only one process of the fleet fetches at a time; what this one fetches it
+ * stores for the others.  Forced refreshes (unknown kids) are limited to one
+ * per refresh_min for the whole fleet.  Before the refresher starts (the
+ * parent's start-up fetch may use a cache of its own); NULL to stop sharing.
+ */
+struct clerk_shared_cache;
+void clerk_jwks_cache_share(clerk_jwks_cache_t *c, struct clerk_shared_cache *shared);
+
 /* Fetches attempted by this process (for tests and the status log). */
 apr_uint32_t clerk_jwks_cache_fetches(const clerk_jwks_cache_t *c);
 

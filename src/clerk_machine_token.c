@@ -1,5 +1,6 @@
 #include "clerk_machine_token.h"
 
+#include "clerk_background_thread.h"
 #include "clerk_backend_api.h"
 #include "clerk_claims.h"
 #include "clerk_json.h"
@@ -12,8 +13,6 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <openssl/evp.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +259,7 @@ struct clerk_m2m_holder {
     apr_time_t expires;
     apr_time_t renew_at;                /* when the current token is due for renewal */
     apr_time_t retry_at;                /* after a failure: the next attempt */
+    apr_time_t deferred_until;          /* another process creates: look again then */
     unsigned failures;                  /* in a row */
     apr_time_t failing_logged;          /* when a failure was last logged, 0: not failing */
     int stop;
@@ -358,6 +358,11 @@ static void install(clerk_m2m_holder_t *h, clerk_m2m_outcome_t o, const char *to
                               : renewal_of(h, now, expires);
         h->failures = 0;
         h->retry_at = 0;
+        h->deferred_until = 0;
+        return;
+    }
+    if (o == CLERK_M2M_DEFERRED) {
+        h->deferred_until = now + CLERK_M2M_DEFER_STEP;
         return;
     }
     h->failures++;
@@ -411,6 +416,9 @@ static clerk_m2m_outcome_t attempt(clerk_m2m_holder_t *h, clerk_http_t *http, ap
         *adopted = 1;
         return CLERK_M2M_CREATED;
     }
+    /* each creation is billed: one process of the fleet at a time */
+    if (h->share.claim && h->share.claim(h->share.baton, h->key) == 0)
+        return CLERK_M2M_DEFERRED;
     clerk_m2m_request(p, &h->spec, &url, &headers, &body);
     apr_atomic_inc32(&h->creations);
     if (clerk_http_request(http, p, "POST", url, headers, body, &resp) != APR_SUCCESS) {
@@ -435,6 +443,8 @@ static clerk_m2m_outcome_t attempt(clerk_m2m_holder_t *h, clerk_http_t *http, ap
 static const char *report(clerk_m2m_holder_t *h, apr_pool_t *p, clerk_m2m_outcome_t o,
                           apr_time_t now, const char *detail, int *level)
 {
+    if (o == CLERK_M2M_DEFERRED)
+        return NULL;
     if (o == CLERK_M2M_CREATED) {
         int was_failing = h->failing_logged != 0;
         h->failing_logged = 0;
@@ -456,6 +466,8 @@ static const char *report(clerk_m2m_holder_t *h, apr_pool_t *p, clerk_m2m_outcom
 /* Due at now? Called with the lock held. */
 static apr_time_t next_due(const clerk_m2m_holder_t *h)
 {
+    if (h->deferred_until)
+        return h->deferred_until;
     if (h->failures)
         return h->retry_at;
     return h->token[0] ? h->renew_at : 0;
@@ -500,16 +512,13 @@ clerk_m2m_outcome_t clerk_m2m_holder_create_now(clerk_m2m_holder_t *h, apr_pool_
     if (clerk_http_create(ptemp, &h->spec.http, 1, &http) != APR_SUCCESS)
         return CLERK_M2M_FAILED;
     clerk_m2m_holder_step(h, http, now);
-    return h->failures ? CLERK_M2M_FAILED : CLERK_M2M_CREATED;
+    return h->token[0] ? CLERK_M2M_CREATED : CLERK_M2M_FAILED;   /* deferred: none yet */
 }
 
 static void *APR_THREAD_FUNC refresher(apr_thread_t *thread, void *data)
 {
     clerk_m2m_holder_t *h = data;
 
-#ifdef __GLIBC__
-    pthread_setname_np(pthread_self(), "clerk-m2m");     /* for ps -L, top -H, /proc */
-#endif
     lock(h);
     while (!h->stop && !apr_atomic_read32(&h->cancel)) {
         apr_time_t now = apr_time_now(), due = next_due(h);
@@ -563,21 +572,13 @@ apr_status_t clerk_m2m_holder_child_init(clerk_m2m_holder_t *h, apr_pool_t *pchi
 /* The refresher, started on first use, asynchronous signals blocked (as clerk_jwks_cache.c's). */
 static void ensure_started(clerk_m2m_holder_t *h)
 {
-    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
-    sigset_t blocked, saved;
-
     if (apr_atomic_read32(&h->started) || !h->lock)
         return;
-    sigfillset(&blocked);
-    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
-        sigdelset(&blocked, faults[i]);
     lock(h);
-    if (!h->started && !h->stop) {
-        pthread_sigmask(SIG_BLOCK, &blocked, &saved);
-        if (apr_thread_create(&h->thread, NULL, refresher, h, h->thread_pool) == APR_SUCCESS)
-            apr_atomic_set32(&h->started, 1);
-        pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    }
+    if (!h->started && !h->stop
+        && clerk_background_thread_start(&h->thread, "clerk-m2m", refresher, h, h->thread_pool)
+               == APR_SUCCESS)
+        apr_atomic_set32(&h->started, 1);
     unlock(h);
 }
 

@@ -86,7 +86,11 @@ typedef enum {
     CLERK_M2M_FAILED,               /* no answer, another status, an unusable answer */
     CLERK_M2M_SECRET_REFUSED,       /* 401 or 403: the machine secret is wrong */
     CLERK_M2M_OUT_OF_SCOPE,         /* a usable token that does not reach every machine */
+    CLERK_M2M_DEFERRED,             /* another process of the fleet creates one now */
 } clerk_m2m_outcome_t;
+
+/* How soon a holder that left the creation to another process looks for its token. */
+#define CLERK_M2M_DEFER_STEP apr_time_from_msec(500)
 
 /*
  * Clerk's answer to the creation call (status and body), checked strictly:
@@ -131,14 +135,17 @@ apr_interval_time_t clerk_m2m_backoff(unsigned failures);
  * Sharing a token between processes and servers (the shared cache), both
  * called from the thread that renews, never under the holder's lock:
  * lookup before a creation (a token found is checked as a created one and
- * adopted when it is not due for renewal), publish after one.  key is
- * clerk_m2m_key's.  Either may be NULL.
+ * adopted when it is not due for renewal), publish after one.  claim, before
+ * a creation too: 0 when another process of the fleet creates one now (the
+ * holder then looks for its token again in CLERK_M2M_DEFER_STEP), else
+ * create.  key is clerk_m2m_key's.  Any may be NULL.
  */
 typedef struct clerk_m2m_share {
     int (*lookup)(void *baton, const unsigned char *key, apr_pool_t *p, const char **token,
                   apr_time_t *expires);
     void (*publish)(void *baton, const unsigned char *key, const char *token,
                     apr_time_t expires);
+    int (*claim)(void *baton, const unsigned char *key);
     void *baton;
 } clerk_m2m_share_t;
 

@@ -331,6 +331,30 @@ static const char *state_name(unsigned i)
     return clerk_metrics_state_name(i);
 }
 
+/* The shared cache: its provider, and what the reporting process's courier did. */
+static json_t *shared_cache_json(const clerk_metrics_report_t *rep)
+{
+    const clerk_courier_stats_t *c = &rep->shared;
+    json_t *o, *proc;
+
+    if (!rep->shared_cache)
+        return json_null();
+    o = json_object();
+    json_object_set_new(o, "provider", json_string(rep->shared_cache));
+    if (!rep->shared_stats) {
+        json_object_set_new(o, "this_process", json_null());
+        return o;
+    }
+    proc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "lookups", (json_int_t)c->gets,
+                     "hits", (json_int_t)c->hits, "misses", (json_int_t)c->misses, "stores",
+                     (json_int_t)c->puts, "late", (json_int_t)c->late, "refused",
+                     (json_int_t)c->refused, "failures", (json_int_t)c->failures,
+                     "rejected", (json_int_t)rep->shared_rejected, "resting", c->resting);
+    json_object_set_new(proc, "pid", json_integer(rep->pid));
+    json_object_set_new(o, "this_process", proc);
+    return o;
+}
+
 char *clerk_metrics_json(apr_pool_t *p, const clerk_metrics_t *m,
                          const clerk_metrics_report_t *rep)
 {
@@ -415,6 +439,7 @@ char *clerk_metrics_json(apr_pool_t *p, const clerk_metrics_t *m,
         json_array_append_new(sources, src);
     }
     json_object_set_new(o, "key_sources", sources);
+    json_object_set_new(o, "shared_cache", shared_cache_json(rep));
 
     text = clerk_json_compact(p, o);
     json_decref(o);

@@ -27,6 +27,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "clerk_cache_courier.h"
 #include "clerk_claims.h"
 #include "clerk_reason.h"
 
@@ -143,6 +144,14 @@ typedef struct {
     unsigned nviews;
     long pid;
     apr_time_t now, started;            /* started: when the counters began */
+    /*
+     * The shared cache (ClerkCache): its provider (NULL: none), and when this
+     * process has one, what its courier did and the values that did not open.
+     */
+    const char *shared_cache;
+    int shared_stats;
+    clerk_courier_stats_t shared;
+    apr_uint64_t shared_rejected;
 } clerk_metrics_report_t;
 
 /* JSON (an object; see README "Metrics and server-status"). */

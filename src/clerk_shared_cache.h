@@ -50,6 +50,19 @@ apr_status_t clerk_shared_cache_put(clerk_shared_cache_t *sc, clerk_seal_purpose
                                     const void *name, apr_size_t name_len, apr_time_t expiry,
                                     const void *value, apr_size_t len, apr_pool_t *p);
 
+/*
+ * A lease: whether this process may do, for the whole fleet, the work named
+ * by name (fetch a key set, create an M2M token) for the next hold.  It
+ * reads the lease, and when nobody else holds one writes its own and reads
+ * it back: 1 when this process holds it, 0 when another one does, -1 when the
+ * cache did not answer (then the caller acts on its own, as without a cache).
+ * Two processes can both win only when their claims interleave within one
+ * round trip; a duplicate fetch or creation is then the whole cost.
+ */
+int clerk_shared_cache_claim(clerk_shared_cache_t *sc, const void *name, apr_size_t name_len,
+                             apr_time_t now, apr_interval_time_t hold,
+                             apr_interval_time_t wait, apr_pool_t *p);
+
 /* Values read that did not open, in this process. */
 apr_uint64_t clerk_shared_cache_rejected(const clerk_shared_cache_t *sc);
 

@@ -27,6 +27,7 @@ struct clerk_source_registry {
     unsigned closed;
     clerk_jwks_fetch_fn *on_fetch;  /* for the sources admitted at request time */
     void *on_fetch_baton;
+    struct clerk_shared_cache *shared;  /* every source's, or NULL */
 };
 
 clerk_source_registry_t *clerk_source_registry_create(apr_pool_t *p, unsigned max,
@@ -132,6 +133,7 @@ static source_entry *admit(clerk_source_registry_t *reg, const clerk_jwks_source
     e->cache = clerk_jwks_cache_create(pool, src, reg->log, reg->log_baton);
     if (reg->on_fetch)
         clerk_jwks_cache_on_fetch(e->cache, reg->on_fetch, reg->on_fetch_baton);
+    clerk_jwks_cache_share(e->cache, reg->shared);
     if (clerk_jwks_cache_child_init(e->cache, pool) != APR_SUCCESS) {
         apr_pool_destroy(pool);
         return NULL;
@@ -209,6 +211,13 @@ unsigned clerk_source_registry_closed(clerk_source_registry_t *reg)
     if (reg->lock)
         apr_thread_mutex_unlock(reg->lock);
     return n;
+}
+
+void clerk_source_registry_share(clerk_source_registry_t *reg, struct clerk_shared_cache *shared)
+{
+    reg->shared = shared;
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, reg->by_id); hi; hi = apr_hash_next(hi))
+        clerk_jwks_cache_share(((source_entry *)apr_hash_this_val(hi))->cache, shared);
 }
 
 void clerk_source_registry_on_fetch(clerk_source_registry_t *reg, clerk_jwks_fetch_fn *fn,

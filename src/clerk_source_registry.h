@@ -62,6 +62,13 @@ unsigned clerk_source_registry_count(clerk_source_registry_t *reg);
 void clerk_source_registry_on_fetch(clerk_source_registry_t *reg, clerk_jwks_fetch_fn *fn,
                                     void *baton);
 
+/*
+ * Share every source, pinned and admitted from now on, through a shared
+ * cache (clerk_jwks_cache_share), or stop sharing (NULL): in each serving
+ * process before child_init.
+ */
+void clerk_source_registry_share(clerk_source_registry_t *reg, struct clerk_shared_cache *shared);
+
 /* Sources closed to make room so far (for the log and the tests). */
 unsigned clerk_source_registry_closed(clerk_source_registry_t *reg);
 

@@ -34,6 +34,8 @@
  *   whoami.c             SetHandler clerk-whoami: the verified identity as JSON
  *   expr.c               the ap_expr functions clerk_claim() and clerk_has(), and
  *                        the decision they make before check_authn
+ *   shared_cache.c       ClerkCache: the socache provider a fleet shares through,
+ *                        each process's courier and cache (src/clerk_shared_cache.h)
  *   status.c             SetHandler clerk-status and mod_status's Clerk section:
  *                        the counters shared by all processes (src/clerk_metrics.h)
  *
@@ -55,6 +57,7 @@
 
 #include "clerk_authenticate.h"
 #include "clerk_backend_api.h"
+#include "clerk_cache_courier.h"
 #include "clerk_carrier.h"
 #include "clerk_export.h"
 #include "clerk_handshake.h"
@@ -115,6 +118,7 @@ typedef enum {
 #define DEFAULT_BUDGET_BURST 20
 #define DEFAULT_MAX_WAITING 8
 #define DEFAULT_MAX_KEY_SOURCES 256
+#define DEFAULT_CACHE_TIMEOUT_MS 50
 /* and of a per-directory one, applied where it is read */
 #define DEFAULT_MACHINE_TOKEN_CACHE_TTL 0
 
@@ -351,6 +355,27 @@ const char *mac_set_machine_secret_key(cmd_parms *cmd, void *dconf, const char *
 /* literal, env:VAR or file:/path into *secret, or the directive's error */
 const char *mac_read_secret(cmd_parms *cmd, const char *directive, const char *arg,
                             const char **secret);
+
+/* ---- shared_cache.c ---- */
+const char *mac_set_cache(cmd_parms *cmd, void *dconf, const char *arg);
+const char *mac_set_cache_key(cmd_parms *cmd, void *dconf, const char *arg);
+const char *mac_set_cache_timeout(cmd_parms *cmd, void *dconf, const char *arg);
+void mac_shared_cache_begin(apr_pool_t *pconf);
+/* A ClerkSecretKey of the server configuration: the first derives the cache key. */
+void mac_shared_cache_note_secret(cmd_parms *cmd, const char *secret);
+int mac_shared_cache_check(server_rec *s);
+apr_status_t mac_shared_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* The parent's cache for the start-up fetches (post_config only), or NULL. */
+struct clerk_shared_cache *mac_shared_cache_startup(void);
+/* The start-up fetches are done: what they stored is written before it returns. */
+void mac_shared_cache_startup_done(void);
+void mac_shared_cache_child_init(apr_pool_t *pchild, server_rec *s);
+/* This process's shared cache, or NULL (none configured, or not a serving process). */
+struct clerk_shared_cache *mac_shared_cache(void);
+/* The M2M token holders' share hooks (NULL without ClerkCache). */
+const struct clerk_m2m_share *mac_shared_cache_m2m(void);
+const char *mac_shared_cache_provider(void);
+int mac_shared_cache_stats(clerk_courier_stats_t *stats, apr_uint64_t *rejected);
 const char *mac_set_publishable_key(cmd_parms *cmd, void *dconf, const char *arg);
 
 /* ---- key_sources.c ---- */

@@ -13,6 +13,7 @@
 #include "clerk_call_budget.h"
 #include "clerk_call_gate.h"
 #include "clerk_opaque_token.h"
+#include "clerk_shared_cache.h"
 #include "clerk_verdict_memory.h"
 
 #define REFUSAL_MEMORY_SECONDS 5       /* a dead token retried in a loop */
@@ -25,6 +26,45 @@ static struct {
     clerk_verdict_memory_t *good;
     clerk_call_gate_t *gate;
 } bapi;
+
+/*
+ * With a shared cache, the budget is the fleet's too: its TAT (GCRA, as the
+ * server's own) lives in the cache, read and written back by whichever
+ * server calls.  Servers calling at the same moment may each be admitted
+ * (the cache has no atomic update), so the fleet's budget is approximate;
+ * each server's own stays exact.  A cache that does not answer leaves the
+ * server's own budget in charge.
+ */
+static int fleet_budget_take(request_rec *r, const clerk_server_conf *sc,
+                             apr_interval_time_t *retry)
+{
+    clerk_shared_cache_t *shared = mac_shared_cache();
+    const char *name;
+    unsigned char *value, stored[8];
+    apr_size_t len;
+    apr_uint64_t tat = 0;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    if (!shared)
+        return 1;
+    name = apr_psprintf(r->pool, "budget\n%d/%d", sc->budget_rate, sc->budget_burst);
+    rv = clerk_shared_cache_get(shared, CLERK_SEAL_BUDGET, name, strlen(name), now, 0, r->pool,
+                                &value, &len, NULL);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+        return 1;
+    for (int i = 0; rv == APR_SUCCESS && len == sizeof(stored) && i < 8; i++)
+        tat = (tat << 8) | value[i];
+    if (!clerk_call_budget_apply(bapi.budget, sc->budget_bucket, &tat, now, retry))
+        return 0;
+    for (int i = 0; i < 8; i++)
+        stored[i] = (unsigned char)(tat >> (56 - 8 * i));
+    /* kept while it still limits: until the bucket is full again */
+    clerk_shared_cache_put(shared, CLERK_SEAL_BUDGET, name, strlen(name),
+                           (apr_time_t)tat + apr_time_from_sec(1), stored, sizeof(stored),
+                           r->pool);
+    return 1;
+}
 
 /*
  * Take a place for one Backend API call: DONE (then call bapi_leave), or
@@ -49,7 +89,8 @@ static clerk_step_t bapi_enter(request_rec *r, int charge, clerk_call_endpoint_t
         return CLERK_STEP_UNAVAILABLE;
     }
     if (!charge || !bapi.budget
-        || clerk_call_budget_take(bapi.budget, sc->budget_bucket, apr_time_now(), &retry))
+        || (clerk_call_budget_take(bapi.budget, sc->budget_bucket, apr_time_now(), &retry)
+            && fleet_budget_take(r, sc, &retry)))
         return CLERK_STEP_DONE;
     if (bapi.gate)
         clerk_call_gate_leave(bapi.gate);
@@ -72,27 +113,99 @@ static void bapi_leave(clerk_call_endpoint_t ep, clerk_bapi_outcome_t outcome, a
 }
 
 /*
- * The key of a Backend API answer: the token (or nonce) under everything the
- * answer depends on; a digest, never the token or the secret.  0 when it
- * could not be computed (out of memory): then nothing is remembered.
+ * Everything a Backend API answer depends on besides the token (or nonce):
+ * digests of the secret and of the audiences, the kind of token (0 for a
+ * nonce) and the cache TTL.  0 when it could not be computed (out of
+ * memory): then nothing is remembered.
  */
-static int bapi_key(const clerk_dir_conf *c, const char *secret, unsigned kind,
-                    const char *token, int ttl, unsigned char *key)
-{
-    struct {
-        unsigned char secret[CLERK_TOKEN_CACHE_KEY_LEN];
-        unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
-        unsigned kind;                  /* a token type, or 0 for a nonce */
-        int ttl;
-    } ctx;
+typedef struct {
+    unsigned char secret[CLERK_TOKEN_CACHE_KEY_LEN];
+    unsigned char audiences[CLERK_TOKEN_CACHE_KEY_LEN];
+    unsigned kind;
+    int ttl;
+} answer_context;
 
-    memset(&ctx, 0, sizeof(ctx));
+static int answer_context_of(const clerk_dir_conf *c, const char *secret, unsigned kind,
+                             int ttl, answer_context *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
     if (c->audiences && kind)
-        memcpy(ctx.audiences, c->audiences->digest, sizeof(ctx.audiences));
-    ctx.kind = kind;
-    ctx.ttl = ttl;
-    return clerk_digest(secret, strlen(secret), ctx.secret)
-        && clerk_token_cache_key(token, strlen(token), &ctx, sizeof(ctx), key);
+        memcpy(ctx->audiences, c->audiences->digest, sizeof(ctx->audiences));
+    ctx->kind = kind;
+    ctx->ttl = ttl;
+    return clerk_digest(secret, strlen(secret), ctx->secret);
+}
+
+/* The key of a Backend API answer in this process's memories: a digest, never the token or the secret. */
+static int bapi_key(const answer_context *ctx, const char *token, unsigned char *key)
+{
+    return clerk_token_cache_key(token, strlen(token), ctx, sizeof(*ctx), key);
+}
+
+/*
+ * The fleet's name of an answer: the context and the token, which the
+ * shared cache turns into an HMAC (clerk_seal_store_name) before it leaves
+ * the process.
+ */
+static const char *fleet_name(apr_pool_t *p, const answer_context *ctx, const char *token,
+                              apr_size_t *len)
+{
+    apr_size_t n = strlen(token);
+    char *name = apr_palloc(p, sizeof(*ctx) + n);
+
+    memcpy(name, ctx, sizeof(*ctx));
+    memcpy(name + sizeof(*ctx), token, n);
+    *len = sizeof(*ctx) + n;
+    return name;
+}
+
+/*
+ * What another process or server of the fleet learnt from the Backend API
+ * about this token (ClerkCache): a refusal ("R" and the reason), for
+ * REFUSAL_MEMORY_SECONDS, or — when answers may be cached at all
+ * (ClerkMachineTokenCacheTTL) — Clerk's answer itself ("G" and its body),
+ * decided again here exactly as a fresh one.  1 with *res when there is one.
+ */
+static int fleet_verdict(request_rec *r, const char *name, apr_size_t name_len,
+                         clerk_token_type_t type, const apr_array_header_t *audiences,
+                         apr_int64_t now, clerk_verify_result_t *res)
+{
+    clerk_shared_cache_t *shared = mac_shared_cache();
+    unsigned char *value;
+    apr_size_t len;
+    const char *err;
+    apr_int64_t code;
+
+    if (!shared || clerk_shared_cache_get(shared, CLERK_SEAL_VERDICT, name, name_len,
+                                          apr_time_now(), 0, r->pool, &value, &len, NULL)
+                       != APR_SUCCESS || len < 2)
+        return 0;
+    memset(res, 0, sizeof(*res));
+    if (value[0] == 'R') {
+        code = apr_atoi64((const char *)value + 1);
+        if (code <= CLERK_OK || code >= CLERK_REASON_COUNT)
+            return 0;
+        res->reason = (clerk_reason_t)code;
+        res->detail = "the Backend API refused it moments ago (shared cache)";
+        return 1;
+    }
+    return value[0] == 'G'
+        && clerk_backend_opaque_answer(r->pool, (const char *)value + 1, len - 1, type,
+                                       audiences, now, res, &err) == CLERK_BAPI_ANSWERED;
+}
+
+static void share_verdict(request_rec *r, const char *name, apr_size_t name_len,
+                          const clerk_verify_result_t *res, const char *answer, apr_int64_t until)
+{
+    clerk_shared_cache_t *shared = mac_shared_cache();
+    const char *value;
+
+    if (!shared)
+        return;
+    value = res->reason != CLERK_OK ? apr_psprintf(r->pool, "R%d", (int)res->reason)
+                                    : apr_pstrcat(r->pool, "G", answer, NULL);
+    clerk_shared_cache_put(shared, CLERK_SEAL_VERDICT, name, name_len,
+                           apr_time_from_sec(until), value, strlen(value), r->pool);
 }
 
 /* Whether an earlier verification is the Backend API's answer for this token, secret and audiences. */
@@ -141,9 +254,11 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
     clerk_token_cache_t *cache = ttl ? sc->token_cache : NULL;
     apr_int64_t now = apr_time_sec(apr_time_now());
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    answer_context ctx;
     clerk_cached_token_t *entry;
     clerk_verify_result_t res;
-    const char *detail = NULL;
+    const char *detail = NULL, *answer = NULL, *name = NULL;
+    apr_size_t name_len = 0;
     int keyed, remembered, known_good;
     apr_time_t started;
     clerk_bapi_outcome_t outcome;
@@ -171,7 +286,7 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
     }
-    keyed = bapi_key(c, secret, type, token, ttl, key);
+    keyed = answer_context_of(c, secret, type, ttl, &ctx) && bapi_key(&ctx, token, key);
     if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, &remembered)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CLERKNO(034)
                       "token rejected: %s (the Backend API refused this %s moments ago)",
@@ -188,26 +303,44 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
     }
-    known_good = keyed && bapi.good && clerk_verdict_memory_recall(bapi.good, key, now, NULL);
-    if ((step = bapi_enter(r, !known_good, CLERK_CALL_VERIFY, "opaque token", retry_after))
-        != CLERK_STEP_DONE)
-        return step;
-    started = apr_time_now();
-    outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api, sc->api_url, secret, token,
-                                          type, st->opts.audiences, now, &res, &detail);
-    bapi_leave(CLERK_CALL_VERIFY, outcome, started);
-    switch (outcome) {
-    case CLERK_BAPI_ANSWERED:
-        break;
-    case CLERK_BAPI_SECRET_REJECTED:
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(020) "%s", detail);
-        *retry_after = 30;
-        return CLERK_STEP_UNAVAILABLE;
-    default:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(021)
-                      "%s: answering 503", detail);
-        *retry_after = 5;
-        return CLERK_STEP_UNAVAILABLE;
+    if (keyed)
+        name = fleet_name(r->pool, &ctx, token, &name_len);
+    if (keyed && fleet_verdict(r, name, name_len, type, st->opts.audiences, now, &res)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the "
+                      "shared cache");
+    }
+    else {
+        known_good = keyed && bapi.good
+                     && clerk_verdict_memory_recall(bapi.good, key, now, NULL);
+        if ((step = bapi_enter(r, !known_good, CLERK_CALL_VERIFY, "opaque token",
+                               retry_after)) != CLERK_STEP_DONE)
+            return step;
+        started = apr_time_now();
+        outcome = clerk_backend_verify_opaque(r->pool, sc->backend_api, sc->api_url, secret,
+                                              token, type, st->opts.audiences, now, &res,
+                                              &detail, &answer);
+        bapi_leave(CLERK_CALL_VERIFY, outcome, started);
+        switch (outcome) {
+        case CLERK_BAPI_ANSWERED:
+            break;
+        case CLERK_BAPI_SECRET_REJECTED:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CLERKNO(020) "%s", detail);
+            *retry_after = 30;
+            return CLERK_STEP_UNAVAILABLE;
+        default:
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CLERKNO(021)
+                          "%s: answering 503", detail);
+            *retry_after = 5;
+            return CLERK_STEP_UNAVAILABLE;
+        }
+        if (keyed && res.reason != CLERK_OK)
+            share_verdict(r, name, name_len, &res, NULL, now + REFUSAL_MEMORY_SECONDS);
+        else if (keyed && ttl && answer) {
+            apr_int64_t until = now + ttl;
+            if (res.claims->exp && res.claims->exp < until)
+                until = res.claims->exp;
+            share_verdict(r, name, name_len, &res, answer, until);
+        }
     }
     *reason = res.reason;
     if (res.reason != CLERK_OK) {
@@ -254,6 +387,7 @@ clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const c
     const char *secret = c->backend_api ? c->backend_api->secret : NULL;
     apr_int64_t now = apr_time_sec(apr_time_now());
     unsigned char key[CLERK_TOKEN_CACHE_KEY_LEN];
+    answer_context ctx;
     clerk_bapi_outcome_t outcome;
     clerk_step_t step;
     apr_time_t started;
@@ -264,7 +398,7 @@ clerk_step_t mac_exchange_nonce(request_rec *r, const clerk_dir_conf *c, const c
         *detail = "a handshake nonce needs ClerkSecretKey";
         return CLERK_STEP_DONE;
     }
-    keyed = bapi_key(c, secret, 0, nonce, 0, key);
+    keyed = answer_context_of(c, secret, 0, 0, &ctx) && bapi_key(&ctx, nonce, key);
     if (keyed && bapi.refused && clerk_verdict_memory_recall(bapi.refused, key, now, NULL)) {
         *detail = "the Backend API did not know this handshake nonce moments ago";
         return CLERK_STEP_DONE;

@@ -289,7 +289,7 @@ static int check_satellites(void)
 int mac_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s)
 {
-    if (!check_satellites())
+    if (!check_satellites() || !mac_shared_cache_check(s))
         return HTTP_INTERNAL_SERVER_ERROR;
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;

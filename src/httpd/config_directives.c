@@ -498,5 +498,17 @@ const command_rec mac_cmds[] = {
                   "claim used for REMOTE_USER (default sub)"),
     AP_INIT_FLAG("ClerkDebugHeaders", ap_set_flag_slot, DIR_FIELD(debug_headers), DIR_CMD,
                  "add X-Clerk-Auth-Status and X-Clerk-Auth-Reason to responses"),
+    AP_INIT_TAKE1("ClerkCache", mac_set_cache, NULL, RSRC_CONF,
+                  "none, or the socache provider through which the servers of a fleet "
+                  "share key sets, Backend API verdicts and budget, and M2M tokens, with its "
+                  "arguments: shmcb, shmcb:/path(bytes), redis:host:port,..., "
+                  "memcache:host:port,..."),
+    AP_INIT_TAKE1("ClerkCacheKey", mac_set_cache_key, NULL, RSRC_CONF,
+                  "file:/path, env:VAR or the key itself (at least 32 characters) that "
+                  "seals the shared cache's values; default: derived from the first "
+                  "ClerkSecretKey"),
+    AP_INIT_TAKE1("ClerkCacheTimeout", mac_set_cache_timeout, NULL, RSRC_CONF,
+                  "the most a request waits on the shared cache (default "
+                  STRINGIFY(DEFAULT_CACHE_TIMEOUT_MS) "ms, at most 1s)"),
     {NULL}
 };

@@ -181,6 +181,7 @@ const char *mac_set_secret_key(cmd_parms *cmd, void *dconf, const char *arg)
     c->backend_api = mac_slot_new(cmd, c);
     c->backend_api->secret = secret;
     c->backend_api->headers = clerk_backend_api_headers(cmd->pool, secret);
+    mac_shared_cache_note_secret(cmd, secret);
     return NULL;
 }
 

@@ -7,6 +7,7 @@
 
 #include "apr_hash.h"
 
+#include "clerk_shared_cache.h"
 #include "clerk_source_registry.h"
 
 /*
@@ -236,6 +237,8 @@ apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
         slot_source(slot, slot->server, ptemp, &src);
         slot->cache = clerk_source_registry_pin(registry.sources, &src, ptemp);
         count_fetches_of(pconf, slot->cache, src.url);
+        /* a fresh copy another server of the fleet fetched saves this fetch */
+        clerk_jwks_cache_share(slot->cache, mac_shared_cache_startup());
         /*
          * Fetch each in-force source once, here, so children start warm.  A
          * cache shared by several slots is fetched for the first slot that
@@ -251,11 +254,13 @@ apr_status_t mac_key_sources_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
                          "key set not loaded at start-up; requests get 503 until a refresh "
                          "succeeds");
     }
+    clerk_source_registry_share(registry.sources, NULL);    /* the start-up cache goes */
     return APR_SUCCESS;
 }
 
 void mac_key_sources_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    clerk_source_registry_share(registry.sources, mac_shared_cache());
     if (clerk_source_registry_child_init(registry.sources, pchild) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CLERKNO(015) "cannot set up the key caches");
 }

@@ -225,8 +225,8 @@ apr_status_t mac_proxy_token_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, s
         id = holder_id(ptemp, key, &spec);
         if ((pt->holder = apr_hash_get(by_id, id, APR_HASH_KEY_STRING)))
             continue;
-        pt->holder = clerk_m2m_holder_create(pconf, &spec, NULL, mac_metrics(), log_from_holder,
-                                             pt->server);
+        pt->holder = clerk_m2m_holder_create(pconf, &spec, mac_shared_cache_m2m(),
+                                             mac_metrics(), log_from_holder, pt->server);
         if (!pt->holder)
             return APR_ENOMEM;
         apr_hash_set(by_id, id, APR_HASH_KEY_STRING, pt->holder);

@@ -65,6 +65,8 @@ static clerk_metrics_report_t *report(request_rec *r)
     rep->pid = (long)getpid();
     rep->now = apr_time_now();
     rep->started = clerk_metrics_started(metrics);
+    rep->shared_cache = mac_shared_cache_provider();
+    rep->shared_stats = mac_shared_cache_stats(&rep->shared, &rep->shared_rejected);
     return rep;
 }
 

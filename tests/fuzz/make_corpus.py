@@ -165,3 +165,19 @@ put('fuzz_seal', 'budget', b'\x07\x05\x10\x10fleet' + (12345).to_bytes(8, 'big')
 put('fuzz_seal', 'm2m', b'\x09\x05\x00\x02mch_1mt_8XOIucKvqHVr5tYP123456789abcdefghij')
 put('fuzz_seal', 'empty', b'\x01\x00\x00\x00')
 print('ok')
+
+# ---- fuzz_m2m_answer: first byte bit 0 = status 200 (else 201 with bit 2, or 500), bit 1 = must reach mch_a;
+#      then Clerk's answer to POST /m2m_tokens (M2MTokenJSON with its token)
+m2m_jwt = mint({'alg': 'RS256', 'kid': 'ins_2GIoQhbUpy0hX7B2cVkuTMinXoD', 'typ': 'JWT'},
+               {'iss': 'https://clerk.example.com', 'sub': 'mch_2xhF', 'aud': ['mch_a'], 'scopes': 'mch_a mch_b',
+                'jti': 'mt_2xhFid', 'iat': 1699999900, 'nbf': 1699999900, 'exp': 1700003600})
+m2m_answer = {'object': 'machine_to_machine_token', 'id': 'mt_2xhFid', 'token': m2m_jwt, 'subject': 'mch_2xhF',
+              'scopes': ['mch_a', 'mch_b'], 'claims': None, 'revoked': False, 'revocation_reason': None,
+              'expired': False, 'expiration': 1700003600000, 'created_at': 1699999900000,
+              'updated_at': 1699999900000}
+put('fuzz_m2m_answer', 'created', b'\x03' + json.dumps(m2m_answer).encode())
+put('fuzz_m2m_answer', 'created_201', b'\x04' + json.dumps(m2m_answer).encode())
+put('fuzz_m2m_answer', 'out_of_scope', b'\x03' + json.dumps(dict(m2m_answer, token=mint(
+    {'alg': 'RS256', 'typ': 'JWT'}, {'sub': 'mch_2xhF', 'scopes': 'mch_b', 'exp': 1700003600}))).encode())
+put('fuzz_m2m_answer', 'revoked', b'\x01' + json.dumps(dict(m2m_answer, revoked=True)).encode())
+put('fuzz_m2m_answer', 'error', b'\x00{"errors":[{"code":"authentication_invalid"}]}')

@@ -5,6 +5,7 @@ import json
 import pytest
 
 import clerk_tokens as T
+from httpd_harness import MODDIR
 from locations import INS_PEM
 
 
@@ -339,6 +340,7 @@ def test_reference_examples_ok_in_their_context(configtester):
     files = h.root / "clerk"
     h.write("clerk/secret-key", "sk_test_" + "x" * 40 + "\n")
     h.write("clerk/machine-secret-key", "sk_test_" + "y" * 40 + "\n")
+    h.write("clerk/cache-key", "c0ffee" * 11 + "\n")
     h.write("clerk/jwt-public.pem", (h.keys / INS_PEM).read_text())
     h.write("clerk/jwks.json", (h.keys / "jwks_all.json").read_text())
     lines = {"dir": [], "server": [], "main server": []}
@@ -349,7 +351,9 @@ def test_reference_examples_ok_in_their_context(configtester):
         lines[context].append(example)
     assert len(lines["dir"]) > 20 and len(lines["server"]) > 5 and lines["main server"]
     server = "\n".join(lines["server"])
-    body = "\n".join(lines["main server"]) + "\n" + server + f"""
+    # ClerkCache's example names shmcb, whose module a server loads first
+    body = 'LoadModule socache_shmcb_module "%s"\n' % (MODDIR / "mod_socache_shmcb.so")
+    body += "\n".join(lines["main server"]) + "\n" + server + f"""
 <VirtualHost 127.0.0.1:{h.port or 1}>
 {server}
 </VirtualHost>

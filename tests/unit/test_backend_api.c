@@ -405,7 +405,7 @@ static void test_malformed_is_never_sent(void **state)
     for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
         assert_int_equal(clerk_backend_verify_opaque(p, h, "http://127.0.0.1:9", "sk_test_x",
                                                      tokens[i], clerk_opaque_token_type(tokens[i]),
-                                                     NULL, NOW, &res, &detail),
+                                                     NULL, NOW, &res, &detail, NULL),
                          CLERK_BAPI_ANSWERED);
         assert_int_equal(res.reason, CLERK_TOKEN_INVALID);
         assert_non_null(strstr(res.detail, "malformed"));
@@ -413,7 +413,7 @@ static void test_malformed_is_never_sent(void **state)
     /* a well-formed one is sent: nothing answers there */
     assert_int_equal(clerk_backend_verify_opaque(p, h, "http://127.0.0.1:9", "sk_test_x",
                                                  "mt_8XOIucKvqHVr5tYP123456789abcdefghij",
-                                                 CLERK_TYPE_M2M, NULL, NOW, &res, &detail),
+                                                 CLERK_TYPE_M2M, NULL, NOW, &res, &detail, NULL),
                      CLERK_BAPI_UNAVAILABLE);
     detail = NULL;
     assert_int_equal(clerk_backend_handshake_payload(p, h, "http://127.0.0.1:9", "sk_test_x",

@@ -713,9 +713,40 @@ static void test_many_threads(void **state)
     assert_true(hits > 0 && misses > 0 && puts > 0);
 }
 
+/* Drain: returns once every queued store was made; gives up at its timeout while one blocks. */
+static void test_drain_waits_for_queued_stores(void **state)
+{
+    apr_pool_t *p = UNIT_POOL, *pchild = child_pool(p);
+    fake_t *f = fake_new(p);
+    clerk_courier_t *c = courier(pchild, f, QUEUE_LEN);
+    apr_time_t start;
+
+    fake_set(f, APR_SUCCESS, APR_SUCCESS);
+    assert_int_equal(clerk_courier_drain(c, apr_time_from_msec(100)), APR_SUCCESS);  /* idle */
+    fake_delay(f, apr_time_from_msec(40));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(clerk_courier_put(c, "k", apr_time_now() + apr_time_from_sec(9),
+                                           (const unsigned char *)"v", 1), APR_SUCCESS);
+    assert_int_equal(clerk_courier_drain(c, apr_time_from_sec(5)), APR_SUCCESS);
+    apr_thread_mutex_lock(f->lock);
+    assert_int_equal(f->puts, 3);                       /* all made when it returned */
+    apr_thread_mutex_unlock(f->lock);
+    fake_delay(f, 0);
+    fake_hold(f, 1);
+    assert_int_equal(clerk_courier_put(c, "k", apr_time_now() + apr_time_from_sec(9),
+                                       (const unsigned char *)"v", 1), APR_SUCCESS);
+    start = apr_time_now();
+    assert_int_equal(clerk_courier_drain(c, apr_time_from_msec(50)), APR_TIMEUP);
+    assert_true(ms_since(start) >= 45 && ms_since(start) < 1000);
+    fake_hold(f, 0);
+    assert_int_equal(clerk_courier_drain(c, apr_time_from_sec(5)), APR_SUCCESS);
+    apr_pool_destroy(pchild);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        UNIT_TEST(test_drain_waits_for_queued_stores),
         UNIT_TEST(test_create_rejects_what_cannot_work),
         UNIT_TEST(test_hit_and_miss),
         UNIT_TEST(test_value_copied_intact_into_p),

@@ -286,6 +286,37 @@ static void test_one_warning_per_interval(void **state)
     assert_false(clerk_call_budget_warn_due(b, 0, T0 + 3 * ten, ten));  /* the child's was shared */
 }
 
+/*
+ * The fleet's budget (clerk_call_budget_apply): bucket 0's rate applied to a
+ * TAT kept outside, as the shared cache keeps it.  From an empty TAT, exactly
+ * the burst, then a refusal with the exact wait; one more per interval; a
+ * refusal leaves the TAT as it was; the server's own bucket is not touched.
+ */
+static void test_rate_applied_to_a_tat_kept_elsewhere(void **state)
+{
+    clerk_call_budget_t *b = budget(UNIT_POOL, 10, 5);     /* 100 ms interval */
+    apr_uint64_t tat = 0, before;
+    apr_interval_time_t retry = 0;
+    unsigned n = 0;
+
+    while (clerk_call_budget_apply(b, 0, &tat, T0, &retry))
+        n++;
+    assert_int_equal(n, 5);
+    assert_int_equal(retry, apr_time_from_msec(100));
+    before = tat;
+    assert_false(clerk_call_budget_apply(b, 0, &tat, T0 + apr_time_from_msec(99), &retry));
+    assert_true(tat == before);
+    assert_int_equal(retry, apr_time_from_msec(1));
+    assert_true(clerk_call_budget_apply(b, 0, &tat, T0 + apr_time_from_msec(100), &retry));
+    assert_false(clerk_call_budget_apply(b, 0, &tat, T0 + apr_time_from_msec(100), &retry));
+    /* the process's own bucket still has its whole burst */
+    assert_int_equal(drain(b, 0, T0), 5);
+    /* and an unconfigured bucket admits nothing from outside either */
+    tat = 0;
+    assert_false(clerk_call_budget_apply(b, 1, &tat, T0, &retry));
+    assert_true(retry > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +331,7 @@ int main(void)
         UNIT_TEST(test_threads_never_exceed_the_rate),
         UNIT_TEST(test_processes_share_one_budget),
         UNIT_TEST(test_one_warning_per_interval),
+        UNIT_TEST(test_rate_applied_to_a_tat_kept_elsewhere),
     };
     return UNIT_RUN(tests);
 }

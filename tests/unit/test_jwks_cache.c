@@ -18,6 +18,8 @@
 
 #include "clerk_http.h"
 #include "clerk_jwks_cache.h"
+#include "clerk_shared_cache.h"
+#include "fake_store.h"
 #include "test_server.h"
 
 #define KID_A "integration-a"
@@ -719,6 +721,149 @@ static void test_many_sources_many_threads(void **state)
         assert_true(clerk_jwks_cache_fetches(c[i]) >= 2);
 }
 
+/* ------------------------------------------------------------ the fleet */
+
+#define FLEET_KEY "0123456789abcdef0123456789abcdef-fleet"
+
+/* One process of a fleet sharing store fs: its own courier and cache, in pchild. */
+static clerk_shared_cache_t *fleet_process(apr_pool_t *pchild, fake_store_t *fs)
+{
+    clerk_store_t st = fs_store(fs);
+    clerk_courier_t *courier;
+    clerk_seal_keys_t *keys;
+
+    assert_int_equal(clerk_seal_keys_derive(pchild, (const unsigned char *)FLEET_KEY,
+                                            strlen(FLEET_KEY), &keys), APR_SUCCESS);
+    assert_int_equal(clerk_courier_create(&courier, pchild, &st, 64, 65536), APR_SUCCESS);
+    return clerk_shared_cache_create(pchild, keys, courier, apr_time_from_sec(1), sink_log,
+                                     &sink);
+}
+
+/* A cache of path in "another process" of the fleet: shared through fs, set up in pchild. */
+static clerk_jwks_cache_t *fleet_cache(apr_pool_t *p, apr_pool_t *pchild, fake_store_t *fs,
+                                       const char *path, int ttl_ms, int refresh_min_ms)
+{
+    clerk_jwks_cache_t *c = cache(p, path, ttl_ms, refresh_min_ms, 86400000);
+    clerk_jwks_cache_share(c, fleet_process(pchild, fs));
+    return c;
+}
+
+/* Wait until the store holds n names (the couriers store in the background). */
+static void wait_stored(fake_store_t *fs, int n, apr_pool_t *p)
+{
+    for (int i = 0; i < 400 && fs_names(fs, p)->nelts < n; i++)
+        apr_sleep(apr_time_from_msec(5));
+    assert_true(fs_names(fs, p)->nelts >= n);
+}
+
+/* A server starting beside another adopts the key set it stored instead of fetching. */
+static void test_fleet_start_adopts_stored_copy(void **state)
+{
+    apr_pool_t *p = UNIT_POOL, *one = child_pool(p), *two = child_pool(p);
+    fake_store_t *fs = fs_create(p);
+    clerk_jwks_cache_t *a = fleet_cache(p, one, fs, "/fleet-start", 300000, 30000),
+                       *b = fleet_cache(p, two, fs, "/fleet-start", 300000, 30000);
+    const char *kid;
+
+    ts_route(srv, "/fleet-start", 200, NULL, body_a);
+    assert_int_equal(clerk_jwks_cache_fetch_now(a, p), APR_SUCCESS);
+    wait_stored(fs, 1, p);
+    assert_int_equal(clerk_jwks_cache_fetch_now(b, p), APR_SUCCESS);
+    assert_int_equal(ts_hits(srv, "/fleet-start"), 1);
+    ready_keys(b, apr_time_now(), &kid);
+    assert_string_equal(kid, KID_A);
+    assert_int_equal(clerk_jwks_cache_fetches(b), 0);
+    assert_non_null(strstr(sink.text, "from the shared cache"));
+    apr_pool_destroy(one);
+    apr_pool_destroy(two);
+}
+
+/* Two refreshers of one source: about one fetch per TTL between them, not one each. */
+static void test_fleet_refreshes_once_per_ttl(void **state)
+{
+    apr_pool_t *p = UNIT_POOL, *one = child_pool(p), *two = child_pool(p);
+    fake_store_t *fs = fs_create(p);
+    clerk_jwks_cache_t *a = fleet_cache(p, one, fs, "/fleet-ttl", 400, 30000),
+                       *b = fleet_cache(p, two, fs, "/fleet-ttl", 400, 30000);
+    unsigned hits;
+
+    ts_route(srv, "/fleet-ttl", 200, NULL, body_a);
+    assert_int_equal(clerk_jwks_cache_fetch_now(a, p), APR_SUCCESS);
+    wait_stored(fs, 1, p);
+    assert_int_equal(clerk_jwks_cache_fetch_now(b, p), APR_SUCCESS);
+    assert_int_equal(clerk_jwks_cache_child_init(a, one), APR_SUCCESS);
+    assert_int_equal(clerk_jwks_cache_child_init(b, two), APR_SUCCESS);
+    ready_keys(a, apr_time_now(), NULL);
+    ready_keys(b, apr_time_now(), NULL);
+    apr_sleep(apr_time_from_msec(2100));    /* five TTLs: each alone would fetch 5 times */
+    apr_pool_destroy(one);
+    apr_pool_destroy(two);
+    hits = ts_hits(srv, "/fleet-ttl");
+    assert_int_equal(hits, clerk_jwks_cache_fetches(a) + clerk_jwks_cache_fetches(b));
+    assert_true(hits >= 3);     /* the key set was kept fresh */
+    assert_true(hits <= 8);     /* 1 at start, about one per TTL after: alone, 12 */
+}
+
+/* A kid storm against two processes: one forced fetch for both; the other adopts its result. */
+static void test_fleet_forced_refresh_once(void **state)
+{
+    apr_pool_t *p = UNIT_POOL, *one = child_pool(p), *two = child_pool(p);
+    fake_store_t *fs = fs_create(p);
+    clerk_jwks_cache_t *a = fleet_cache(p, one, fs, "/fleet-kid", 300000, 5000),
+                       *b = fleet_cache(p, two, fs, "/fleet-kid", 300000, 5000);
+
+    ts_route(srv, "/fleet-kid", 200, NULL, body_a);
+    assert_int_equal(clerk_jwks_cache_fetch_now(a, p), APR_SUCCESS);
+    wait_stored(fs, 1, p);
+    assert_int_equal(clerk_jwks_cache_fetch_now(b, p), APR_SUCCESS);
+    assert_int_equal(clerk_jwks_cache_child_init(a, one), APR_SUCCESS);
+    assert_int_equal(clerk_jwks_cache_child_init(b, two), APR_SUCCESS);
+    ready_keys(a, apr_time_now(), NULL);
+    ready_keys(b, apr_time_now(), NULL);
+    ts_route(srv, "/fleet-kid", 200, NULL, body_b);     /* rotation */
+    assert_int_equal(clerk_jwks_cache_kid_miss(a, apr_time_now()), 1);
+    assert_true(wait_kid(a, KID_B, 3000));
+    assert_int_equal(clerk_jwks_cache_kid_miss(b, apr_time_now()), 1);  /* its own limit allows */
+    assert_true(wait_kid(b, KID_B, 3000));
+    apr_sleep(apr_time_from_msec(200));
+    assert_int_equal(ts_hits(srv, "/fleet-kid"), 2);    /* start-up, and one forced for both */
+    assert_int_equal(clerk_jwks_cache_fetches(b), 0);
+    apr_pool_destroy(one);
+    apr_pool_destroy(two);
+}
+
+/* A stored key set someone altered is not adopted: the process fetches for itself. */
+static void test_fleet_altered_copy_is_fetched_anew(void **state)
+{
+    apr_pool_t *p = UNIT_POOL, *one = child_pool(p), *two = child_pool(p);
+    fake_store_t *fs = fs_create(p);
+    clerk_jwks_cache_t *a = fleet_cache(p, one, fs, "/fleet-alter", 300000, 30000),
+                       *b = fleet_cache(p, two, fs, "/fleet-alter", 300000, 30000);
+    apr_array_header_t *names;
+    unsigned char *raw;
+    apr_size_t len = 0;
+    const char *kid;
+
+    ts_route(srv, "/fleet-alter", 200, NULL, body_a);
+    assert_int_equal(clerk_jwks_cache_fetch_now(a, p), APR_SUCCESS);
+    wait_stored(fs, 1, p);
+    names = fs_names(fs, p);
+    assert_int_equal(names->nelts, 1);
+    raw = fs_raw(fs, APR_ARRAY_IDX(names, 0, const char *), &len, p);
+    assert_non_null(raw);
+    raw[len / 2] ^= 0x20;
+    fs_set_raw(fs, APR_ARRAY_IDX(names, 0, const char *), raw, len,
+               apr_time_now() + apr_time_from_sec(60));
+    ts_route(srv, "/fleet-alter", 200, NULL, body_b);
+    assert_int_equal(clerk_jwks_cache_fetch_now(b, p), APR_SUCCESS);
+    assert_int_equal(ts_hits(srv, "/fleet-alter"), 2);
+    ready_keys(b, apr_time_now(), &kid);
+    assert_string_equal(kid, KID_B);                    /* its own fetch, not the altered copy */
+    assert_non_null(strstr(sink.text, "did not open"));
+    apr_pool_destroy(one);
+    apr_pool_destroy(two);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +881,10 @@ int main(void)
         TEST(test_refresher_blocks_signals),
         TEST(test_thread_stress),
         TEST(test_many_sources_many_threads),
+        TEST(test_fleet_start_adopts_stored_copy),
+        TEST(test_fleet_refreshes_once_per_ttl),
+        TEST(test_fleet_forced_refresh_once),
+        TEST(test_fleet_altered_copy_is_fetched_anew),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -512,11 +512,19 @@ static void test_holder_out_of_scope(void **state)
 typedef struct {
     const char *offer;                  /* what lookup finds, or NULL */
     apr_time_t offer_exp;
-    int lookups, publishes;
+    int lookups, publishes, claims;
+    int claim_answer;                   /* what claim says: 0 another process creates */
     unsigned char key[32];
     char published[CLERK_TOKEN_MAX_LEN + 1];
     apr_time_t published_exp;
 } fake_share_t;
+
+static int fake_claim(void *baton, const unsigned char *key)
+{
+    fake_share_t *s = baton;
+    s->claims++;
+    return s->claim_answer;
+}
 
 static int fake_lookup(void *baton, const unsigned char *key, apr_pool_t *p, const char **token,
                        apr_time_t *expires)
@@ -546,7 +554,7 @@ static void test_share_hooks(void **state)
     apr_pool_t *p = UNIT_POOL;
     log_count_t log = {0};
     fake_share_t fs = {0};
-    clerk_m2m_share_t share = {fake_lookup, fake_publish, &fs};
+    clerk_m2m_share_t share = {fake_lookup, fake_publish, NULL, &fs};
     clerk_m2m_holder_t *h = holder_at(p, "share", 3600, unit_strings(p, "mch_a", NULL), &share,
                                       &log);
     clerk_http_t *http = ts_client(p, 2000, 0, 1);
@@ -579,12 +587,45 @@ static void test_share_hooks(void **state)
     assert_string_not_equal(tok, shared);
 }
 
+/*
+ * While another process of the fleet holds the creation lease, a holder
+ * creates nothing: it looks for that process's token again shortly, without
+ * counting a failure; once the lease is its own (or the cache cannot say), it
+ * creates.
+ */
+static void test_share_claim_defers_creation(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    log_count_t log = {0};
+    fake_share_t fs = {0};
+    clerk_m2m_share_t share = {fake_lookup, fake_publish, fake_claim, &fs};
+    clerk_m2m_holder_t *h = holder_at(p, "claim", 3600, unit_strings(p, "mch_a", NULL), &share,
+                                      &log);
+    clerk_http_t *http = ts_client(p, 2000, 0, 1);
+    apr_time_t t = apr_time_now();
+    apr_int64_t exp = apr_time_sec(t) + 3600, retry;
+    const char *tok;
+
+    ts_route(srv, route(p, "claim"), 200, NULL, served(good_answer(p, exp)));
+    fs.claim_answer = 0;
+    assert_true(clerk_m2m_holder_step(h, http, t) == t + CLERK_M2M_DEFER_STEP);
+    assert_int_equal(fs.claims, 1);
+    assert_int_equal(clerk_m2m_holder_creations(h), 0);
+    assert_false(clerk_m2m_holder_get(h, p, t, &tok, &retry));
+    assert_int_equal(log.errors, 0);                    /* not a failure */
+    fs.claim_answer = -1;                               /* the cache does not answer */
+    clerk_m2m_holder_step(h, http, t + CLERK_M2M_DEFER_STEP);
+    assert_int_equal(clerk_m2m_holder_creations(h), 1);
+    assert_int_equal(fs.publishes, 1);
+    assert_true(clerk_m2m_holder_get(h, p, t + CLERK_M2M_DEFER_STEP, &tok, &retry));
+}
+
 static void test_share_refuses_unusable(void **state)
 {
     apr_pool_t *p = UNIT_POOL;
     log_count_t log = {0};
     fake_share_t fs = {0};
-    clerk_m2m_share_t share = {fake_lookup, NULL, &fs};
+    clerk_m2m_share_t share = {fake_lookup, NULL, NULL, &fs};
     apr_time_t t = apr_time_now();
     apr_int64_t exp = apr_time_sec(t) + 3600;
     const char *offers[] = {
@@ -740,6 +781,7 @@ int main(void)
         UNIT_TEST(test_holder_backoff),
         UNIT_TEST(test_holder_out_of_scope),
         UNIT_TEST(test_share_hooks),
+        UNIT_TEST(test_share_claim_defers_creation),
         UNIT_TEST(test_share_refuses_unusable),
         UNIT_TEST(test_adopt),
         UNIT_TEST(test_create_now),
