@@ -2,7 +2,7 @@
 share one store (ClerkCache) and one fake Clerk (fleet_clerk.FleetClerk).
 
 Every server gets the same configuration: the store, the same cache key
-(ClerkCacheKey file:, 32 random bytes per fleet), the fake's Backend API,
+(ClerkCacheKey file:, 32 random bytes in hex per fleet, as `openssl rand -hex 32` makes), the fake's Backend API,
 KeepAlive Off (every request on a connection of its own, so that the
 requests of a prefork server spread over its children), an access log with
 the serving process id, and the sections of LOCATIONS under /f/<name>/
@@ -65,7 +65,7 @@ class Fleet:
         self.cache = cache
         self.modules = list(modules)
         self.server_conf = server_conf
-        self.cache_key = os.urandom(32) if cache_key is None else cache_key
+        self.cache_key = os.urandom(32).hex() if cache_key is None else cache_key
         self.extra_locations = list(extra_locations)
         self.tuning = tuning or {}
         self.name = name
