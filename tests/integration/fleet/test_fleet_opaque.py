@@ -11,7 +11,7 @@ import time
 import pytest
 
 import fake_bapi as F
-from fleet import VERDICT_TTL, names_of
+from fleet import MS, S, ANY, VERDICT_TTL, logical_name, names_of
 from helpers import assert_invalid, clerk_vars, describe
 
 REFUSAL_SECONDS = 5
@@ -66,10 +66,10 @@ def test_a_refusal_is_shared_for_five_seconds(fleet, fake, mode):
 
 
 def test_a_verdict_is_bound_to_its_secret(fleet, fake):
-    """A token verified with the machine secret is asked about again where
-    another secret verifies it (the instance's): the store's name covers the
-    secret, so the answer of one secret is never what another one got."""
-    tok = fake.token("ak")
+    """An M2M token verified with the machine secret is asked about again
+    where another secret verifies it (the instance's): the store's name covers
+    the secret, so the answer of one secret is never what another one got."""
+    tok = fake.token("mt")
     for r in fleet.first_then_spread(OPAQUE, tok):
         assert r.status_code == 200, describe(r)
     assert fake.calls(token=tok) == 1
@@ -87,12 +87,32 @@ def test_the_store_holds_nothing_in_clear(fleet, fake, redis):
     for tok in tokens:
         fleet.spread(OPAQUE, tok, rounds=2)
     names = redis.names()
-    ours = [n for n in names if "clerk1:" in n]
-    assert ours and len(ours) == len(names), names
-    assert {len(n.split("clerk1:")[1]) for n in ours} == {2 + 1 + 43}, ours
+    assert names and all(logical_name(n) for n in names), names
     secrets_and_claims = tokens + [F.INSTANCE_SECRET, F.MACHINE_SECRET, F.MACHINE, fake.url,
                                    "127.0.0.1", "billing", "mch_a"]
     for n in names:
         value = redis.get(n) or b""
         for s in secrets_and_claims:
-            assert s not in n and s.encode() not in value, (n, s)
+            assert s not in logical_name(n) and s.encode() not in value, (n, s)
+
+
+@pytest.mark.parametrize("case", ["verdict-ttl-1", "budget-high-rate"])
+def test_short_lived_values_do_not_stop_sharing(redis_fleet, fake, case):
+    """Values the module stores for a second or less: a verdict under
+    ClerkMachineTokenCacheTTL 1; the fleet budget's state under a high rate
+    (kept until one second after the bucket is full again, so about one
+    second).  Whatever the provider makes of such an expiry (mod_socache_redis
+    refuses one under a second), sharing goes on: a token verified right
+    after is still verified once for the fleet."""
+    fleet = redis_fleet("event", "prefork", "event",
+                        server_conf="ClerkBackendAPIBudget 100000 100000\n"
+                        if case == "budget-high-rate" else "",
+                        extra_locations=[("/f/ttl1", "pem", [S, MS, ANY,
+                                                             "ClerkMachineTokenCacheTTL 1"])])
+    first = "/f/ttl1/static.txt" if case == "verdict-ttl-1" else OPAQUE
+    assert fleet.get(0, first, fake.token("mt")).status_code == 200
+    time.sleep(0.1)
+    tok = fake.token("ak")
+    for r in fleet.first_then_spread(OPAQUE, tok, rounds=3):
+        assert r.status_code == 200, describe(r)
+    assert fake.calls(token=tok) == 1, "sharing stopped after a short-lived store"
