@@ -9,12 +9,16 @@
 # switches it to mpm_prefork.  The tests run httpd with configurations of their
 # own and never read /etc/apache2, so both are undone: php8.2 disabled, the MPM
 # enabled before (Debian's default, mpm_event, when apache2 came in the same run).
+#
+# redis-server (with redis-tools) and memcached are for the fleet tests
+# (tests/integration/fleet), which start servers of their own on free ports;
+# the services the packages start on 6379 and 11211 are never used.
 set -e
 PACKAGES="build-essential pkg-config apache2 apache2-dev libapr1-dev libaprutil1-dev
 libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest python3-jwt python3-cryptography python3-requests python3-h2
 php-cgi php8.2-cli php8.2-fpm libapache2-mod-php8.2 curl openssl wrk
-libapache2-mod-auth-openidc chromium
+libapache2-mod-auth-openidc chromium redis-server memcached
 debhelper dpkg-dev lintian"
 
 missing=""
