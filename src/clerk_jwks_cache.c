@@ -265,6 +265,7 @@ static clerk_jwks_snapshot_t *fetch(clerk_jwks_cache_t *c, clerk_http_t *http,
     snap = snapshot_from(c, resp.body, resp.len, current_hash, "", unchanged, tmp);
     if (snap || *unchanged)
         publish(c, resp.body, resp.len, apr_time_now(), tmp);  /* as of its answer */
+
 done:
     apr_pool_destroy(tmp);
     return snap;
@@ -383,9 +384,16 @@ static apr_time_t next_due(const clerk_jwks_cache_t *c)
     return c->fetched_at + c->src.ttl + c->jitter;
 }
 
+/* The name of the fleet's fetch lease of the source (forced: its forced one), in p. */
+static const char *lease_name(const clerk_jwks_cache_t *c, int forced, apr_pool_t *p)
+{
+    return apr_pstrcat(p, forced ? "forced\n" : "fetch\n", c->share_name, NULL);
+}
+
 /*
- * Whether this process fetches for the fleet now (without a shared cache, or
- * when it does not answer: always).  A forced refresh (an unknown kid) takes
+ * Whether this process fetches for the fleet now: 1 when it holds the lease,
+ * -1 without a shared cache or when it does not answer (then it fetches as
+ * if alone), 0 when another process does.  A forced refresh (an unknown kid) takes
  * the source's forced lease for refresh_min, so that a kid storm against
  * every server costs one fetch per refresh_min for the fleet; a due refresh
  * takes its fetch lease for as long as a fetch may take.
@@ -398,8 +406,8 @@ static int fleet_may_fetch(clerk_jwks_cache_t *c, int forced)
     int held;
 
     if (!c->shared || apr_pool_create_unmanaged_ex(&tmp, NULL, NULL) != APR_SUCCESS)
-        return 1;
-    name = apr_pstrcat(tmp, forced ? "forced\n" : "fetch\n", c->share_name, NULL);
+        return -1;
+    name = lease_name(c, forced, tmp);
     /* a due fetch's lease lasts as long as a fetch may, but never into the next ttl */
     hold = apr_time_from_msec(c->src.http.timeout_ms) + APR_USEC_PER_SEC;
     if (hold > c->src.ttl / 2)
@@ -407,7 +415,24 @@ static int fleet_may_fetch(clerk_jwks_cache_t *c, int forced)
     held = clerk_shared_cache_claim(c->shared, name, strlen(name), apr_time_now(),
                                     forced ? c->src.refresh_min : hold, SHARED_WAIT, tmp);
     apr_pool_destroy(tmp);
-    return held != 0;
+    return held;
+}
+
+/*
+ * A due fetch's lease is done with once its result is stored: the next due
+ * refresh need not wait for it to run out.  (A forced one's stays for
+ * refresh_min: it is the fleet's limit.)
+ */
+static void release_fetch_lease(clerk_jwks_cache_t *c)
+{
+    apr_pool_t *tmp;
+    const char *name;
+
+    if (apr_pool_create_unmanaged_ex(&tmp, NULL, NULL) != APR_SUCCESS)
+        return;
+    name = lease_name(c, 0, tmp);
+    clerk_shared_cache_release(c->shared, name, strlen(name), tmp);
+    apr_pool_destroy(tmp);
 }
 
 static void *APR_THREAD_FUNC refresher(apr_thread_t *thread, void *data)
@@ -440,11 +465,14 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *thread, void *data)
          */
         snap = adopt(c, hash, fetched_at, SHARED_WAIT, &adopted, &unchanged, &when);
         if (!adopted || (forced && when < asked_at)) {
-            if (fleet_may_fetch(c, forced)) {
+            int held = fleet_may_fetch(c, forced);
+            if (held) {
                 if (snap)
                     apr_pool_destroy(snap->pool);
                 snap = fetch(c, c->http, hash, &unchanged);
                 when = apr_time_now();
+                if (held == 1 && !forced)
+                    release_fetch_lease(c);
             }
             else if (!adopted) {
                 /* another process fetches for the fleet: look for its result in a moment */

@@ -13,6 +13,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,9 +331,18 @@ static apr_time_t renewal_of(const clerk_m2m_holder_t *h, apr_time_t now, apr_ti
     return expires - clerk_m2m_renew_margin(life);
 }
 
-/* A token from elsewhere (a restart, the share) worth taking: valid, in scope, not due. */
+/*
+ * A token from elsewhere worth taking: valid and in scope, and
+ *  - kept across a restart (shared = 0): not due for renewal by the margin
+ *    of the lifetime asked for, else every child would renew it at once;
+ *  - from the share (shared = 1): with more than CLERK_M2M_MIN_LEFT left
+ *    and newer than the one held (the share still holds the token this
+ *    holder is renewing).  Its lifetime may be shorter than asked for (Clerk
+ *    grants less), so it is renewed by the margin of the life it has left
+ *    (renewal_of): later than whoever created it, who has stored the next.
+ */
 static int adoptable(clerk_m2m_holder_t *h, apr_pool_t *p, const char *token,
-                     apr_time_t expires, apr_time_t now, apr_time_t *exp_out)
+                     apr_time_t expires, apr_time_t now, int shared, apr_time_t *exp_out)
 {
     apr_time_t exp;
     const char *detail;
@@ -341,21 +351,37 @@ static int adoptable(clerk_m2m_holder_t *h, apr_pool_t *p, const char *token,
         return 0;
     if (expires < exp)
         exp = expires;
-    if (exp - clerk_m2m_renew_margin(h->lifetime) <= now)
+    if (shared ? exp - now <= CLERK_M2M_MIN_LEFT || exp <= h->expires
+               : exp - clerk_m2m_renew_margin(h->lifetime) <= now)
         return 0;
     *exp_out = exp;
     return 1;
 }
 
+/*
+ * Up to CLERK_M2M_JITTER_MAX, at most a quarter of the margin, earlier: the
+ * processes of a fleet holding one token do not all renew it at once, so
+ * that the first creates it and the others adopt it.
+ */
+static apr_interval_time_t jitter(apr_interval_time_t margin)
+{
+    unsigned char r[2];
+    apr_interval_time_t span = margin / 4 < CLERK_M2M_JITTER_MAX ? margin / 4
+                                                                 : CLERK_M2M_JITTER_MAX;
+
+    return span > 0 && RAND_bytes(r, sizeof(r)) == 1 ? span * ((r[0] << 8) | r[1]) / 65536 : 0;
+}
+
 /* Install a token or a failure; called with the lock held. */
 static void install(clerk_m2m_holder_t *h, clerk_m2m_outcome_t o, const char *token,
-                    apr_time_t expires, apr_time_t now, int adopted)
+                    apr_time_t expires, apr_time_t now)
 {
     if (o == CLERK_M2M_CREATED) {
         apr_cpystrn(h->token, token, sizeof(h->token));
         h->expires = expires;
-        h->renew_at = adopted ? expires - clerk_m2m_renew_margin(h->lifetime)
-                              : renewal_of(h, now, expires);
+        h->renew_at = renewal_of(h, now, expires);
+        if (h->share.lookup)
+            h->renew_at -= jitter(expires - h->renew_at);
         h->failures = 0;
         h->retry_at = 0;
         h->deferred_until = 0;
@@ -374,10 +400,10 @@ int clerk_m2m_holder_adopt(clerk_m2m_holder_t *h, apr_pool_t *ptemp, const char 
 {
     apr_time_t exp;
 
-    if (!adoptable(h, ptemp, token, expires, now, &exp))
+    if (!adoptable(h, ptemp, token, expires, now, 0, &exp))
         return 0;
     lock(h);
-    install(h, CLERK_M2M_CREATED, token, exp, now, 1);
+    install(h, CLERK_M2M_CREATED, token, exp, now);
     unlock(h);
     return 1;
 }
@@ -397,11 +423,11 @@ static unsigned counted_as(clerk_m2m_outcome_t o)
 
 /*
  * One attempt, without the lock: a shared token, or a new one.  The token
- * lives in p.  *adopted: it came from the share.
+ * lives in p.
  */
 static clerk_m2m_outcome_t attempt(clerk_m2m_holder_t *h, clerk_http_t *http, apr_pool_t *p,
                                    apr_time_t now, const char **token, apr_time_t *expires,
-                                   int *adopted, const char **detail)
+                                   const char **detail)
 {
     const char *url, *body, *shared;
     apr_array_header_t *headers;
@@ -409,16 +435,23 @@ static clerk_m2m_outcome_t attempt(clerk_m2m_holder_t *h, clerk_http_t *http, ap
     apr_time_t shared_exp, started = apr_time_now();
     clerk_m2m_outcome_t o;
 
-    *adopted = 0;
     if (h->share.lookup && h->share.lookup(h->share.baton, h->key, p, &shared, &shared_exp)
-        && shared && adoptable(h, p, shared, shared_exp, now, expires)) {
+        && shared && adoptable(h, p, shared, shared_exp, now, 1, expires)) {
         *token = shared;
-        *adopted = 1;
         return CLERK_M2M_CREATED;
     }
     /* each creation is billed: one process of the fleet at a time */
-    if (h->share.claim && h->share.claim(h->share.baton, h->key) == 0)
-        return CLERK_M2M_DEFERRED;
+    if (h->share.claim) {
+        if (h->share.claim(h->share.baton, h->key) == 0)
+            return CLERK_M2M_DEFERRED;
+        /* the lease's last holder may have stored its token since the lookup */
+        if (h->share.lookup && h->share.lookup(h->share.baton, h->key, p, &shared, &shared_exp)
+            && shared
+            && adoptable(h, p, shared, shared_exp, now, 1, expires)) {
+            *token = shared;
+                return CLERK_M2M_CREATED;
+        }
+    }
     clerk_m2m_request(p, &h->spec, &url, &headers, &body);
     apr_atomic_inc32(&h->creations);
     if (clerk_http_request(http, p, "POST", url, headers, body, &resp) != APR_SUCCESS) {
@@ -479,7 +512,7 @@ apr_time_t clerk_m2m_holder_step(clerk_m2m_holder_t *h, clerk_http_t *http, apr_
     const char *token = NULL, *detail = NULL, *message;
     apr_time_t expires = 0, due;
     clerk_m2m_outcome_t o;
-    int adopted, level;
+    int level;
 
     lock(h);
     due = next_due(h);
@@ -488,13 +521,13 @@ apr_time_t clerk_m2m_holder_step(clerk_m2m_holder_t *h, clerk_http_t *http, apr_
         return due;
     if (apr_pool_create_unmanaged_ex(&tmp, NULL, NULL) != APR_SUCCESS)
         return now + CLERK_M2M_BACKOFF_MAX;
-    o = attempt(h, http, tmp, now, &token, &expires, &adopted, &detail);
+    o = attempt(h, http, tmp, now, &token, &expires, &detail);
     if (o != CLERK_M2M_CREATED && apr_atomic_read32(&h->cancel)) {
         apr_pool_destroy(tmp);          /* stopping: not a failure worth a word */
         return now;
     }
     lock(h);
-    install(h, o, token, expires, now, adopted);
+    install(h, o, token, expires, now);
     message = report(h, tmp, o, now, detail, &level);
     due = next_due(h);
     unlock(h);

@@ -89,6 +89,9 @@ typedef enum {
     CLERK_M2M_DEFERRED,             /* another process of the fleet creates one now */
 } clerk_m2m_outcome_t;
 
+/* At most how much earlier than its margin says a process renews (jitter, for a fleet). */
+#define CLERK_M2M_JITTER_MAX apr_time_from_sec(5)
+
 /* How soon a holder that left the creation to another process looks for its token. */
 #define CLERK_M2M_DEFER_STEP apr_time_from_msec(500)
 

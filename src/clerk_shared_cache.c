@@ -11,6 +11,9 @@
 /* At most one report of values that did not open per this many seconds. */
 #define REJECT_LOG_INTERVAL 10
 
+/* How long a claim waits before it reads its lease back (background threads only). */
+#define LEASE_SETTLE apr_time_from_msec(20)
+
 /* A lease holder's mark: random, so that two processes never write the same. */
 #define LEASE_MARK_LEN 16
 
@@ -116,14 +119,26 @@ int clerk_shared_cache_claim(clerk_shared_cache_t *sc, const void *name, apr_siz
                                   sizeof(mark), p) != APR_SUCCESS)
         return -1;
     /*
-     * Read it back: the courier makes its calls in order, so this reads what
-     * the store holds after our write, ours or a later writer's.
+     * Read it back, a moment later: the courier makes its calls in order,
+     * so this reads what the store holds after our write, ours or a later
+     * writer's; the pause lets a process that read "nobody" just before our
+     * write land its own, so that of the two only the last writer goes on.
      */
+    apr_sleep(LEASE_SETTLE);
     rv = clerk_shared_cache_get(sc, CLERK_SEAL_LEASE, name, name_len, now, wait, p, &held,
                                 &held_len, NULL);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
         return -1;
     return rv == APR_SUCCESS && held_len == sizeof(mark) && !memcmp(held, mark, sizeof(mark));
+}
+
+void clerk_shared_cache_release(clerk_shared_cache_t *sc, const void *name, apr_size_t name_len,
+                                apr_pool_t *p)
+{
+    unsigned char mark[LEASE_MARK_LEN] = {0};
+
+    clerk_shared_cache_put(sc, CLERK_SEAL_LEASE, name, name_len, apr_time_now(), mark,
+                           sizeof(mark), p);
 }
 
 apr_uint64_t clerk_shared_cache_rejected(const clerk_shared_cache_t *sc)

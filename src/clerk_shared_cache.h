@@ -56,12 +56,22 @@ apr_status_t clerk_shared_cache_put(clerk_shared_cache_t *sc, clerk_seal_purpose
  * reads the lease, and when nobody else holds one writes its own and reads
  * it back: 1 when this process holds it, 0 when another one does, -1 when the
  * cache did not answer (then the caller acts on its own, as without a cache).
- * Two processes can both win only when their claims interleave within one
- * round trip; a duplicate fetch or creation is then the whole cost.
+ * It waits some 20 ms before reading back, so that of two processes
+ * claiming at once the last writer wins: both win only when one writes more
+ * than that after the other's first read, and a duplicate fetch or creation
+ * is then the whole cost.  For background threads: a request never claims.
  */
 int clerk_shared_cache_claim(clerk_shared_cache_t *sc, const void *name, apr_size_t name_len,
                              apr_time_t now, apr_interval_time_t hold,
                              apr_interval_time_t wait, apr_pool_t *p);
+
+/*
+ * Give a lease back once its work is done (its result stored), so that the
+ * next one need not wait for it to run out: what is stored in its place has
+ * expired already, and so reads as no lease.
+ */
+void clerk_shared_cache_release(clerk_shared_cache_t *sc, const void *name, apr_size_t name_len,
+                                apr_pool_t *p);
 
 /* Values read that did not open, in this process. */
 apr_uint64_t clerk_shared_cache_rejected(const clerk_shared_cache_t *sc);

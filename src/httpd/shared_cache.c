@@ -99,8 +99,8 @@ const char *mac_set_cache_key(cmd_parms *cmd, void *dconf, const char *arg)
     if (err || (err = mac_read_secret(cmd, "ClerkCacheKey", arg, &shared.cache_key)))
         return err;
     if (strlen(shared.cache_key) < CLERK_SEAL_MIN_KEY)
-        return apr_psprintf(cmd->pool, "ClerkCacheKey: the key has %zu characters, fewer "
-                            "than %d (make one with: openssl rand -hex 32)",
+        return apr_psprintf(cmd->pool, "ClerkCacheKey: the key has %" APR_SIZE_T_FMT
+                            " characters, fewer than %d (make one with: openssl rand -hex 32)",
                             strlen(shared.cache_key), CLERK_SEAL_MIN_KEY);
     return NULL;
 }
@@ -180,12 +180,13 @@ static apr_status_t store_put(void *baton, const char *key, apr_time_t expiry,
                               const unsigned char *value, apr_size_t len, apr_pool_t *scratch)
 {
     store_baton *b = baton;
-    apr_time_t soonest = apr_time_now() + APR_USEC_PER_SEC;
+    apr_time_t soonest = apr_time_now() + apr_time_from_sec(2);
     apr_status_t rv;
 
     /*
-     * redis and memcache count expiry in whole seconds, and refuse none left
-     * (SETEX 0): a value is kept a second at least.  Keeping it longer is
+     * redis and memcache count expiry in whole seconds from now, rounded
+     * down, and refuse none left (SETEX 0): a value is kept two seconds at
+     * least.  Keeping it longer is
      * harmless, its own expiry is sealed in it (clerk_unseal).
      */
     if (expiry < soonest)
@@ -358,6 +359,8 @@ static void m2m_publish(void *baton, const unsigned char *key, const char *token
         return;
     clerk_shared_cache_put(sc, CLERK_SEAL_M2M, key, CLERK_M2M_KEY_LEN, expires, token,
                            strlen(token), p);
+    /* the creation lease (m2m_claim) is done with: the next renewal need not wait for it */
+    clerk_shared_cache_release(sc, key, CLERK_M2M_KEY_LEN, p);
     apr_pool_destroy(p);
 }
 

@@ -559,13 +559,15 @@ static void test_share_hooks(void **state)
                                       &log);
     clerk_http_t *http = ts_client(p, 2000, 0, 1);
     apr_time_t t = apr_time_now();
-    apr_int64_t exp = apr_time_sec(t) + 3600, retry;
+    apr_int64_t exp = apr_time_sec(t) + 3600, retry, due;
     const char *tok, *shared = jwt(p, exp - 100, MACHINE, "");
 
     /* a shared token with enough life is adopted: no call, nothing published */
     fs.offer = shared;
     fs.offer_exp = apr_time_from_sec(exp - 100);
-    assert_int_equal(apr_time_sec(clerk_m2m_holder_step(h, http, t)), exp - 100 - 720);
+    /* renewed by the margin of the life it has left (3 500 s: 700 s), up to 5 s earlier */
+    due = apr_time_sec(clerk_m2m_holder_step(h, http, t));
+    assert_true(due <= exp - 100 - 700 && due >= exp - 100 - 700 - 5);
     assert_int_equal(fs.lookups, 1);
     assert_memory_equal(fs.key, clerk_m2m_holder_key(h), 32);
     assert_int_equal(fs.publishes, 0);
@@ -575,7 +577,7 @@ static void test_share_hooks(void **state)
 
     /* due, and the share has nothing better (the same token, now due): created and published */
     ts_route(srv, route(p, "share"), 200, NULL, served(good_answer(p, exp + 600)));
-    t = apr_time_from_sec(exp - 100 - 720);
+    t = apr_time_from_sec(due + 1);
     clerk_m2m_holder_step(h, http, t);
     assert_int_equal(fs.lookups, 2);
     assert_int_equal(clerk_m2m_holder_creations(h), 1);
@@ -585,6 +587,38 @@ static void test_share_hooks(void **state)
     assert_true(clerk_m2m_holder_get(h, p, t, &tok, &retry));
     assert_string_equal(tok, fs.published);
     assert_string_not_equal(tok, shared);
+}
+
+/*
+ * Clerk may grant less than was asked: a shared token of 22 s (of 3 600
+ * asked) is adopted, and renewed by the margin of what it has left (11 s),
+ * not of the lifetime asked (720 s, which would make it never adoptable and
+ * leave the other servers without a token).
+ */
+static void test_share_adopts_shorter_granted_token(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    log_count_t log = {0};
+    fake_share_t fs = {0};
+    clerk_m2m_share_t share = {fake_lookup, fake_publish, fake_claim, &fs};
+    clerk_m2m_holder_t *h = holder_at(p, "short", 3600, NULL, &share, &log);
+    clerk_http_t *http = ts_client(p, 2000, 0, 1);
+    apr_time_t t = apr_time_now();
+    apr_int64_t exp = apr_time_sec(t) + 22, retry, due;
+    const char *tok;
+
+    fs.offer = jwt(p, exp, MACHINE, "");
+    fs.offer_exp = apr_time_from_sec(exp);
+    due = apr_time_sec(clerk_m2m_holder_step(h, http, t));
+    assert_int_equal(clerk_m2m_holder_creations(h), 0);
+    assert_int_equal(fs.claims, 0);
+    assert_true(clerk_m2m_holder_get(h, p, t, &tok, &retry));
+    assert_true(due <= exp - 11 && due >= exp - 11 - 3);   /* 22 s left: 11 s margin, jitter */
+    /* the same token again, due now: not "newer", so not adopted in place of a renewal */
+    ts_route(srv, route(p, "short"), 200, NULL, served(good_answer(p, exp + 3600)));
+    fs.claim_answer = 1;
+    clerk_m2m_holder_step(h, http, apr_time_from_sec(due + 1));
+    assert_int_equal(clerk_m2m_holder_creations(h), 1);
 }
 
 /*
@@ -654,8 +688,8 @@ static void test_share_refuses_unusable(void **state)
         clerk_m2m_holder_t *h = holder_at(p, "share-bad", 3600, NULL, &share, &log);
         fs.offer = jwt(p, exp, MACHINE, "");
         fs.offer_exp = apr_time_from_sec(exp + 100000);
-        assert_int_equal(apr_time_sec(clerk_m2m_holder_step(h, ts_client(p, 2000, 0, 1), t)),
-                         exp - 720);
+        apr_int64_t due = apr_time_sec(clerk_m2m_holder_step(h, ts_client(p, 2000, 0, 1), t));
+        assert_true(due <= exp - 720 && due >= exp - 720 - 5);
         assert_int_equal(clerk_m2m_holder_creations(h), 0);
     }
 }
@@ -781,6 +815,7 @@ int main(void)
         UNIT_TEST(test_holder_backoff),
         UNIT_TEST(test_holder_out_of_scope),
         UNIT_TEST(test_share_hooks),
+        UNIT_TEST(test_share_adopts_shorter_granted_token),
         UNIT_TEST(test_share_claim_defers_creation),
         UNIT_TEST(test_share_refuses_unusable),
         UNIT_TEST(test_adopt),
