@@ -206,6 +206,10 @@ static void test_lease_goes_to_one_process(void **state)
                      1);
     apr_sleep(hold + apr_time_from_msec(50));
     assert_int_equal(clerk_shared_cache_claim(b, "fetch\nurl", 9, apr_time_now(), hold, 0, p), 1);
+    /* given back when its work is done: the next claim need not wait for it to run out */
+    clerk_shared_cache_release(b, "fetch\nurl", 9, p);
+    assert_int_equal(clerk_shared_cache_claim(a, "fetch\nurl", 9, apr_time_now(), hold, 0, p), 1);
+    assert_int_equal(clerk_shared_cache_claim(b, "fetch\nurl", 9, apr_time_now(), hold, 0, p), 0);
 }
 
 int main(void)
