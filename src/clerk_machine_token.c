@@ -119,7 +119,9 @@ static clerk_m2m_outcome_t check_jwt(apr_pool_t *p, const char *token,
         *detail = "the token has no integer exp";
         return CLERK_M2M_FAILED;
     }
-    if (json_integer_value(e) > apr_time_sec(APR_INT64_MAX) - 1
+    /* in range before it is turned into microseconds: an exp in the past may be any integer */
+    if (json_integer_value(e) <= apr_time_sec(now)
+        || json_integer_value(e) > apr_time_sec(APR_INT64_MAX) - 1
         || apr_time_from_sec(json_integer_value(e)) - now <= CLERK_M2M_MIN_LEFT) {
         *detail = "the token is expired or about to expire";
         return CLERK_M2M_FAILED;
@@ -211,10 +213,11 @@ clerk_m2m_outcome_t clerk_m2m_answer(apr_pool_t *p, int status, const char *body
     }
     if (json_is_integer(expiration)) {
         apr_int64_t ms = json_integer_value(expiration);
-        if (ms / 1000 < apr_time_sec(exp))
+        /* compared in seconds first: a past expiration may be any integer */
+        if (ms / 1000 > apr_time_sec(now) && ms / 1000 < apr_time_sec(exp))
             exp = apr_time_from_sec(ms / 1000);
-        if (exp - now <= CLERK_M2M_MIN_LEFT) {
-                *detail = WHAT ": the new token is about to expire";
+        if (ms / 1000 <= apr_time_sec(now) || exp - now <= CLERK_M2M_MIN_LEFT) {
+            *detail = WHAT ": the new token is about to expire";
             return CLERK_M2M_FAILED;
         }
     }

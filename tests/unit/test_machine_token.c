@@ -248,6 +248,10 @@ static void test_answer_rejections(void **state)
             "expire");
     refused(p, answer_of(p, quoted(p, jwt(p, now + 9, MACHINE, "")), ms, ""), CLERK_M2M_FAILED,
             "expire");
+    /* far in the past: refused, without overflowing microseconds (found by fuzz_m2m_answer) */
+    refused(p, answer_of(p, quoted(p, jwt(p, -700003600003600LL, MACHINE, "")), ms, ""),
+            CLERK_M2M_FAILED, "expire");
+    refused(p, answer_of(p, tok, "-700003600003600000", ""), CLERK_M2M_FAILED, "about to expire");
     refused(p, answer_of(p, quoted(p, jwt(p, exp, "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr", "")), ms,
                          ""),
             CLERK_M2M_FAILED, "not a machine id");
