@@ -1,6 +1,8 @@
 #include "clerk_jwks_cache.h"
 
 #include "clerk_background_thread.h"
+#include "clerk_be64.h"
+#include "clerk_jitter.h"
 #include "clerk_shared_cache.h"
 
 #include <apr_atomic.h>
@@ -9,7 +11,6 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <string.h>
 
 /* APLOG levels, without including httpd headers. */
@@ -122,7 +123,8 @@ apr_status_t clerk_keyset_fetch(apr_pool_t *p, clerk_http_t *http, const char *u
     return clerk_keyset_from_jwks(p, resp.body, resp.len, out, err);
 }
 
-const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src)
+/* The URL and a hash of the request headers (never a secret they hold), in p. */
+static const char *url_and_headers(apr_pool_t *p, const clerk_jwks_source_t *src)
 {
     const char *headers = src->headers ? apr_array_pstrcat(p, src->headers, '\n') : "";
     unsigned char md[32];
@@ -131,8 +133,13 @@ const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src)
     EVP_Digest(headers, strlen(headers), md, NULL, EVP_sha256(), NULL);
     for (int i = 0; i < 32; i++)
         apr_snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return apr_psprintf(p, "%s\n%s\n%" APR_TIME_T_FMT "/%" APR_TIME_T_FMT "/%" APR_TIME_T_FMT
-                        "/%ld\n%s\n%s", src->url, hex, src->ttl, src->refresh_min,
+    return apr_pstrcat(p, src->url, "\n", hex, NULL);
+}
+
+const char *clerk_jwks_source_id(apr_pool_t *p, const clerk_jwks_source_t *src)
+{
+    return apr_psprintf(p, "%s\n%" APR_TIME_T_FMT "/%" APR_TIME_T_FMT "/%" APR_TIME_T_FMT
+                        "/%ld\n%s\n%s", url_and_headers(p, src), src->ttl, src->refresh_min,
                         src->max_stale, src->http.timeout_ms,
                         src->http.ca_file ? src->http.ca_file : "",
                         src->http.proxy ? src->http.proxy : "");
@@ -164,8 +171,7 @@ clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_sour
      * (a /v1/jwks of another secret is another source); the ttl and the
      * other settings are each server's own.  Only the HMAC of it is stored.
      */
-    c->share_name = apr_pstrndup(p, clerk_jwks_source_id(p, &c->src),
-                                 strlen(c->src.url) + 1 + 64);
+    c->share_name = url_and_headers(p, &c->src);
     apr_pool_cleanup_register(p, c, snapshot_cleanup, apr_pool_cleanup_null);
     return c;
 }
@@ -217,8 +223,8 @@ static clerk_jwks_snapshot_t *snapshot_from(clerk_jwks_cache_t *c, const char *b
     return snap;
 }
 
-/* The shared cache's value of a key set: when it was fetched (8 bytes, big-endian µs), the body. */
-#define STORED_AT_LEN 8
+/* The shared cache's value of a key set: when it was fetched (big-endian µs), the body. */
+#define STORED_AT_LEN CLERK_BE64_LEN
 
 static void publish(clerk_jwks_cache_t *c, const char *body, apr_size_t len, apr_time_t at,
                     apr_pool_t *tmp)
@@ -228,8 +234,7 @@ static void publish(clerk_jwks_cache_t *c, const char *body, apr_size_t len, apr
     if (!c->shared || len > CLERK_SEAL_MAX_VALUE - STORED_AT_LEN)
         return;
     value = apr_palloc(tmp, STORED_AT_LEN + len);
-    for (int i = 0; i < STORED_AT_LEN; i++)
-        value[i] = (unsigned char)((apr_uint64_t)at >> (56 - 8 * i));
+    clerk_be64_put(value, (apr_uint64_t)at);
     memcpy(value + STORED_AT_LEN, body, len);
     clerk_shared_cache_put(c->shared, CLERK_SEAL_KEYSET, c->share_name, strlen(c->share_name),
                            at + c->src.ttl, value, STORED_AT_LEN + len, tmp);
@@ -293,8 +298,7 @@ static clerk_jwks_snapshot_t *adopt(clerk_jwks_cache_t *c, const unsigned char *
     if (clerk_shared_cache_get(c->shared, CLERK_SEAL_KEYSET, c->share_name,
                                strlen(c->share_name), apr_time_now(), wait, tmp, &value, &len,
                                NULL) == APR_SUCCESS && len > STORED_AT_LEN) {
-        for (int i = 0; i < STORED_AT_LEN; i++)
-            stored_at = (apr_time_t)(((apr_uint64_t)stored_at << 8) | value[i]);
+        stored_at = (apr_time_t)clerk_be64_get(value);
         if (stored_at > newer_than && stored_at <= apr_time_now()) {
             snap = snapshot_from(c, (const char *)value + STORED_AT_LEN, len - STORED_AT_LEN,
                                  current_hash, " (from the shared cache)", unchanged, tmp);
@@ -309,12 +313,10 @@ static clerk_jwks_snapshot_t *adopt(clerk_jwks_cache_t *c, const unsigned char *
 /* A new jitter for the next due refresh: up to a second, at most a tenth of the ttl. */
 static void pick_jitter(clerk_jwks_cache_t *c)
 {
-    unsigned char r[2];
     apr_interval_time_t span = c->src.ttl / 10 < APR_USEC_PER_SEC ? c->src.ttl / 10
                                                                    : APR_USEC_PER_SEC;
 
-    c->jitter = c->shared && span > 0 && RAND_bytes(r, sizeof(r)) == 1
-        ? span * ((r[0] << 8) | r[1]) / 65536 : 0;
+    c->jitter = c->shared ? clerk_jitter(span) : 0;
 }
 
 /* Record a fetch outcome; called with the lock held.  Returns the snapshot to drop. */

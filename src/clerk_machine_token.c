@@ -3,6 +3,7 @@
 #include "clerk_background_thread.h"
 #include "clerk_backend_api.h"
 #include "clerk_claims.h"
+#include "clerk_jitter.h"
 #include "clerk_json.h"
 #include "clerk_jws.h"
 
@@ -13,7 +14,6 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,11 +368,7 @@ static int adoptable(clerk_m2m_holder_t *h, apr_pool_t *p, const char *token,
  */
 static apr_interval_time_t jitter(apr_interval_time_t margin)
 {
-    unsigned char r[2];
-    apr_interval_time_t span = margin / 4 < CLERK_M2M_JITTER_MAX ? margin / 4
-                                                                 : CLERK_M2M_JITTER_MAX;
-
-    return span > 0 && RAND_bytes(r, sizeof(r)) == 1 ? span * ((r[0] << 8) | r[1]) / 65536 : 0;
+    return clerk_jitter(margin / 4 < CLERK_M2M_JITTER_MAX ? margin / 4 : CLERK_M2M_JITTER_MAX);
 }
 
 /* Install a token or a failure; called with the lock held. */

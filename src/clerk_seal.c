@@ -1,4 +1,6 @@
 #include "clerk_seal.h"
+
+#include "clerk_be64.h"
 #include "clerk_base64url.h"
 
 #include <apr_strings.h>
@@ -23,7 +25,7 @@
  */
 #define VERSION 1
 #define NONCE_LEN 12
-#define EXPIRY_LEN 8
+#define EXPIRY_LEN CLERK_BE64_LEN
 #define TAG_LEN 16
 #define KEY_LEN 32
 #define MAC_LEN 32
@@ -178,8 +180,7 @@ apr_status_t clerk_seal(const clerk_seal_keys_t *k, clerk_seal_purpose_t purpose
 
     if (!valid_purpose(purpose) || len > CLERK_SEAL_MAX_VALUE)
         return APR_EINVAL;
-    for (int i = 0; i < EXPIRY_LEN; i++)
-        expiry_be[i] = (unsigned char)((apr_uint64_t)expiry >> (8 * (EXPIRY_LEN - 1 - i)));
+    clerk_be64_put(expiry_be, (apr_uint64_t)expiry);
     out = apr_palloc(p, len + CLERK_SEAL_OVERHEAD);
     out[0] = VERSION;
     nonce = out + 1;
@@ -225,8 +226,7 @@ apr_status_t clerk_unseal(const clerk_seal_keys_t *k, clerk_seal_purpose_t purpo
          && EVP_DecryptFinal_ex(ctx, plain + body_len, &n) == 1;
     EVP_CIPHER_CTX_free(ctx);
     if (ok) {
-        for (int i = 0; i < EXPIRY_LEN; i++)
-            at = (at << 8) | plain[i];
+        at = clerk_be64_get(plain);
         if ((apr_time_t)at > now) {
             plain[body_len] = '\0';
             if (value)

@@ -1,5 +1,7 @@
 #include "clerk_shared_cache.h"
 
+#include "clerk_log_gate.h"
+
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include <openssl/rand.h>
@@ -53,12 +55,8 @@ static void rejected(clerk_shared_cache_t *sc, clerk_seal_purpose_t purpose, apr
     static const char *const what[CLERK_SEAL_PURPOSES] = {
         "a key set", "a lease", "a Backend API verdict", "the Backend API budget",
         "an M2M token"};
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t then = apr_atomic_read32(&sc->last_report);
-
     apr_atomic_inc64(&sc->rejected);
-    if (sc->log && (!then || now - then >= REJECT_LOG_INTERVAL)
-        && apr_atomic_cas32(&sc->last_report, now, then) == then)
+    if (sc->log && clerk_log_gate_open(&sc->last_report, REJECT_LOG_INTERVAL))
         sc->log(sc->log_baton, LOG_ERR,
                 apr_psprintf(p, "a value in the shared cache (%s) did not open: altered, "
                              "or sealed under another ClerkCacheKey; ignored (%" APR_UINT64_T_FMT

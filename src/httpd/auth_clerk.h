@@ -64,6 +64,7 @@
 #include "clerk_http.h"
 #include "clerk_jwks_cache.h"
 #include "clerk_key.h"
+#include "clerk_log_gate.h"
 #include "clerk_machine_token.h"
 #include "clerk_metrics.h"
 #include "clerk_org_sync.h"
@@ -140,6 +141,7 @@ typedef struct {
     int max_key_sources;                                    /* -1: unset; main server */
     int budget_rate, budget_burst;                          /* -1: unset */
     unsigned budget_bucket;                                 /* set in post_config */
+    const char *budget_name;        /* post_config: the fleet's budget in the shared cache */
     int max_waiting;                                        /* -1: unset; main server */
     clerk_token_cache_t *token_cache;                       /* made in post_config */
     clerk_http_t *backend_api;                              /* per process, child_init */
@@ -300,9 +302,7 @@ typedef struct {
 
 static inline int log_allowed(volatile apr_uint32_t *last)
 {
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), then = apr_atomic_read32(last);
-
-    return (!then || now - then >= LOG_INTERVAL) && apr_atomic_cas32(last, now, then) == then;
+    return clerk_log_gate_open(last, LOG_INTERVAL);
 }
 
 

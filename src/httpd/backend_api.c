@@ -10,6 +10,7 @@
  */
 #include "auth_clerk.h"
 
+#include "clerk_be64.h"
 #include "clerk_call_budget.h"
 #include "clerk_call_gate.h"
 #include "clerk_opaque_token.h"
@@ -39,8 +40,8 @@ static int fleet_budget_take(request_rec *r, const clerk_server_conf *sc,
                              apr_interval_time_t *retry)
 {
     clerk_shared_cache_t *shared = mac_shared_cache();
-    const char *name;
-    unsigned char *value, stored[8];
+    const char *name = sc->budget_name;
+    unsigned char *value, stored[CLERK_BE64_LEN];
     apr_size_t len;
     apr_uint64_t tat = 0;
     apr_time_t now = apr_time_now();
@@ -48,17 +49,15 @@ static int fleet_budget_take(request_rec *r, const clerk_server_conf *sc,
 
     if (!shared)
         return 1;
-    name = apr_psprintf(r->pool, "budget\n%d/%d", sc->budget_rate, sc->budget_burst);
     rv = clerk_shared_cache_get(shared, CLERK_SEAL_BUDGET, name, strlen(name), now, 0, r->pool,
                                 &value, &len, NULL);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
         return 1;
-    for (int i = 0; rv == APR_SUCCESS && len == sizeof(stored) && i < 8; i++)
-        tat = (tat << 8) | value[i];
+    if (rv == APR_SUCCESS && len == sizeof(stored))
+        tat = clerk_be64_get(value);
     if (!clerk_call_budget_apply(bapi.budget, sc->budget_bucket, &tat, now, retry))
         return 0;
-    for (int i = 0; i < 8; i++)
-        stored[i] = (unsigned char)(tat >> (56 - 8 * i));
+    clerk_be64_put(stored, tat);
     /* kept while it still limits: until the bucket is full again */
     clerk_shared_cache_put(shared, CLERK_SEAL_BUDGET, name, strlen(name),
                            (apr_time_t)tat + apr_time_from_sec(1), stored, sizeof(stored),
@@ -513,6 +512,8 @@ apr_status_t mac_backend_api_post_config(apr_pool_t *pconf, server_rec *s)
     n = 0;
     for (server_rec *vs = s; vs; vs = vs->next) {
         clerk_server_conf *sc = ap_get_module_config(vs->module_config, &auth_clerk_module);
+        /* the fleet's servers of the same budget share it (ClerkCache) */
+        sc->budget_name = apr_psprintf(pconf, "budget\n%d/%d", sc->budget_rate, sc->budget_burst);
         if (vs != s && sc->budget_rate == main_sc->budget_rate
             && sc->budget_burst == main_sc->budget_burst) {
             sc->budget_bucket = main_sc->budget_bucket;

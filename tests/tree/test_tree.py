@@ -75,7 +75,7 @@ def test_every_directive_has_a_readme_row_and_back():
 
 # fields made after the configuration is read, not merged
 COMPUTED = {"clerk_dir_conf": set(),
-            "clerk_server_conf": {"budget_bucket", "token_cache", "backend_api"}}
+            "clerk_server_conf": {"budget_bucket", "budget_name", "token_cache", "backend_api"}}
 
 
 @pytest.mark.parametrize("struct,merge", [("clerk_dir_conf", "mac_merge_dir_conf"),
