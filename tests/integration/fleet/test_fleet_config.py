@@ -131,6 +131,12 @@ def test_key_derived_from_the_secret(h):
     accepted(h, "ClerkCache shmcb\nClerkSecretKey %s\n" % F.INSTANCE_SECRET + section(h))
 
 
+def test_key_not_derived_from_a_short_secret(h):
+    """A ClerkSecretKey under 32 characters would make a weak cache key: refused."""
+    out = refused(h, "ClerkCache shmcb\nClerkSecretKey sk_test_short\n" + section(h))
+    assert "shorter than 32" in out and "ClerkCacheKey" in out, out
+
+
 def test_none_needs_no_key(h):
     accepted(h, "ClerkCache none\n" + section(h), modules=[])
 
