@@ -12,6 +12,9 @@ serving the same 100-byte static file (servers.py):
   clerk-nocache  the same with ClerkTokenCache 0
   openidc        Debian's mod_auth_openidc, AuthType oauth20, verifying the
                  same RS256 token locally (OIDCOAuthVerifyCertFiles kid#key)
+  rsa-only       the control for the cost of RSA in the server: bench/
+                 mod_bench_rsa.c checks each token's signature with the
+                 module's own RSA verifier and does nothing else
 
 The servers run on CPU 0 and wrk on CPU 1 (when there are two).  wrk rounds
 alternate between the servers (noauth first in each round); each figure is
@@ -24,6 +27,10 @@ still gives fair ratios).  Scenarios (load.py):
   (b) distinct     every request a different valid token (wrk Lua script
                    cycling through BENCH_TOKENS pre-minted tokens: cache miss)
   (c) cache off    the same token, ClerkTokenCache 0 (every request verified)
+
+In (b) and (c) rsa-only runs in the same rounds: a new token's CPU per
+request above no auth is compared with the RSA verification's above no auth,
+both measured in the server (report.py, target <= 1.3x).
 
 Then RSS: a fresh clerk server (default cache, 4096 entries) gets >= 1 000 000
 requests cycling through the distinct tokens, each token twice in a row (so
@@ -95,7 +102,8 @@ def benchmark():
     # file from noauth and the perf profile loads clerk, whatever BENCH_SCENARIOS.
     needed = {n for k in SCENARIOS for n in load.SCENARIO_SPECS[k][2]} | {"noauth", "clerk",
                                                                           "openidc"}
-    running = {n: servers.Httpd(n) for n in ["noauth", "clerk", "openidc", "clerk-nocache"]
+    running = {n: servers.Httpd(n) for n in ["noauth", "clerk", "openidc", "clerk-nocache",
+                                             "rsa-only"]
                if n in needed}
     try:
         for s in running.values():
@@ -114,7 +122,7 @@ def benchmark():
     if DEBIAN_ROUNDS > 0:
         log("second table: Debian's default httpd configuration, %d rounds" % DEBIAN_ROUNDS)
         running = {n: servers.Httpd(n, profile="debian") for n in ["noauth", "clerk",
-                                                                     "clerk-nocache"]
+                                                                     "clerk-nocache", "rsa-only"]
                    if n in needed}
         try:
             for s in running.values():

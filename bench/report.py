@@ -64,6 +64,50 @@ def table(results, targets=TARGETS):
     return lines, verdicts
 
 
+# A new token's CPU per request above no auth, against the RSA verification's
+# above no auth (the rsa-only control), both in the server, in the same rounds.
+CPU_TARGET = 1.3
+CPU_SERVERS = {"b": "clerk", "c": "clerk-nocache"}
+
+
+def cpu_excess(results):
+    """[(title, server, median excess us, median RSA excess us, median of the
+    per-round ratios)] for the scenarios that ran with the rsa-only control."""
+    out = []
+    for key, name in CPU_SERVERS.items():
+        per = results.get(key, {})
+        if name not in per or "rsa-only" not in per:
+            continue
+        rounds = list(zip(per["noauth"], per[name], per["rsa-only"]))
+        excess = [c["cpu_us"] - b["cpu_us"] for b, c, r in rounds]
+        rsa = [r["cpu_us"] - b["cpu_us"] for b, c, r in rounds]
+        ratios = [e / x for e, x in zip(excess, rsa) if x > 0]
+        if ratios:
+            out.append((load.SCENARIO_SPECS[key][0], name, statistics.median(excess),
+                        statistics.median(rsa), statistics.median(ratios), min(ratios),
+                        max(ratios)))
+    return out
+
+
+def cpu_lines(results, with_target=True):
+    rows = cpu_excess(results)
+    if not rows:
+        return []
+    lines = ["CPU per request above no auth, in the server (medians over the rounds; ratio: "
+             "median of the per-round ratios)",
+             "  rsa-only = bench/mod_bench_rsa.c: the token's signature checked with the "
+             "module's RSA verifier, nothing else"]
+    for title, name, excess, rsa, ratio, lo, hi in rows:
+        mark = ""
+        if with_target:
+            mark = "  target <= %.1f: %s" % (CPU_TARGET, "MET" if ratio <= CPU_TARGET
+                                             else "NOT MET")
+        lines.append("  %-27s %-14s %5.1f us; rsa-only %5.1f us; ratio %.2f (%.2f-%.2f)%s"
+                     % (title, name, excess, rsa, ratio, lo, hi, mark))
+    lines.append("")
+    return lines
+
+
 def rss_lines(rss, rss_ctl):
     """The RSS section: load.rss_run's results with the cache and, as the
     control, without it."""
@@ -131,7 +175,7 @@ def print_report(t_start, busy_before, results, debian, rss, rss_ctl, sections):
     print("(within %d s of redone rounds in all; %.0f s used)"
           % (RETRY_BUDGET, load.retry_seconds))
     print()
-    for line in lines:
+    for line in lines + cpu_lines(results):
         print(line)
     if debian:
         print("Second table: Debian's default httpd configuration (%d rounds of %d s, same "
@@ -143,7 +187,7 @@ def print_report(t_start, busy_before, results, debian, rss, rss_ctl, sections):
         print("  access log in the combined format to a file, EnableMMAP On, EnableSendfile Off "
               "(httpd's defaults); no openidc")
         print()
-        for line in table(debian, {})[0]:
+        for line in table(debian, {})[0] + cpu_lines(debian, with_target=False):
             print(line)
     for line in rss_lines(rss, rss_ctl):
         print(line)
@@ -156,6 +200,10 @@ def print_report(t_start, busy_before, results, debian, rss, rss_ctl, sections):
     for title, n, ratio, target, good, non2xx in verdicts:
         print("%-27s %-14s ratio %.3f (target >= %.2f, non-2xx %d): %s"
               % (title, n, ratio, target, non2xx, "MET" if good else "NOT MET"))
+    for title, n, excess, rsa, ratio, lo, hi in cpu_excess(results):
+        print("%-27s %-14s CPU above no auth %.2fx the RSA verification's in the server "
+              "(target <= %.1f): %s" % (title, n, ratio, CPU_TARGET,
+                                        "MET" if ratio <= CPU_TARGET else "NOT MET"))
     print("total time: %.0f s; raw wrk output and logs: %s" % (time.time() - t_start, OUT))
     print("=" * 100)
 

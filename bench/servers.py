@@ -1,10 +1,12 @@
 """The httpd instances: their configs, starting and stopping them, what they
 use of the machine, and the check that they answer as they should.
 
-Four servers with identical event-MPM settings serve the same 100-byte file:
+Five servers with identical event-MPM settings serve the same 100-byte file:
 noauth (the ceiling), clerk (mod_auth_clerk, default ClerkTokenCache),
-clerk-nocache (ClerkTokenCache 0) and openidc (Debian's mod_auth_openidc
-verifying the same RS256 token locally).
+clerk-nocache (ClerkTokenCache 0), openidc (Debian's mod_auth_openidc
+verifying the same RS256 token locally) and rsa-only (bench/mod_bench_rsa.c:
+the token's RSA signature checked with the module's own verifier and nothing
+else, so that its cost above no auth is the RSA verification's in the server).
 """
 import http.client
 import os
@@ -14,6 +16,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import tempfile
 
 import mint
 from host import IS_ROOT, CLK_TCK, SERVER_CPU, give_to_httpd
@@ -155,6 +159,10 @@ SERVERS = {
         load="LoadModule auth_clerk_module {module}",
         server="ClerkTokenCache 0\n",
         auth=CLERK_AUTH),
+    "rsa-only": dict(
+        load="LoadModule bench_rsa_module {rsa_module}",
+        server="BenchRSAKeyFile \"{public}\"\n",
+        auth="    Require all granted"),
     "openidc": dict(
         load="LoadModule auth_openidc_module {openidc}",
         server="""# Resource-server mode: verify the bearer JWT locally with the same key.
@@ -166,10 +174,13 @@ OIDCCryptoPassphrase bench-only-passphrase-not-a-secret
     Require valid-user"""),
 }
 # The bench profile's servers; the debian profile's are 4 ports higher.
-PORTS = {"noauth": PORT, "clerk": PORT + 1, "openidc": PORT + 2, "clerk-nocache": PORT + 3}
+PORTS = {"noauth": PORT, "clerk": PORT + 1, "openidc": PORT + 2, "clerk-nocache": PORT + 3,
+         "rsa-only": PORT + 10}
 # The configuration-scale server (scale.py) and its fake JWKS endpoint.
 SCALE_PORT = PORT + 8
 JWKS_PORT = PORT + 9
+# The RSA-only control module, built from bench/mod_bench_rsa.c.
+RSA_MODULE = OUT / "mod_bench_rsa.so"
 
 
 # The children read the tree as www-data when the bench runs as root.
@@ -191,12 +202,35 @@ def prepare_tree():
     shutil.copyfile(BUILT_MODULE, str(MODULE) + ".tmp")
     os.chmod(str(MODULE) + ".tmp", 0o755)
     os.replace(str(MODULE) + ".tmp", MODULE)
+    build_rsa_control()
     for p in [OUT] + [OUT / d for d in READABLE]:
         os.chmod(p, 0o755)
     for p in REPO, REPO / "build":
         mode = p.stat().st_mode
         if not mode & 0o001:
             log("note: %s is not world-traversable; httpd children may not read the tree" % p)
+
+
+def build_rsa_control():
+    """bench/mod_bench_rsa.c through apxs, linked with the core archive that
+    make built for the module (so it checks signatures with the same code),
+    in a private directory (apxs writes next to its sources)."""
+    archive = REPO / "build" / "libclerk.a"
+    if not archive.exists():
+        die("%s is missing: run make" % archive)
+    with tempfile.TemporaryDirectory(dir=OUT) as d:
+        shutil.copy(REPO / "bench" / "mod_bench_rsa.c", d)
+        warn = ["-Wc,%s" % w for w in ("-std=c11", "-Wall", "-Wextra", "-Werror",
+                                        "-Wno-unused-parameter")]
+        b = subprocess.run(["apxs", "-c", "-o", "mod_bench_rsa.la"] + warn
+                           + ["-Wc,-I%s" % (REPO / "src"), "mod_bench_rsa.c", str(archive),
+                              "-ljansson", "-lcrypto", "-lcurl"],
+                           cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if b.returncode != 0:
+            die("bench/mod_bench_rsa.c does not build:\n" + b.stdout[-3000:])
+        shutil.copyfile(Path(d) / ".libs" / "mod_bench_rsa.so", str(RSA_MODULE) + ".tmp")
+    os.chmod(str(RSA_MODULE) + ".tmp", 0o755)
+    os.replace(str(RSA_MODULE) + ".tmp", RSA_MODULE)
 
 
 def get(port, tokens, path=PATH, timeout=10, host=None):
@@ -236,7 +270,7 @@ class Httpd:
 
     def write_conf(self):
         spec, prof = self.spec, PROFILES[self.profile]
-        fill = dict(module=MODULE, openidc=OPENIDC, public=OUT / "keys" / "public.pem",
+        fill = dict(module=MODULE, openidc=OPENIDC, rsa_module=RSA_MODULE, public=OUT / "keys" / "public.pem",
                     issuer=mint.ISSUER, azp=mint.AZP, kid=KID, out=OUT, tag=self.tag,
                     moddir=MODDIR, port=self.port)
         if self.profile == "debian":
