@@ -21,7 +21,7 @@
 typedef struct clerk_jws {
     const char *signing_input;          /* "header.payload", as received */
     apr_size_t signing_input_len;
-    json_t *header;                     /* owned by the parse pool */
+    apr_size_t header_len;              /* of the header segment, signing_input's start */
     const unsigned char *payload;       /* decoded, NUL-terminated */
     apr_size_t payload_len;
     const unsigned char *sig;
@@ -46,9 +46,19 @@ clerk_reason_t clerk_jws_parse(apr_pool_t *p, const char *token, apr_size_t len,
                                const char **detail);
 
 /*
+ * The same, for a token to be verified with ks (NULL: none yet): a header
+ * that verified under ks before is taken from its memo, byte for byte the
+ * same parse without decoding it again (clerk_jws_header_memo.h).
+ */
+clerk_reason_t clerk_jws_parse_for(apr_pool_t *p, const char *token, apr_size_t len,
+                                   apr_size_t max_len, const clerk_keyset_t *ks,
+                                   clerk_jws_t **out, const char **detail);
+
+/*
  * Choose the key by kid and check the signature with it.  The token's alg
  * must match the key's JWK alg when the key has one; the signature must be
- * exactly as long as the modulus.
+ * exactly as long as the modulus.  A header that verified goes into ks's
+ * header memo.
  */
 clerk_reason_t clerk_jws_verify(const clerk_jws_t *jws, const clerk_keyset_t *ks,
                                 const char **detail);

@@ -22,6 +22,7 @@ static clerk_keyset_t *keyset_new(apr_pool_t *p)
     clerk_keyset_t *ks = apr_pcalloc(p, sizeof(*ks));
     ks->keys = apr_array_make(p, 4, sizeof(clerk_key_t *));
     ks->skipped = apr_array_make(p, 0, sizeof(const char *));
+    ks->header_memo = clerk_jws_header_memo_create(p);
     return ks;
 }
 

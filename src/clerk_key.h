@@ -12,6 +12,7 @@
 #include <apr_tables.h>
 #include <openssl/evp.h>
 
+#include "clerk_jws_header_memo.h"
 #include "clerk_reason.h"
 #include "clerk_rsa_verifier.h"
 
@@ -40,6 +41,8 @@ typedef struct clerk_keyset {
      * that path, and so do we (the set holds exactly one key).
      */
     int ignore_kid;
+    /* the headers of tokens that verified under this set (clerk_jws) */
+    clerk_jws_header_memo_t *header_memo;
 } clerk_keyset_t;
 
 /*

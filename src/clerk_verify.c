@@ -205,9 +205,10 @@ void clerk_verify_token(apr_pool_t *p, const char *token, apr_size_t len,
     int compact;
 
     memset(res, 0, sizeof(*res));
-    res->reason = clerk_jws_parse(p, token, len,
-                                  opts->max_token_len ? opts->max_token_len : CLERK_TOKEN_MAX_LEN,
-                                  &jws, &res->detail);
+    res->reason = clerk_jws_parse_for(p, token, len,
+                                      opts->max_token_len ? opts->max_token_len
+                                                          : CLERK_TOKEN_MAX_LEN,
+                                      ks, &jws, &res->detail);
     if (res->reason != CLERK_OK)
         return;
     res->kid = jws->kid;

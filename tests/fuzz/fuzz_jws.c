@@ -3,7 +3,9 @@
  * fixed PEM key set and the same key as a JWKS (loaded once), with the
  * default options and with every option configured.  A token that verifies
  * (only possible from seeds signed by the fixture key) also goes through the
- * claims export and the Require providers.
+ * claims export and the Require providers.  The key sets' header memos fill
+ * from those seeds, so mutants reuse verified headers; each input is also
+ * parsed with and without the memo, which must agree in every field.
  */
 #include "fuzz.h"
 
@@ -57,6 +59,32 @@ static void use_claims(apr_pool_t *p, const clerk_claims_t *c)
         (void)clerk_require_match(reqs[i], c);
 }
 
+static int same(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The memo only spares work: a parse from it is the parse without it. */
+static void parse_both_ways(apr_pool_t *p, const char *token, size_t size)
+{
+    clerk_jws_t *with = NULL, *without = NULL;
+    const char *d1, *d2;
+    clerk_reason_t r1 = clerk_jws_parse_for(p, token, size, CLERK_TOKEN_MAX_LEN, jwks_ks, &with,
+                                            &d1);
+    clerk_reason_t r2 = clerk_jws_parse(p, token, size, CLERK_TOKEN_MAX_LEN, &without, &d2);
+
+    if (r1 != r2 || !same(d1, d2))
+        abort();
+    if (r1 == CLERK_OK
+        && (!same(with->alg, without->alg) || !same(with->kid, without->kid)
+            || !same(with->typ, without->typ) || !same(with->cat, without->cat)
+            || with->has_cat != without->has_cat || with->header_len != without->header_len
+            || with->payload_len != without->payload_len || with->sig_len != without->sig_len
+            || memcmp(with->payload, without->payload, with->payload_len)
+            || memcmp(with->sig, without->sig, with->sig_len)))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -74,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         use_claims(p, res.claims);
     clerk_verify_token(p, (const char *)data, size, NULL, &opts_default, now, &res);
     (void)clerk_reason_str(res.reason);
+    parse_both_ways(p, (const char *)data, size);
     fuzz_input_done(p);
     return 0;
 }

@@ -97,7 +97,7 @@ static void test_mint_parse_verify(void **state)
         assert_int_equal(jws->sig_len, 256);
         assert_ptr_equal(jws->signing_input, token);
         assert_int_equal(jws->signing_input_len, (apr_size_t)(strrchr(token, '.') - token));
-        unit_assert_str(clerk_json_string(jws->header, "alg"), algs[i]);
+        assert_int_equal(jws->header_len, (apr_size_t)(strchr(token, '.') - token));
 
         /* A PEM key is bound to RS256, as in Clerk's SDK. */
         unit_assert_reason(clerk_jws_verify(jws, pemks, &detail),
