@@ -136,7 +136,10 @@ def build_and_run_microbench(tokens_file):
         return subprocess.run([tool] + list(args), stdout=subprocess.PIPE, text=True,
                               check=True).stdout.split()
     try:
-        cmd = (["cc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-I" + str(REPO / "src")]
+        # -Werror: a microbenchmark that no longer matches the core's API
+        # must fail to build (and say so), never run and crash.
+        cmd = (["cc", "-O2", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE",
+                "-I" + str(REPO / "src")]
                + conf("apr-1-config", "--cppflags", "--includes")
                + conf("apu-1-config", "--includes")
                + [str(HERE / "microbench.c")] + [str(o) for o in objs]
