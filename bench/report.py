@@ -13,7 +13,8 @@ from settings import (CONNECTIONS, DEBIAN_ROUNDS, DURATION, N_TOKENS, NOISE_LIMI
                       STATIC_CONF, THREADS)
 
 # The ratio each authenticating server should reach against noauth.
-TARGETS = {("a", "clerk"): 0.90, ("b", "clerk"): 0.60, ("c", "clerk-nocache"): 0.60}
+# Issue 13's: (a) >= 0.95, (b) and (c) >= 0.60.
+TARGETS = {("a", "clerk"): 0.95, ("b", "clerk"): 0.60, ("c", "clerk-nocache"): 0.60}
 
 
 def fmt_ms(v):
@@ -67,6 +68,8 @@ def table(results, targets=TARGETS):
 # A new token's CPU per request above no auth, against the RSA verification's
 # above no auth (the rsa-only control), both in the server, in the same rounds.
 CPU_TARGET = 1.3
+# The p99 latency of (b) against no auth's.
+P99_TARGET = 2
 CPU_SERVERS = {"b": "clerk", "c": "clerk-nocache"}
 
 
@@ -200,6 +203,11 @@ def print_report(t_start, busy_before, results, debian, rss, rss_ctl, sections):
     for title, n, ratio, target, good, non2xx in verdicts:
         print("%-27s %-14s ratio %.3f (target >= %.2f, non-2xx %d): %s"
               % (title, n, ratio, target, non2xx, "MET" if good else "NOT MET"))
+    if "b" in results and "clerk" in results["b"]:
+        p99 = median_of(results["b"]["clerk"], "p99") / median_of(results["b"]["noauth"], "p99")
+        print("%-27s %-14s p99 %.1fx no auth's (target <= %.0f): %s"
+              % (load.SCENARIO_SPECS["b"][0], "clerk", p99, P99_TARGET,
+                 "MET" if p99 <= P99_TARGET else "NOT MET"))
     for title, n, excess, rsa, ratio, lo, hi in cpu_excess(results):
         print("%-27s %-14s CPU above no auth %.2fx the RSA verification's in the server "
               "(target <= %.1f): %s" % (title, n, ratio, CPU_TARGET,
