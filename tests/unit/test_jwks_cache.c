@@ -756,6 +756,22 @@ static void wait_stored(fake_store_t *fs, int n, apr_pool_t *p)
     assert_true(fs_names(fs, p)->nelts >= n);
 }
 
+/*
+ * Both processes started and serving: a fetches at start-up and stores, b
+ * adopts that copy, each starts its refresher in its child pool.
+ */
+static void start_both(apr_pool_t *p, fake_store_t *fs, clerk_jwks_cache_t *a,
+                       apr_pool_t *one, clerk_jwks_cache_t *b, apr_pool_t *two)
+{
+    assert_int_equal(clerk_jwks_cache_fetch_now(a, p), APR_SUCCESS);
+    wait_stored(fs, 1, p);
+    assert_int_equal(clerk_jwks_cache_fetch_now(b, p), APR_SUCCESS);
+    assert_int_equal(clerk_jwks_cache_child_init(a, one), APR_SUCCESS);
+    assert_int_equal(clerk_jwks_cache_child_init(b, two), APR_SUCCESS);
+    ready_keys(a, apr_time_now(), NULL);
+    ready_keys(b, apr_time_now(), NULL);
+}
+
 /* A server starting beside another adopts the key set it stored instead of fetching. */
 static void test_fleet_start_adopts_stored_copy(void **state)
 {
@@ -788,13 +804,7 @@ static void test_fleet_refreshes_once_per_ttl(void **state)
     unsigned hits;
 
     ts_route(srv, "/fleet-ttl", 200, NULL, body_a);
-    assert_int_equal(clerk_jwks_cache_fetch_now(a, p), APR_SUCCESS);
-    wait_stored(fs, 1, p);
-    assert_int_equal(clerk_jwks_cache_fetch_now(b, p), APR_SUCCESS);
-    assert_int_equal(clerk_jwks_cache_child_init(a, one), APR_SUCCESS);
-    assert_int_equal(clerk_jwks_cache_child_init(b, two), APR_SUCCESS);
-    ready_keys(a, apr_time_now(), NULL);
-    ready_keys(b, apr_time_now(), NULL);
+    start_both(p, fs, a, one, b, two);
     apr_sleep(apr_time_from_msec(2100));    /* five TTLs: each alone would fetch 5 times */
     apr_pool_destroy(one);
     apr_pool_destroy(two);
@@ -813,13 +823,7 @@ static void test_fleet_forced_refresh_once(void **state)
                        *b = fleet_cache(p, two, fs, "/fleet-kid", 300000, 5000);
 
     ts_route(srv, "/fleet-kid", 200, NULL, body_a);
-    assert_int_equal(clerk_jwks_cache_fetch_now(a, p), APR_SUCCESS);
-    wait_stored(fs, 1, p);
-    assert_int_equal(clerk_jwks_cache_fetch_now(b, p), APR_SUCCESS);
-    assert_int_equal(clerk_jwks_cache_child_init(a, one), APR_SUCCESS);
-    assert_int_equal(clerk_jwks_cache_child_init(b, two), APR_SUCCESS);
-    ready_keys(a, apr_time_now(), NULL);
-    ready_keys(b, apr_time_now(), NULL);
+    start_both(p, fs, a, one, b, two);
     ts_route(srv, "/fleet-kid", 200, NULL, body_b);     /* rotation */
     assert_int_equal(clerk_jwks_cache_kid_miss(a, apr_time_now()), 1);
     assert_true(wait_kid(a, KID_B, 3000));
