@@ -108,6 +108,7 @@ clerk_reason_t clerk_jws_parse_for(apr_pool_t *p, const char *token, apr_size_t 
     jws->signing_input = token;
     jws->signing_input_len = (apr_size_t)(dot2 - token);
     jws->header_len = hdr_len;
+    jws->header_known = known;
     jws->payload = payload;
     jws->payload_len = payload_len;
     jws->sig = sig;
@@ -150,9 +151,10 @@ clerk_reason_t clerk_jws_verify(const clerk_jws_t *jws, const clerk_keyset_t *ks
     if (!clerk_rsa_verify(key, jws->alg, (const unsigned char *)jws->signing_input,
                           jws->signing_input_len, jws->sig, jws->sig_len))
         return fail(detail, "signature does not verify", CLERK_TOKEN_INVALID_SIGNATURE);
-    clerk_jws_header_memo_put(ks->header_memo, jws->signing_input, jws->header_len,
-                              &(clerk_jws_header_t){jws->alg, jws->kid, jws->typ, jws->cat,
-                                                    jws->has_cat});
+    if (!jws->header_known)     /* a header from the memo is there already */
+        clerk_jws_header_memo_put(ks->header_memo, jws->signing_input, jws->header_len,
+                                  &(clerk_jws_header_t){jws->alg, jws->kid, jws->typ, jws->cat,
+                                                        jws->has_cat});
     *detail = NULL;
     return CLERK_OK;
 }

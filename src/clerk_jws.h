@@ -22,6 +22,7 @@ typedef struct clerk_jws {
     const char *signing_input;          /* "header.payload", as received */
     apr_size_t signing_input_len;
     apr_size_t header_len;              /* of the header segment, signing_input's start */
+    int header_known;                   /* taken from the key set's header memo */
     const unsigned char *payload;       /* decoded, NUL-terminated */
     apr_size_t payload_len;
     const unsigned char *sig;

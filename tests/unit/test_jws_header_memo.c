@@ -125,6 +125,7 @@ static void test_only_verified_headers_enter(void **state)
 
     /* parsing does not fill it, nor does a signature that fails */
     unit_assert_reason(parse_for(UNIT_POOL, ks, fake, &jws), CLERK_OK);
+    assert_false(jws->header_known);
     assert_false(memo_holds(UNIT_POOL, ks, fake));
     unit_assert_reason(clerk_jws_verify(jws, ks, &detail), CLERK_TOKEN_INVALID_SIGNATURE);
     assert_false(memo_holds(UNIT_POOL, ks, fake));
@@ -142,6 +143,8 @@ static void test_only_verified_headers_enter(void **state)
                                         plain->has_cat});
     assert_int_equal(jws->header_len, header_len(token));
     assert_int_equal(jws->payload_len, plain->payload_len);
+    assert_true(jws->header_known);
+    assert_false(plain->header_known);
 
     /* the forged token's header is now known; its signature still fails */
     unit_assert_reason(parse_for(UNIT_POOL, ks, fake, &jws), CLERK_OK);
