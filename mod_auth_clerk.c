@@ -59,6 +59,7 @@ static int clerk_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 
 static void clerk_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    mac_metrics_child_init();
     mac_shared_cache_child_init(pchild, s);     /* first: the others share through it */
     mac_key_sources_child_init(pchild, s);
     mac_backend_api_child_init(pchild, s);

@@ -1,5 +1,7 @@
 #include "clerk_doorkeeper.h"
 
+#include "clerk_thread_stripe.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,12 +11,24 @@
  * not instrumented).  Relaxed order is enough: a lost or late bit only
  * changes whether one token is cached now or on its next request.
  */
+/*
+ * First sightings are counted per thread stripe and added to the total a
+ * batch at a time, so that a flood of new tokens does not have every
+ * thread increment one counter.
+ */
+typedef union {
+    atomic_uint sightings;
+    char pad[CLERK_CACHE_LINE];
+} sighting_stripe;
+
 struct clerk_doorkeeper {
     _Atomic uint32_t *words;
     uint32_t bit_mask;              /* bits - 1, bits a power of two */
     uint32_t words_n;
     unsigned window;                /* first sightings before clearing */
-    atomic_uint sightings;
+    unsigned batch;                 /* a stripe's sightings added to the total at once */
+    sighting_stripe *stripes;
+    atomic_uint sightings;          /* the batches added */
 };
 
 clerk_doorkeeper_t *clerk_doorkeeper_create(apr_pool_t *p, unsigned window)
@@ -31,6 +45,13 @@ clerk_doorkeeper_t *clerk_doorkeeper_create(apr_pool_t *p, unsigned window)
     for (uint32_t i = 0; i < d->words_n; i++)
         atomic_init(&d->words[i], 0);
     d->window = window ? window : 1;
+    /* what the stripes hold back stays under a quarter of the window */
+    d->batch = d->window / (4 * CLERK_STRIPES);
+    if (!d->batch)
+        d->batch = 1;
+    d->stripes = clerk_stripes_alloc(p, sizeof(sighting_stripe));
+    for (unsigned i = 0; i < CLERK_STRIPES; i++)
+        atomic_init(&d->stripes[i].sightings, 0);
     atomic_init(&d->sightings, 0);
     return d;
 }
@@ -41,6 +62,18 @@ static int test_and_set(clerk_doorkeeper_t *d, uint32_t h)
     uint32_t bit = 1u << (h & 31);
     return (atomic_fetch_or_explicit(&d->words[(h & d->bit_mask) >> 5], bit,
                                      memory_order_relaxed) & bit) != 0;
+}
+
+/* A first sighting counted; whether the window is now full. */
+static int window_full(clerk_doorkeeper_t *d)
+{
+    atomic_uint *mine = &d->stripes[clerk_thread_stripe()].sightings;
+
+    if (atomic_fetch_add_explicit(mine, 1, memory_order_relaxed) + 1 < d->batch)
+        return 0;
+    atomic_store_explicit(mine, 0, memory_order_relaxed);
+    return atomic_fetch_add_explicit(&d->sightings, d->batch, memory_order_relaxed) + d->batch
+           >= d->window;
 }
 
 int clerk_doorkeeper_admit(clerk_doorkeeper_t *d, const unsigned char *key)
@@ -55,7 +88,7 @@ int clerk_doorkeeper_admit(clerk_doorkeeper_t *d, const unsigned char *key)
     seen &= test_and_set(d, h2);
     if (seen)
         return 1;
-    if (atomic_fetch_add_explicit(&d->sightings, 1, memory_order_relaxed) + 1 >= d->window) {
+    if (window_full(d)) {
         atomic_store_explicit(&d->sightings, 0, memory_order_relaxed);
         for (uint32_t i = 0; i < d->words_n; i++)
             atomic_store_explicit(&d->words[i], 0, memory_order_relaxed);

@@ -11,7 +11,10 @@
  * process through atomic operations (no lock).  It forgets: after as many
  * first sightings as the cache has entries, it is cleared, so its false
  * positive rate stays below about 6% and a key admitted by mistake merely
- * costs one insert.
+ * costs one insert.  First sightings are counted per thread stripe and
+ * reach the total in batches of window / 64 (src/clerk_thread_stripe.h), so
+ * the clearing may come up to a quarter of a window late under many threads;
+ * one thread alone clears after `window` rounded up to a whole batch.
  */
 #ifndef CLERK_DOORKEEPER_H
 #define CLERK_DOORKEEPER_H

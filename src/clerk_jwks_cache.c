@@ -4,6 +4,7 @@
 #include "clerk_be64.h"
 #include "clerk_jitter.h"
 #include "clerk_shared_cache.h"
+#include "clerk_thread_stripe.h"
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -24,8 +25,32 @@ struct clerk_jwks_snapshot {
     clerk_keyset_t *keys;
     unsigned char body_hash[32];        /* to recognise an unchanged key set */
     apr_uint64_t generation;
-    apr_uint32_t refs;                  /* guarded by the cache mutex */
+    /*
+     * Guarded by the cache mutex.  While the snapshot is current: 1, the
+     * cache's own reference (the readers' are counted in the stripes).  Once
+     * replaced: the cache's and every reader's still out, moved here.
+     */
+    apr_uint32_t refs;
 };
+
+/*
+ * Readers take and give back references to the current snapshot through
+ * their thread's stripe (src/clerk_thread_stripe.h), so that the threads
+ * serving requests do not all take the cache mutex twice per request
+ * (issue 13).  A stripe counts what was taken through it less what was given
+ * back through it, modulo 2^32: a reference may be given back by another
+ * thread than took it, so only the sum over the stripes is a count.  The
+ * current snapshot and when it was confirmed change only while every stripe
+ * lock and the cache mutex are held, so a reader sees them under its stripe
+ * lock alone, and a replaced snapshot's count is exact once moved.
+ */
+typedef union {
+    struct {
+        apr_thread_mutex_t *lock;       /* from child_init; NULL: one thread, no lock */
+        apr_uint32_t refs;
+    } s;
+    char pad[CLERK_CACHE_LINE];
+} reader_stripe;
 
 struct clerk_jwks_cache {
     clerk_jwks_source_t src;
@@ -37,9 +62,12 @@ struct clerk_jwks_cache {
     clerk_shared_cache_t *shared;       /* set before any fetch, or NULL */
     const char *share_name;             /* the source in the shared cache: URL, header hash */
 
+    reader_stripe *readers;             /* CLERK_STRIPES of them */
+
     /* Everything below is guarded by lock (once started). */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
+    /* These two also by every stripe lock when they change. */
     clerk_jwks_snapshot_t *current;
     apr_time_t fetched_at;              /* when current was last confirmed */
     apr_time_t last_attempt;
@@ -97,11 +125,57 @@ static void unlock(clerk_jwks_cache_t *c)
         apr_thread_mutex_unlock(c->lock);
 }
 
+static void stripe_lock(reader_stripe *st)
+{
+    if (st->s.lock)
+        apr_thread_mutex_lock(st->s.lock);
+}
+
+static void stripe_unlock(reader_stripe *st)
+{
+    if (st->s.lock)
+        apr_thread_mutex_unlock(st->s.lock);
+}
+
+/* The readers' references to the current snapshot, moved to it (it is being replaced). */
+static void collect_reader_refs(clerk_jwks_cache_t *c)
+{
+    for (unsigned i = 0; i < CLERK_STRIPES; i++) {
+        c->current->refs += c->readers[i].s.refs;
+        c->readers[i].s.refs = 0;
+    }
+}
+
+/* With the cache mutex held: also every stripe lock, in order, to change current. */
+static void lock_readers(clerk_jwks_cache_t *c)
+{
+    for (unsigned i = 0; i < CLERK_STRIPES; i++)
+        stripe_lock(&c->readers[i]);
+}
+
+static void unlock_readers(clerk_jwks_cache_t *c)
+{
+    for (unsigned i = CLERK_STRIPES; i-- > 0;)
+        stripe_unlock(&c->readers[i]);
+}
+
+/* The stripe locks go with the child's pool; the cache may outlive it. */
+static apr_status_t forget_reader_locks(void *data)
+{
+    clerk_jwks_cache_t *c = data;
+    for (unsigned i = 0; i < CLERK_STRIPES; i++)
+        c->readers[i].s.lock = NULL;
+    return APR_SUCCESS;
+}
+
 static apr_status_t snapshot_cleanup(void *data)
 {
     clerk_jwks_cache_t *c = data;
-    if (c->current && --c->current->refs == 0)
-        apr_pool_destroy(c->current->pool);
+    if (c->current) {
+        collect_reader_refs(c);
+        if (--c->current->refs == 0)
+            apr_pool_destroy(c->current->pool);
+    }
     c->current = NULL;
     return APR_SUCCESS;
 }
@@ -153,6 +227,7 @@ clerk_jwks_cache_t *clerk_jwks_cache_create(apr_pool_t *p, const clerk_jwks_sour
     apr_array_header_t *headers = apr_array_make(p, 2, sizeof(const char *));
 
     c->id = apr_atomic_inc64(&ids) + 1;
+    c->readers = clerk_stripes_alloc(p, sizeof(reader_stripe));
 
     /* A deep copy: the cache outlives whatever described the source. */
     c->src = *src;
@@ -332,14 +407,19 @@ static clerk_jwks_snapshot_t *install(clerk_jwks_cache_t *c, clerk_jwks_snapshot
     pick_jitter(c);
     if (c->on_fetch)
         c->on_fetch(c->on_fetch_baton, !c->last_failed, when);
+    if (!unchanged && !snap)
+        return NULL;
+    lock_readers(c);
     if (unchanged)
         c->fetched_at = when;
-    else if (snap) {
+    else {
         snap->generation = ++c->generations;
-        old = c->current;
+        if ((old = c->current))
+            collect_reader_refs(c);
         c->current = snap;
         c->fetched_at = when;
     }
+    unlock_readers(c);
     if (old && --old->refs != 0)
         old = NULL;     /* still in use: its last reader destroys it */
     return old;
@@ -531,6 +611,12 @@ apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchi
                != APR_SUCCESS
         || (rv = apr_thread_cond_create(&c->wake, c->thread_pool)) != APR_SUCCESS)
         return rv;
+    for (unsigned i = 0; i < CLERK_STRIPES; i++)
+        if ((rv = apr_thread_mutex_create(&c->readers[i].s.lock, APR_THREAD_MUTEX_DEFAULT,
+                                          c->thread_pool)) != APR_SUCCESS)
+            return rv;
+    /* registered after the mutexes: runs before they are destroyed */
+    apr_pool_cleanup_register(c->thread_pool, c, forget_reader_locks, apr_pool_cleanup_null);
     /* A pre-cleanup: it must run before the thread's own pool goes away. */
     apr_pool_pre_cleanup_register(c->thread_pool, c, stop_refresher);
     return APR_SUCCESS;
@@ -554,19 +640,21 @@ clerk_keys_state_t clerk_jwks_cache_acquire(clerk_jwks_cache_t *c, apr_time_t no
 {
     clerk_keys_state_t state;
 
+    reader_stripe *st = &c->readers[clerk_thread_stripe()];
+
     *snap = NULL;
     ensure_started(c);
-    lock(c);
+    stripe_lock(st);
     if (!c->current)
         state = CLERK_KEYS_NEVER_LOADED;
     else if (now >= c->fetched_at + c->src.ttl + c->src.max_stale)
         state = CLERK_KEYS_TOO_STALE;
     else {
-        c->current->refs++;
+        st->s.refs++;
         *snap = c->current;
         state = CLERK_KEYS_READY;
     }
-    unlock(c);
+    stripe_unlock(st);
     return state;
 }
 
@@ -582,8 +670,16 @@ apr_uint64_t clerk_jwks_snapshot_generation(const clerk_jwks_snapshot_t *snap)
 
 void clerk_jwks_cache_release(clerk_jwks_cache_t *c, clerk_jwks_snapshot_t *snap)
 {
-    int last;
+    reader_stripe *st = &c->readers[clerk_thread_stripe()];
+    int current, last;
 
+    stripe_lock(st);
+    if ((current = snap == c->current))
+        st->s.refs--;
+    stripe_unlock(st);
+    if (current)
+        return;
+    /* replaced since it was taken: its references were moved to it */
     lock(c);
     last = --snap->refs == 0;
     unlock(c);

@@ -78,7 +78,11 @@ apr_status_t clerk_jwks_cache_fetch_now(clerk_jwks_cache_t *c, apr_pool_t *ptemp
  */
 apr_status_t clerk_jwks_cache_child_init(clerk_jwks_cache_t *c, apr_pool_t *pchild);
 
-/* The current keys (release them after use), or why there are none. */
+/*
+ * The current keys (release them after use, from any thread), or why there
+ * are none.  Neither takes the cache's mutex while the keys stay current:
+ * readers count in their thread's stripe (src/clerk_thread_stripe.h).
+ */
 clerk_keys_state_t clerk_jwks_cache_acquire(clerk_jwks_cache_t *c, apr_time_t now,
                                             clerk_jwks_snapshot_t **snap);
 const clerk_keyset_t *clerk_jwks_snapshot_keys(const clerk_jwks_snapshot_t *snap);

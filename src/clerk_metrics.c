@@ -9,6 +9,7 @@
 #include "clerk_authenticate.h"
 #include "clerk_backend_api.h"
 #include "clerk_json.h"
+#include "clerk_thread_stripe.h"
 
 /*
  * C11 atomics between processes need lock-free ones (see clerk_call_budget.c):
@@ -30,21 +31,48 @@ static const char *const bucket_text[CLERK_METRICS_BUCKETS] = {
 };
 
 /* The shared counters: a fixed layout, recognised again after a restart by magic and size. */
-#define LAYOUT 2u
+#define LAYOUT 3u
 #define MAGIC (0x436c65726b4d0000ull | LAYOUT)    /* "ClerkM" */
+
+/* What every request counts, by outcome and by token cache event. */
+#define REQUEST_COUNTS(T)                                                                    \
+    struct {                                                                                 \
+        T states[CLERK_METRICS_STATES];                                                      \
+        T signed_in[CLERK_METRICS_TYPES];                                                    \
+        T rejected[CLERK_REASON_COUNT];                                                      \
+        T handshakes[CLERK_HS_COUNT];                                                        \
+        T cache[CLERK_CACHE_EVENTS];                                                         \
+    }
+typedef REQUEST_COUNTS(counter_t) request_counts_t;
+typedef REQUEST_COUNTS(uint64_t) request_totals_t;     /* the stripes summed, for reports */
+#define REQUEST_COUNTERS (sizeof(request_totals_t) / sizeof(uint64_t))
+_Static_assert(sizeof(request_counts_t) == REQUEST_COUNTERS * sizeof(counter_t),
+               "request counts: arrays of counters without padding");
+
+/*
+ * The request counts are kept per stripe: a thread counts into stripe (its
+ * process's base + its ordinal in the process) mod REQUEST_STRIPES, so the
+ * threads of one process, and of the processes started one after another,
+ * each have their own cache lines until there are more threads than
+ * stripes.  Threads that share a stripe still count exactly (atomic adds);
+ * reports sum the stripes.  The rarer counts (Backend API calls, drops) are
+ * not striped.
+ */
+#define REQUEST_STRIPES 128u
+typedef union {
+    request_counts_t c;
+    char pad[(sizeof(request_counts_t) + 63) / 64 * 64];
+} request_stripe;
 
 typedef struct {
     uint64_t magic, size;
     int64_t started;                                    /* µs since the epoch */
-    counter_t states[CLERK_METRICS_STATES];
-    counter_t signed_in[CLERK_METRICS_TYPES];
-    counter_t rejected[CLERK_REASON_COUNT];
-    counter_t handshakes[CLERK_HS_COUNT];
-    counter_t cache[CLERK_CACHE_EVENTS];
+    counter_t processes;                                /* children that asked for a base */
     counter_t calls[CLERK_CALL_ENDPOINTS][CLERK_CALL_OUTCOMES];
     counter_t buckets[CLERK_CALL_ENDPOINTS][CLERK_METRICS_BUCKETS + 1];  /* last: +Inf */
     counter_t sum_us[CLERK_CALL_ENDPOINTS];
     counter_t drops[CLERK_CALL_ENDPOINTS][CLERK_DROP_KINDS];
+    _Alignas(64) request_stripe requests[REQUEST_STRIPES];
 } shared_t;
 
 /* One key source; last: (µs << 1) | ok of the latest fetch, 0 for none. */
@@ -59,6 +87,7 @@ struct clerk_metrics {
     shared_t *sh;
     source_t *sources;
     unsigned nsources;
+    unsigned base;          /* this process's first request stripe */
 };
 
 static void *aligned_base(apr_shm_t *shm)
@@ -120,6 +149,34 @@ unsigned clerk_metrics_source_count(const clerk_metrics_t *m)
 apr_time_t clerk_metrics_started(const clerk_metrics_t *m)
 {
     return m->sh->started;
+}
+
+void clerk_metrics_child_init(clerk_metrics_t *m, unsigned threads)
+{
+    uint64_t nth;
+
+    if (!m)
+        return;
+    nth = atomic_fetch_add_explicit(&m->sh->processes, 1, memory_order_relaxed);
+    m->base = (unsigned)((nth * (threads ? threads : 1)) % REQUEST_STRIPES);
+}
+
+/* The stripe this thread counts its requests in. */
+static request_counts_t *my_counts(clerk_metrics_t *m)
+{
+    return &m->sh->requests[(m->base + clerk_thread_ordinal()) % REQUEST_STRIPES].c;
+}
+
+static void sum_requests(const clerk_metrics_t *m, request_totals_t *t)
+{
+    uint64_t *sum = (uint64_t *)t;
+
+    memset(t, 0, sizeof(*t));
+    for (unsigned i = 0; i < REQUEST_STRIPES; i++) {
+        const counter_t *c = (const counter_t *)&m->sh->requests[i].c;
+        for (size_t k = 0; k < REQUEST_COUNTERS; k++)
+            sum[k] += atomic_load_explicit((counter_t *)&c[k], memory_order_relaxed);
+    }
 }
 
 /* ---- counting ---- */
@@ -216,24 +273,26 @@ static const char *const cache_names[CLERK_CACHE_EVENTS] = {"hits", "misses", "i
 void clerk_metrics_outcome(clerk_metrics_t *m, unsigned state, clerk_token_type_t type,
                            clerk_reason_t reason, const char *handshake_reason)
 {
+    request_counts_t *c;
     unsigned t;
 
     if (!m || state >= CLERK_METRICS_STATES)
         return;
-    inc(&m->sh->states[state], 1);
+    c = my_counts(m);
+    inc(&c->states[state], 1);
     switch (state) {
     case CLERK_AUTH_SIGNED_IN:
         if ((t = type_index(type)) < CLERK_METRICS_TYPES)
-            inc(&m->sh->signed_in[t], 1);
+            inc(&c->signed_in[t], 1);
         break;
     case CLERK_AUTH_SIGNED_OUT:
     case CLERK_AUTH_ANONYMOUS:
     case CLERK_AUTH_SIGN_IN_REDIRECT:
         if ((unsigned)reason < CLERK_REASON_COUNT)
-            inc(&m->sh->rejected[reason], 1);
+            inc(&c->rejected[reason], 1);
         break;
     case CLERK_AUTH_HANDSHAKE:
-        inc(&m->sh->handshakes[clerk_metrics_hs_reason(handshake_reason)], 1);
+        inc(&c->handshakes[clerk_metrics_hs_reason(handshake_reason)], 1);
         break;
     default:
         break;
@@ -243,7 +302,7 @@ void clerk_metrics_outcome(clerk_metrics_t *m, unsigned state, clerk_token_type_
 void clerk_metrics_cache(clerk_metrics_t *m, clerk_cache_event_t ev)
 {
     if (m && ev < CLERK_CACHE_EVENTS)
-        inc(&m->sh->cache[ev], 1);
+        inc(&my_counts(m)->cache[ev], 1);
 }
 
 void clerk_metrics_call(clerk_metrics_t *m, clerk_call_endpoint_t ep, unsigned outcome,
@@ -307,12 +366,12 @@ static double seconds(apr_time_t t)
     return (double)t / APR_USEC_PER_SEC;
 }
 
-static json_t *counts_object(const counter_t *c, unsigned from, unsigned n,
+static json_t *counts_object(const uint64_t *c, unsigned from, unsigned n,
                              const char *(*name)(unsigned))
 {
     json_t *o = json_object();
     for (unsigned i = from; i < n; i++)
-        json_object_set_new(o, name(i), json_integer((json_int_t)get(&c[i])));
+        json_object_set_new(o, name(i), json_integer((json_int_t)c[i]));
     return o;
 }
 
@@ -359,6 +418,7 @@ char *clerk_metrics_json(apr_pool_t *p, const clerk_metrics_t *m,
                          const clerk_metrics_report_t *rep)
 {
     const shared_t *sh = m->sh;
+    request_totals_t t;
     json_t *o = json_object(), *req = json_object(), *cache = json_object(),
            *bapi = json_object(), *calls = json_object(), *lat = json_object(),
            *drops = json_object(), *sources = json_array();
@@ -368,19 +428,20 @@ char *clerk_metrics_json(apr_pool_t *p, const clerk_metrics_t *m,
     json_object_set_new(o, "started", json_real(seconds(sh->started)));
     json_object_set_new(o, "uptime_seconds", json_real(seconds(rep->now - sh->started)));
 
-    json_object_set_new(req, "outcomes", counts_object(sh->states, 0, CLERK_METRICS_STATES,
+    sum_requests(m, &t);
+    json_object_set_new(req, "outcomes", counts_object(t.states, 0, CLERK_METRICS_STATES,
                                                        state_name));
-    json_object_set_new(req, "signed_in", counts_object(sh->signed_in, 0, CLERK_METRICS_TYPES,
+    json_object_set_new(req, "signed_in", counts_object(t.signed_in, 0, CLERK_METRICS_TYPES,
                                                         clerk_metrics_type_name));
     /* CLERK_OK is never a rejection: from 1 */
-    json_object_set_new(req, "rejected", counts_object(sh->rejected, 1, CLERK_REASON_COUNT,
+    json_object_set_new(req, "rejected", counts_object(t.rejected, 1, CLERK_REASON_COUNT,
                                                        reason_name));
-    json_object_set_new(req, "handshakes", counts_object(sh->handshakes, 0, CLERK_HS_COUNT,
+    json_object_set_new(req, "handshakes", counts_object(t.handshakes, 0, CLERK_HS_COUNT,
                                                          hs_name));
     json_object_set_new(o, "requests", req);
 
     for (unsigned i = 0; i < CLERK_CACHE_EVENTS; i++)
-        json_object_set_new(cache, cache_names[i], json_integer((json_int_t)get(&sh->cache[i])));
+        json_object_set_new(cache, cache_names[i], json_integer((json_int_t)t.cache[i]));
     json_object_set_new(o, "token_cache", cache);
 
     for (unsigned e = 0; e < CLERK_CALL_ENDPOINTS; e++) {
@@ -496,17 +557,18 @@ static void sample_real(out_t *o, const char *name, const char *labels, double v
 }
 
 static void family(out_t *o, const char *name, const char *help, const char *key,
-                   const counter_t *c, unsigned from, unsigned n, const char *(*nm)(unsigned))
+                   const uint64_t *c, unsigned from, unsigned n, const char *(*nm)(unsigned))
 {
     head(o, name, "counter", help);
     for (unsigned i = from; i < n; i++)
-        sample(o, name, apr_psprintf(o->p, "%s=\"%s\"", key, label(o->p, nm(i))), get(&c[i]));
+        sample(o, name, apr_psprintf(o->p, "%s=\"%s\"", key, label(o->p, nm(i))), c[i]);
 }
 
 char *clerk_metrics_prometheus(apr_pool_t *p, const clerk_metrics_t *m,
                                const clerk_metrics_report_t *rep)
 {
     const shared_t *sh = m->sh;
+    request_totals_t t;
     out_t o = {p, apr_array_make(p, 256, sizeof(const char *))};
     static const char *const cache_help[CLERK_CACHE_EVENTS] = {
         "Token cache lookups that found a verified token.",
@@ -518,19 +580,20 @@ char *clerk_metrics_prometheus(apr_pool_t *p, const clerk_metrics_t *m,
     head(&o, "clerk_metrics_start_time_seconds", "gauge",
          "When these counters began (they survive graceful restarts).");
     sample_real(&o, "clerk_metrics_start_time_seconds", NULL, seconds(sh->started));
+    sum_requests(m, &t);
     family(&o, "clerk_requests_total", "AuthType Clerk authentications by outcome.", "outcome",
-           sh->states, 0, CLERK_METRICS_STATES, state_name);
+           t.states, 0, CLERK_METRICS_STATES, state_name);
     family(&o, "clerk_signed_in_total", "Requests signed in, by token type.", "token_type",
-           sh->signed_in, 0, CLERK_METRICS_TYPES, clerk_metrics_type_name);
+           t.signed_in, 0, CLERK_METRICS_TYPES, clerk_metrics_type_name);
     family(&o, "clerk_rejections_total",
            "Signed-out requests (401, anonymous, sign-in redirect) by reason.", "reason",
-           sh->rejected, 1, CLERK_REASON_COUNT, reason_name);
+           t.rejected, 1, CLERK_REASON_COUNT, reason_name);
     family(&o, "clerk_handshakes_total", "Browser-flow handshake redirects by reason.", "reason",
-           sh->handshakes, 0, CLERK_HS_COUNT, hs_name);
+           t.handshakes, 0, CLERK_HS_COUNT, hs_name);
     for (unsigned i = 0; i < CLERK_CACHE_EVENTS; i++) {
         const char *name = apr_pstrcat(p, "clerk_token_cache_", cache_names[i], "_total", NULL);
         head(&o, name, "counter", cache_help[i]);
-        sample(&o, name, NULL, get(&sh->cache[i]));
+        sample(&o, name, NULL, t.cache[i]);
     }
 
     head(&o, "clerk_backend_api_calls_total", "counter", "Backend API calls by endpoint and outcome.");
@@ -633,6 +696,7 @@ char *clerk_metrics_prometheus(apr_pool_t *p, const clerk_metrics_t *m,
 apr_array_header_t *clerk_metrics_flat(apr_pool_t *p, const clerk_metrics_t *m)
 {
     const shared_t *sh = m->sh;
+    request_totals_t t;
     apr_array_header_t *a = apr_array_make(p, 64, sizeof(const char *));
 #define PAIR(k, v)                                                                                 \
     do {                                                                                           \
@@ -640,18 +704,17 @@ apr_array_header_t *clerk_metrics_flat(apr_pool_t *p, const clerk_metrics_t *m)
         APR_ARRAY_PUSH(a, const char *) = apr_psprintf(p, "%" APR_UINT64_T_FMT, (apr_uint64_t)(v)); \
     } while (0)
 
+    sum_requests(m, &t);
     for (unsigned i = 0; i < CLERK_METRICS_STATES; i++)
-        PAIR(apr_pstrcat(p, "ClerkRequests-", clerk_metrics_state_name(i), NULL),
-             get(&sh->states[i]));
+        PAIR(apr_pstrcat(p, "ClerkRequests-", clerk_metrics_state_name(i), NULL), t.states[i]);
     for (unsigned i = 0; i < CLERK_METRICS_TYPES; i++)
-        PAIR(apr_pstrcat(p, "ClerkSignedIn-", clerk_metrics_type_name(i), NULL),
-             get(&sh->signed_in[i]));
+        PAIR(apr_pstrcat(p, "ClerkSignedIn-", clerk_metrics_type_name(i), NULL), t.signed_in[i]);
     for (unsigned i = 1; i < CLERK_REASON_COUNT; i++)
-        PAIR(apr_pstrcat(p, "ClerkRejected-", reason_name(i), NULL), get(&sh->rejected[i]));
+        PAIR(apr_pstrcat(p, "ClerkRejected-", reason_name(i), NULL), t.rejected[i]);
     for (unsigned i = 0; i < CLERK_HS_COUNT; i++)
-        PAIR(apr_pstrcat(p, "ClerkHandshakes-", hs_name(i), NULL), get(&sh->handshakes[i]));
+        PAIR(apr_pstrcat(p, "ClerkHandshakes-", hs_name(i), NULL), t.handshakes[i]);
     for (unsigned i = 0; i < CLERK_CACHE_EVENTS; i++)
-        PAIR(apr_pstrcat(p, "ClerkTokenCache-", cache_names[i], NULL), get(&sh->cache[i]));
+        PAIR(apr_pstrcat(p, "ClerkTokenCache-", cache_names[i], NULL), t.cache[i]);
     for (unsigned e = 0; e < CLERK_CALL_ENDPOINTS; e++) {
         const char *ep = clerk_metrics_endpoint_name((clerk_call_endpoint_t)e);
         for (unsigned k = 0; k < CLERK_CALL_OUTCOMES; k++)

@@ -5,9 +5,12 @@
  * post_config, before the children fork (as clerk_call_budget.c does for
  * the Backend API budget): prefork's children and the threads of worker
  * and event all count into one place.  A count is one relaxed atomic
- * increment: no lock, nothing a dying child could leave held.  Readers see
- * each counter exactly, and the counters together as of slightly different
- * moments (a histogram's _count is its +Inf bucket, so those agree).
+ * increment: no lock, nothing a dying child could leave held.  What every
+ * request counts is kept in stripes, a thread counting into its own (see
+ * clerk_metrics_child_init), so that no cache line is written by every
+ * thread of every process.  Readers see each counter exactly, and the
+ * counters together as of slightly different moments (a histogram's
+ * _count is its +Inf bucket, so those agree).
  *
  * Per key source (one slot per source of the server configuration, plus
  * one for all sources named in .htaccess files) the fetches of every
@@ -102,6 +105,13 @@ apr_status_t clerk_metrics_open(clerk_metrics_t **out, apr_pool_t *p, apr_pool_t
  */
 apr_status_t clerk_metrics_sources(clerk_metrics_t *m, apr_pool_t *p, unsigned nsources);
 unsigned clerk_metrics_source_count(const clerk_metrics_t *m);
+
+/*
+ * In each child, before it serves: where its threads' request stripes
+ * begin, one child after another (threads: the MPM's threads per child).
+ * Without it a process counts from stripe 0.
+ */
+void clerk_metrics_child_init(clerk_metrics_t *m, unsigned threads);
 
 /* ---- counting: any process, any thread; m may be NULL (nothing counted) ---- */
 

@@ -1,5 +1,7 @@
 #include "clerk_rsa_verifier.h"
 
+#include "clerk_thread_stripe.h"
+
 #include <apr_thread_mutex.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
@@ -11,11 +13,19 @@ typedef struct idle_ctx {
     struct idle_ctx *next;
 } idle_ctx;
 
+/* The idle contexts of the threads of one stripe. */
+typedef union {
+    struct {
+        apr_thread_mutex_t *lock;   /* guards idle only, never held while verifying */
+        idle_ctx *idle;             /* malloc'd: the list grows during requests */
+    } s;
+    char pad[CLERK_CACHE_LINE];
+} ctx_stripe;
+
 struct clerk_rsa_verifier {
     EVP_PKEY *pkey;
     EVP_MD *md;                 /* fetched once */
-    apr_thread_mutex_t *lock;   /* guards idle only, never held while verifying */
-    idle_ctx *idle;             /* malloc'd: the list grows during requests */
+    ctx_stripe *stripes;        /* CLERK_STRIPES of them */
 };
 
 int clerk_rs_alg_from_name(const char *alg)
@@ -57,11 +67,13 @@ static apr_status_t verifier_cleanup(void *data)
 {
     clerk_rsa_verifier_t *v = data;
 
-    while (v->idle) {
-        idle_ctx *n = v->idle;
-        v->idle = n->next;
-        EVP_PKEY_CTX_free(n->ctx);
-        free(n);
+    for (unsigned i = 0; v->stripes && i < CLERK_STRIPES; i++) {
+        while (v->stripes[i].s.idle) {
+            idle_ctx *n = v->stripes[i].s.idle;
+            v->stripes[i].s.idle = n->next;
+            EVP_PKEY_CTX_free(n->ctx);
+            free(n);
+        }
     }
     EVP_MD_free(v->md);
     return APR_SUCCESS;
@@ -77,8 +89,12 @@ clerk_rsa_verifier_t *clerk_rsa_verifier_make(apr_pool_t *p, EVP_PKEY *pkey,
     if (!(v->md = EVP_MD_fetch(NULL, clerk_rs_alg_digest(alg), NULL)))
         return NULL;
     apr_pool_cleanup_register(p, v, verifier_cleanup, apr_pool_cleanup_null);
-    if (apr_thread_mutex_create(&v->lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
+    if (!(v->stripes = clerk_stripes_alloc(p, sizeof(ctx_stripe))))
         return NULL;
+    for (unsigned i = 0; i < CLERK_STRIPES; i++)
+        if (apr_thread_mutex_create(&v->stripes[i].s.lock, APR_THREAD_MUTEX_DEFAULT, p)
+            != APR_SUCCESS)
+            return NULL;
     /* one context now: a key that cannot make one is known at load time */
     if (!(first = malloc(sizeof(*first))))
         return NULL;
@@ -87,7 +103,7 @@ clerk_rsa_verifier_t *clerk_rsa_verifier_make(apr_pool_t *p, EVP_PKEY *pkey,
         return NULL;
     }
     first->next = NULL;
-    v->idle = first;
+    v->stripes[0].s.idle = first;
     return v;
 }
 
@@ -96,15 +112,16 @@ int clerk_rsa_verifier_check(clerk_rsa_verifier_t *v, const unsigned char *msg, 
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_len;
+    ctx_stripe *st = &v->stripes[clerk_thread_stripe()];
     idle_ctx *n;
     int ok;
 
     if (EVP_Digest(msg, msg_len, digest, &digest_len, v->md, NULL) != 1)
         return 0;
-    apr_thread_mutex_lock(v->lock);
-    if ((n = v->idle))
-        v->idle = n->next;
-    apr_thread_mutex_unlock(v->lock);
+    apr_thread_mutex_lock(st->s.lock);
+    if ((n = st->s.idle))
+        st->s.idle = n->next;
+    apr_thread_mutex_unlock(st->s.lock);
     if (!n) {
         if (!(n = malloc(sizeof(*n))))
             return 0;
@@ -114,9 +131,9 @@ int clerk_rsa_verifier_check(clerk_rsa_verifier_t *v, const unsigned char *msg, 
         }
     }
     ok = EVP_PKEY_verify(n->ctx, sig, sig_len, digest, digest_len) == 1;
-    apr_thread_mutex_lock(v->lock);
-    n->next = v->idle;
-    v->idle = n;
-    apr_thread_mutex_unlock(v->lock);
+    apr_thread_mutex_lock(st->s.lock);
+    n->next = st->s.idle;
+    st->s.idle = n;
+    apr_thread_mutex_unlock(st->s.lock);
     return ok;
 }

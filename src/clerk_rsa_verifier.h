@@ -5,10 +5,13 @@
  *
  * OpenSSL documents that EVP_PKEY_verify() may be called again on the same
  * context with the same parameters, and that a context must not be used by
- * two threads at once.  So each verifier keeps a free list of initialised
- * contexts: a verification takes one (or makes one when all are in use),
- * verifies, and puts it back.  The list grows to the largest number of
- * simultaneous verifications with the key, which the MPM's threads bound.
+ * two threads at once.  So each verifier keeps free lists of initialised
+ * contexts, one per thread stripe (src/clerk_thread_stripe.h), so that the
+ * threads verifying with one key do not all take one lock: a verification
+ * takes a context from its thread's stripe (or makes one when all of that
+ * stripe's are in use), verifies, and puts it back there.  A stripe's list
+ * grows to the largest number of its threads verifying with the key at
+ * once, which the MPM's threads bound.
  */
 #ifndef CLERK_RSA_VERIFIER_H
 #define CLERK_RSA_VERIFIER_H

@@ -492,6 +492,8 @@ const apr_array_header_t *mac_expr_verifications(const request_rec *r);
 /* ---- status.c ---- */
 /* post_config, before key sources and caches: the counters shared by all processes */
 apr_status_t mac_metrics_post_config(apr_pool_t *pconf, server_rec *s);
+/* child_init: this child's stripes of the request counts */
+void mac_metrics_child_init(void);
 /* The counters, or NULL (then nothing is counted) */
 clerk_metrics_t *mac_metrics(void);
 /* apply_outcome: one authentication's outcome counted */

@@ -16,6 +16,7 @@
  */
 #include "auth_clerk.h"
 
+#include "ap_mpm.h"
 #include "mod_status.h"
 #include "util_script.h"
 
@@ -49,6 +50,16 @@ apr_status_t mac_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     if (shm != data)
         apr_pool_userdata_set(shm, SHM_KEY, apr_pool_cleanup_null, keep);
     return APR_SUCCESS;
+}
+
+void mac_metrics_child_init(void)
+{
+    int threads = 1;
+
+    /* a threaded MPM's threads per child, so that children count in stripes of their own */
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1)
+        threads = 1;
+    clerk_metrics_child_init(metrics, (unsigned)threads);
 }
 
 void mac_count_outcome(const clerk_auth_outcome_t *o)

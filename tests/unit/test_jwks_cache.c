@@ -668,6 +668,77 @@ static void test_thread_stress(void **state)
     assert_int_equal(sink_warnings(), 0);
 }
 
+/*
+ * A reference may be given back by another thread than took it (under the
+ * event MPM a request's pool may be cleared elsewhere): each thread counts
+ * in its own stripe, so the counts of single stripes wrap, and only their
+ * sum is exact.  A snapshot replaced while held survives until its last
+ * reference, wherever given back, and is freed then: ASan sees a snapshot
+ * freed too early, LeakSanitizer one never freed.
+ */
+typedef struct {
+    clerk_jwks_cache_t *c;
+    clerk_jwks_snapshot_t *snap;
+    int acquire;                    /* else release snap */
+    clerk_keys_state_t state;
+} handoff_t;
+
+static void *APR_THREAD_FUNC handoff(apr_thread_t *t, void *data)
+{
+    handoff_t *h = data;
+    if (h->acquire)
+        h->state = clerk_jwks_cache_acquire(h->c, apr_time_now(), &h->snap);
+    else
+        clerk_jwks_cache_release(h->c, h->snap);
+    return NULL;    /* not apr_thread_exit(): see clerk_jwks_cache.c refresher() */
+}
+
+static void in_thread(apr_pool_t *p, handoff_t *h)
+{
+    apr_thread_t *t;
+    apr_status_t rv;
+    assert_int_equal(apr_thread_create(&t, NULL, handoff, h, p), APR_SUCCESS);
+    apr_thread_join(&rv, t);
+}
+
+static void test_reference_given_back_by_another_thread(void **state)
+{
+    apr_pool_t *p = UNIT_POOL, *pchild = child_pool(p);
+    clerk_jwks_cache_t *c = cache(p, "/handoff", 300000, 0, 86400000);
+    handoff_t first = {.c = c, .acquire = 1}, second = {.c = c, .acquire = 1};
+    clerk_jwks_snapshot_t *snap;
+    const char *kid = NULL;
+
+    ts_route(srv, "/handoff", 200, NULL, body_a);
+    assert_int_equal(clerk_jwks_cache_fetch_now(c, p), APR_SUCCESS);
+    assert_int_equal(clerk_jwks_cache_child_init(c, pchild), APR_SUCCESS);
+
+    /* taken in one thread, given back in this one: no swap in between */
+    in_thread(p, &first);
+    assert_int_equal(first.state, CLERK_KEYS_READY);
+    unit_assert_str(kid_of(first.snap), KID_A);
+    clerk_jwks_cache_release(c, first.snap);
+
+    /* taken in another thread, then the keys change, then given back in a third */
+    in_thread(p, &second);
+    assert_int_equal(second.state, CLERK_KEYS_READY);
+    ts_route(srv, "/handoff", 200, NULL, body_b);
+    for (int i = 0; i < 500; i++) {
+        assert_true(clerk_jwks_cache_kid_miss(c, apr_time_now()) || i);
+        assert_int_equal(clerk_jwks_cache_acquire(c, apr_time_now(), &snap), CLERK_KEYS_READY);
+        kid = kid_of(snap);
+        clerk_jwks_cache_release(c, snap);
+        if (!strcmp(kid, KID_B))
+            break;
+        apr_sleep(apr_time_from_msec(10));
+    }
+    unit_assert_str(kid, KID_B);
+    unit_assert_str(kid_of(second.snap), KID_A);      /* replaced, held: intact */
+    second.acquire = 0;
+    in_thread(p, &second);                            /* the last reference: freed there */
+    apr_pool_destroy(pchild);
+}
+
 /* Several caches (sources) start their refreshers at once from many threads. */
 typedef struct {
     clerk_jwks_cache_t **c;
@@ -884,6 +955,7 @@ int main(void)
         TEST(test_stop_during_hung_fetch),
         TEST(test_refresher_blocks_signals),
         TEST(test_thread_stress),
+        TEST(test_reference_given_back_by_another_thread),
         TEST(test_many_sources_many_threads),
         TEST(test_fleet_start_adopts_stored_copy),
         TEST(test_fleet_refreshes_once_per_ttl),

@@ -9,6 +9,8 @@
  */
 #include "unit.h"
 
+#include <apr_atomic.h>
+
 #include <regex.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -299,12 +301,68 @@ static void test_safe_url(void **state)
     assert_string_equal(clerk_metrics_safe_url(UNIT_POOL, "/local?x"), "/local");
 }
 
+/*
+ * Two children on one segment, each with its base of request stripes and
+ * more threads between them than stripes remain above the second base: the
+ * counts of both, of threads sharing stripes too, add up exactly.
+ */
+typedef struct {
+    clerk_metrics_t *m;
+    volatile apr_uint32_t *go;
+} child_thread_arg;
+
+static void *APR_THREAD_FUNC child_counter(apr_thread_t *t, void *data)
+{
+    child_thread_arg *a = data;
+    unit_wait_for(a->go);
+    for (int i = 0; i < PER_THREAD; i++) {
+        clerk_metrics_outcome(a->m, CLERK_AUTH_SIGNED_OUT, 0, CLERK_TOKEN_EXPIRED, NULL);
+        clerk_metrics_cache(a->m, CLERK_CACHE_MISS);
+    }
+    return NULL;
+}
+
+static void test_children_count_in_stripes_of_their_own(void **state)
+{
+    apr_pool_t *p = UNIT_POOL;
+    clerk_metrics_t *first = NULL, *second = NULL;
+    apr_shm_t *shm = NULL;
+    volatile apr_uint32_t go = 0;
+    child_thread_arg args[2 * THREADS];
+    apr_thread_t *t[2 * THREADS];
+    apr_status_t rv;
+    json_t *j;
+
+    assert_int_equal(clerk_metrics_open(&first, p, p, &shm), APR_SUCCESS);
+    assert_int_equal(clerk_metrics_open(&second, p, p, &shm), APR_SUCCESS);   /* the same segment */
+    clerk_metrics_child_init(first, 120);
+    clerk_metrics_child_init(second, 120);      /* base 120: its threads wrap to stripe 0 */
+    for (int i = 0; i < 2 * THREADS; i++) {
+        args[i] = (child_thread_arg){ .m = i < THREADS ? first : second, .go = &go };
+        assert_int_equal(apr_thread_create(&t[i], NULL, child_counter, &args[i], p),
+                         APR_SUCCESS);
+    }
+    apr_atomic_set32(&go, 1);
+    for (int i = 0; i < 2 * THREADS; i++)
+        apr_thread_join(&rv, t[i]);
+    /* either handle reports the whole segment */
+    j = as_json(p, first);
+    assert_int_equal(at(j, "requests", "outcomes", "signed-out"), 2 * THREADS * PER_THREAD);
+    assert_int_equal(at(j, "requests", "rejected", "token-expired"), 2 * THREADS * PER_THREAD);
+    assert_int_equal(at(j, "token_cache", "misses", NULL), 2 * THREADS * PER_THREAD);
+    json_decref(j);
+    j = as_json(p, second);
+    assert_int_equal(at(j, "token_cache", "misses", NULL), 2 * THREADS * PER_THREAD);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         UNIT_TEST(test_outcomes_by_type_reason_and_handshake),
         UNIT_TEST(test_handshake_reason_set),
         UNIT_TEST(test_threads_lose_no_count),
+        UNIT_TEST(test_children_count_in_stripes_of_their_own),
         UNIT_TEST(test_forked_child_counts_into_the_parent),
         UNIT_TEST(test_reopen_keeps_the_counts),
         UNIT_TEST(test_prometheus_exposition),

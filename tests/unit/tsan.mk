@@ -2,7 +2,8 @@
 # HTTP client, the shared RSA verifiers, the token cache and its doorkeeper,
 # the M2M token holder of proxied requests, the verdict memory, the Backend
 # API call budget and gate, the sealing of shared cache values, the shared
-# cache's courier, the shared cache and the key sets' JWS header memo):
+# cache's courier, the shared cache, the key sets' JWS header memo and the
+# thread stripes):
 #   make unit-tsan
 #
 # Included by the top Makefile (-include tests/unit/tsan.mk), which defines
@@ -21,7 +22,8 @@ TSAN_CC    ?= clang
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer -g -O1
 TSAN_TESTS := test_jwks_cache test_http test_rsa_verifier test_token_cache test_doorkeeper \
               test_verdict_memory test_call_budget test_call_gate test_metrics test_seal \
-              test_cache_courier test_machine_token test_shared_cache test_jws_header_memo
+              test_cache_courier test_machine_token test_shared_cache test_jws_header_memo \
+              test_thread_stripe
 TSAN_BIN   := $(patsubst %,build/unit-tsan/%,$(TSAN_TESTS))
 TSAN_SUPP  := tests/unit/tsan.supp
 TSAN_EXTRA ?=
