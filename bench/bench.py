@@ -15,6 +15,9 @@ serving the same 100-byte static file (servers.py):
   rsa-only       the control for the cost of RSA in the server: bench/
                  mod_bench_rsa.c checks each token's signature with the
                  module's own RSA verifier and does nothing else
+  rsa-json       rsa-only, and the payload decoded and parsed with the
+                 module's own jansson parse (BenchRSAParsePayload On): the
+                 control for what jansson costs in the server
 
 The servers run on CPU 0 and wrk on CPU 1 (when there are two).  wrk rounds
 alternate between the servers (noauth first in each round); each figure is
@@ -28,9 +31,10 @@ still gives fair ratios).  Scenarios (load.py):
                    cycling through BENCH_TOKENS pre-minted tokens: cache miss)
   (c) cache off    the same token, ClerkTokenCache 0 (every request verified)
 
-In (b) and (c) rsa-only runs in the same rounds: a new token's CPU per
-request above no auth is compared with the RSA verification's above no auth,
-both measured in the server (report.py, target <= 1.3x).
+In (b) and (c) rsa-only and rsa-json run in the same rounds: a new token's
+CPU per request above no auth is compared with the RSA verification's above
+no auth, both measured in the server (report.py, target <= 1.3x), and split
+into the RSA verification, the payload's jansson parse and the rest.
 
 Then RSS: a fresh clerk server (default cache, 4096 entries) gets >= 1 000 000
 requests cycling through the distinct tokens, each token twice in a row (so
@@ -103,7 +107,7 @@ def benchmark():
     needed = {n for k in SCENARIOS for n in load.SCENARIO_SPECS[k][2]} | {"noauth", "clerk",
                                                                           "openidc"}
     running = {n: servers.Httpd(n) for n in ["noauth", "clerk", "openidc", "clerk-nocache",
-                                             "rsa-only"]
+                                             "rsa-only", "rsa-json"]
                if n in needed}
     try:
         for s in running.values():

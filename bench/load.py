@@ -20,8 +20,10 @@ from settings import (CONNECTIONS, DURATION, HERE, NOISE_LIMIT, NOISE_RETRIES, R
 # key: (title, wrk mode, servers in the order they run in each round)
 SCENARIO_SPECS = {
     "a": ("(a) same token", "same", ["noauth", "clerk", "openidc"]),
-    "b": ("(b) distinct tokens", "distinct", ["noauth", "clerk", "rsa-only", "openidc"]),
-    "c": ("(c) cache off, same token", "same", ["noauth", "clerk-nocache", "rsa-only"]),
+    "b": ("(b) distinct tokens", "distinct", ["noauth", "clerk", "rsa-only", "rsa-json",
+                                              "openidc"]),
+    "c": ("(c) cache off, same token", "same", ["noauth", "clerk-nocache", "rsa-only",
+                                                "rsa-json"]),
 }
 
 # Seconds spent on redone rounds so far, against BENCH_RETRY_BUDGET.

@@ -15,11 +15,20 @@
  * in the same rounds as mod_auth_clerk's, is the RSA verification's cost in
  * the server (bench/report.py).
  *
- * It answers 401 for a missing token or a signature that does not verify,
- * so the bench's sanity check sees it do the work.
+ * With BenchRSAParsePayload On it is the "rsa-json" control: after the
+ * signature it also base64url-decodes the payload and parses it with the
+ * module's own hardened jansson parse (clerk_json_parse_object_compact, the
+ * call clerk_verify.c makes), and nothing else.  Its CPU above rsa-only's is
+ * what parsing a token's payload with jansson costs in the server; the rest
+ * of mod_auth_clerk's cost above it is everything else the module does.
+ *
+ * It answers 401 for a missing token or a signature that does not verify
+ * (and, parsing, a payload that is not a JSON object), so the bench's sanity
+ * check sees it do the work.
  *
  *   LoadModule bench_rsa_module .../mod_bench_rsa.so
  *   BenchRSAKeyFile /path/public.pem      (server config)
+ *   BenchRSAParsePayload On               (server config; default Off)
  *
  * Built by bench/profiling.py with apxs against build/libclerk.a.
  */
@@ -31,6 +40,7 @@
 #include <string.h>
 
 #include "clerk_base64url.h"
+#include "clerk_json.h"
 #include "clerk_jws.h"
 #include "clerk_key.h"
 
@@ -38,6 +48,7 @@ module AP_MODULE_DECLARE_DATA bench_rsa_module;
 
 typedef struct {
     const clerk_key_t *key;
+    int parse_payload;
 } bench_rsa_conf_t;
 
 static void *create_server_config(apr_pool_t *p, server_rec *s)
@@ -57,6 +68,31 @@ static const char *set_key_file(cmd_parms *cmd, void *dummy, const char *path)
     if (clerk_keyset_select(ks, NULL, &conf->key) != CLERK_OK)
         return "BenchRSAKeyFile: the file must hold exactly one RSA key";
     return NULL;
+}
+
+static const char *set_parse_payload(cmd_parms *cmd, void *dummy, int on)
+{
+    bench_rsa_conf_t *conf = ap_get_module_config(cmd->server->module_config,
+                                                  &bench_rsa_module);
+    conf->parse_payload = on;
+    return NULL;
+}
+
+/* The payload between the token's two dots, decoded and parsed as the module does. */
+static int parse_payload(request_rec *r, const char *token, const char *last_dot)
+{
+    const char *first_dot = strchr(token, '.');
+    unsigned char *payload;
+    apr_size_t payload_len;
+    const char *err;
+    int compact;
+
+    if (!first_dot || first_dot == last_dot
+        || clerk_b64url_decode(r->pool, first_dot + 1, (apr_size_t)(last_dot - first_dot - 1),
+                               &payload, &payload_len) != APR_SUCCESS)
+        return 0;
+    return clerk_json_parse_object_compact(r->pool, (const char *)payload, payload_len,
+                                           &compact, &err) != NULL;
 }
 
 static int verify_bearer(request_rec *r)
@@ -80,6 +116,8 @@ static int verify_bearer(request_rec *r)
     if (!clerk_rsa_verify(conf->key, "RS256", (const unsigned char *)token,
                           (apr_size_t)(dot - token), sig, sig_len))
         return HTTP_UNAUTHORIZED;
+    if (conf->parse_payload && !parse_payload(r, token, dot))
+        return HTTP_UNAUTHORIZED;
     return OK;
 }
 
@@ -91,6 +129,8 @@ static void register_hooks(apr_pool_t *p)
 static const command_rec commands[] = {
     AP_INIT_TAKE1("BenchRSAKeyFile", set_key_file, NULL, RSRC_CONF,
                   "the PEM public key whose signatures every request must carry"),
+    AP_INIT_FLAG("BenchRSAParsePayload", set_parse_payload, NULL, RSRC_CONF,
+                 "also decode the payload and parse it with the module's JSON parse"),
     {NULL}
 };
 

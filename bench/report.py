@@ -92,6 +92,27 @@ def cpu_excess(results):
     return out
 
 
+def cpu_split(results):
+    """[(title, server, jansson us, rest us, rest / RSA)] for the scenarios
+    that ran with both controls: of a new token's CPU above no auth, the
+    payload's jansson parse (rsa-json above rsa-only) and everything else
+    the module does (the server above rsa-json), medians of the rounds."""
+    out = []
+    for key, name in CPU_SERVERS.items():
+        per = results.get(key, {})
+        if not all(n in per for n in (name, "rsa-only", "rsa-json")):
+            continue
+        rounds = list(zip(per["noauth"], per[name], per["rsa-only"], per["rsa-json"]))
+        json_us = [j["cpu_us"] - r["cpu_us"] for b, c, r, j in rounds]
+        rest = [c["cpu_us"] - j["cpu_us"] for b, c, r, j in rounds]
+        rest_ratio = [(c["cpu_us"] - j["cpu_us"]) / (r["cpu_us"] - b["cpu_us"])
+                      for b, c, r, j in rounds if r["cpu_us"] > b["cpu_us"]]
+        if rest_ratio:
+            out.append((load.SCENARIO_SPECS[key][0], name, statistics.median(json_us),
+                        statistics.median(rest), statistics.median(rest_ratio)))
+    return out
+
+
 def cpu_lines(results, with_target=True):
     rows = cpu_excess(results)
     if not rows:
@@ -107,6 +128,13 @@ def cpu_lines(results, with_target=True):
                                              else "NOT MET")
         lines.append("  %-27s %-14s %5.1f us; rsa-only %5.1f us; ratio %.2f (%.2f-%.2f)%s"
                      % (title, name, excess, rsa, ratio, lo, hi, mark))
+    split = cpu_split(results)
+    if split:
+        lines.append("  split with rsa-json (rsa-only, and the payload parsed with the module's "
+                     "jansson parse):")
+    for title, name, json_us, rest, rest_ratio in split:
+        lines.append("  %-27s jansson's parse %5.1f us; the rest of %s %5.1f us = %.2f x RSA"
+                     % (title, json_us, name, rest, rest_ratio))
     lines.append("")
     return lines
 

@@ -163,6 +163,11 @@ SERVERS = {
         load="LoadModule bench_rsa_module {rsa_module}",
         server="BenchRSAKeyFile \"{public}\"\n",
         auth="    Require all granted"),
+    # rsa-only, and the payload parsed with the module's jansson parse.
+    "rsa-json": dict(
+        load="LoadModule bench_rsa_module {rsa_module}",
+        server="BenchRSAKeyFile \"{public}\"\nBenchRSAParsePayload On\n",
+        auth="    Require all granted"),
     "openidc": dict(
         load="LoadModule auth_openidc_module {openidc}",
         server="""# Resource-server mode: verify the bearer JWT locally with the same key.
@@ -175,7 +180,7 @@ OIDCCryptoPassphrase bench-only-passphrase-not-a-secret
 }
 # The bench profile's servers; the debian profile's are 4 ports higher.
 PORTS = {"noauth": PORT, "clerk": PORT + 1, "openidc": PORT + 2, "clerk-nocache": PORT + 3,
-         "rsa-only": PORT + 10}
+         "rsa-only": PORT + 10, "rsa-json": PORT + 11}
 # The configuration-scale server (scale.py) and its fake JWKS endpoint.
 SCALE_PORT = PORT + 8
 JWKS_PORT = PORT + 9
