@@ -31,10 +31,11 @@ still gives fair ratios).  Scenarios (load.py):
                    cycling through BENCH_TOKENS pre-minted tokens: cache miss)
   (c) cache off    the same token, ClerkTokenCache 0 (every request verified)
 
-In (b) and (c) rsa-only and rsa-json run in the same rounds: a new token's
-CPU per request above no auth is compared with the RSA verification's above
-no auth, both measured in the server (report.py, target <= 1.3x), and split
-into the RSA verification, the payload's jansson parse and the rest.
+In (b) and (c) rsa-only runs in the same rounds: a new token's CPU per
+request above no auth is compared with the RSA verification's above no auth,
+both measured in the server (report.py, target <= 1.3x); in (b) rsa-json
+too, which splits it into the RSA verification, the payload's jansson parse
+and the rest.
 
 Then RSS: a fresh clerk server (default cache, 4096 entries) gets >= 1 000 000
 requests cycling through the distinct tokens, each token twice in a row (so

@@ -111,7 +111,9 @@ def run(token, tokens_file):
     r = {}
     for name, label, tokens in (("noauth", "same", same), ("clerk", "same", same),
                                 ("clerk", "distinct", distinct),
-                                ("clerk-nocache", "same", same), ("openidc", "same", same)):
+                                ("clerk-nocache", "same", same), ("openidc", "same", same),
+                                ("rsa-only", "distinct", distinct),
+                                ("rsa-json", "distinct", distinct)):
         r.setdefault(name, {})[label] = profile(name, label, tokens)
     base = r["noauth"]["same"][0]
     lines = ["User-space instructions per request under callgrind (load-independent; %d "
@@ -124,9 +126,20 @@ def run(token, tokens_file):
                               ("clerk", "same", "clerk, same token (cache hit)"),
                               ("clerk", "distinct", "clerk, distinct tokens (miss)"),
                               ("clerk-nocache", "same", "clerk, ClerkTokenCache 0"),
-                              ("openidc", "same", "openidc, same token")):
+                              ("openidc", "same", "openidc, same token"),
+                              ("rsa-only", "distinct", "rsa-only, distinct tokens"),
+                              ("rsa-json", "distinct", "rsa-json, distinct tokens")):
         ir = r[name][label][0]
         lines.append("  %-34s %11.0f %12.0f %9.2f" % (what, ir, ir - base, ir / base))
+    rsa = r["rsa-only"]["distinct"][0] - base
+    parse = r["rsa-json"]["distinct"][0] - r["rsa-only"]["distinct"][0]
+    miss = r["clerk"]["distinct"][0] - base
+    lines.append("  a new token above no auth, split by the controls: the RSA verification (rsa-only) "
+                 "%.0f, jansson's parse" % rsa)
+    lines.append("  of the payload (rsa-json above rsa-only) %.0f = %.2f x RSA, the rest of "
+                 "mod_auth_clerk %.0f = %.2f x RSA; in all %.2f x RSA"
+                 % (parse, parse / rsa, miss - rsa - parse, (miss - rsa - parse) / rsa,
+                    miss / rsa))
     for name, label, what in (("clerk", "distinct", "cache miss (distinct tokens)"),
                               ("clerk", "same", "cache hit (same token)")):
         incl = r[name][label][1]

@@ -22,8 +22,7 @@ SCENARIO_SPECS = {
     "a": ("(a) same token", "same", ["noauth", "clerk", "openidc"]),
     "b": ("(b) distinct tokens", "distinct", ["noauth", "clerk", "rsa-only", "rsa-json",
                                               "openidc"]),
-    "c": ("(c) cache off, same token", "same", ["noauth", "clerk-nocache", "rsa-only",
-                                                "rsa-json"]),
+    "c": ("(c) cache off, same token", "same", ["noauth", "clerk-nocache", "rsa-only"]),
 }
 
 # Seconds spent on redone rounds so far, against BENCH_RETRY_BUDGET.
