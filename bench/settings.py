@@ -15,7 +15,7 @@ reader finds the whole list and its defaults in one place (all optional):
   BENCH_STATIC=fast (EnableMMAP Off, EnableSendfile On; "mmap": httpd's defaults)
   BENCH_NOISE_LIMIT_PCT=10  BENCH_NOISE_RETRIES=3 (a round in which other
   processes used more than that share of the server's or wrk's CPU is redone)
-  BENCH_RETRY_BUDGET=90 (seconds of redone rounds in all)
+  BENCH_RETRY_BUDGET=60 (seconds of redone rounds in all)
   BENCH_PRIVATE_KEY, BENCH_PUBLIC_KEY, BENCH_KID (default: tests/vectors key)
   BENCH_SCENARIOS=abc  APACHE2=/usr/sbin/apache2  APACHE2_MODULES=/usr/lib/apache2/modules
 """
@@ -63,7 +63,7 @@ MICRO_N = env_int("BENCH_MICRO_N", 20000)
 WAIT_QUIET = env_int("BENCH_WAIT_QUIET", 120)
 NOISE_LIMIT = env_int("BENCH_NOISE_LIMIT_PCT", 10) / 100.0
 NOISE_RETRIES = env_int("BENCH_NOISE_RETRIES", 3)
-RETRY_BUDGET = env_int("BENCH_RETRY_BUDGET", 90)
+RETRY_BUDGET = env_int("BENCH_RETRY_BUDGET", 60)
 PORT = env_int("BENCH_PORT", 18081)
 SCENARIOS = os.environ.get("BENCH_SCENARIOS", "abc")
 # The second table: the same scenarios, fewer rounds (the run must stay

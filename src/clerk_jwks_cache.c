@@ -638,9 +638,8 @@ static void ensure_started(clerk_jwks_cache_t *c)
 clerk_keys_state_t clerk_jwks_cache_acquire(clerk_jwks_cache_t *c, apr_time_t now,
                                             clerk_jwks_snapshot_t **snap)
 {
-    clerk_keys_state_t state;
-
     reader_stripe *st = &c->readers[clerk_thread_stripe()];
+    clerk_keys_state_t state;
 
     *snap = NULL;
     ensure_started(c);
