@@ -331,12 +331,14 @@ def test_spoofed_headers_without_a_token(php):
 
 def test_cookie_session(php):
     c, sapi = php
-    tok = T.mint_v2()
+    iat = T.now()
+    tok = T.mint_v2(iat=iat)
     server, _ = php_env(c, sapi, "/php/env.php", session=tok)
     assert server["REMOTE_USER"] == T.USER
     assert identity(server) == identity(cgi_env(c, "/cgi/env.py", session=tok))
+    # __client_uat no later than the token's iat, whenever the second ticks
     server, _ = php_env(c, sapi, "/php/env.php",
-                        cookie="theme=dark; __session=%s; __client_uat=%d" % (tok, T.now()))
+                        cookie="theme=dark; __session=%s; __client_uat=%d" % (tok, iat))
     assert server["CLERK_ORG_SLUG"] == "acme"
     # PHP parses the cookies too; the token is the application's to keep or ignore
     assert server["HTTP_COOKIE"].startswith("theme=dark; __session=")

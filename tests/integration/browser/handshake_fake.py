@@ -135,8 +135,12 @@ class FakeClerk(FakeService):
     # ---------------------------------------------------------------- state
     def directives(self, suffixed=False):
         """What Clerk's FAPI would set after a successful handshake."""
-        tok = session_token(self.user, iss=self.iss, **({"azp": T.DROP} if self.azp_less else {}))
-        uat = str(T.now())
+        # one clock reading for both: a second ticking between them would make the
+        # token's iat earlier than __client_uat, which the module rightly refuses
+        now = T.now()
+        tok = session_token(self.user, iss=self.iss, iat=now,
+                            **({"azp": T.DROP} if self.azp_less else {}))
+        uat = str(now)
         d = ["__session=%s; Path=/; SameSite=Lax" % tok, "__client_uat=%s; Path=/" % uat]
         if suffixed:
             d += ["__session_%s=%s; Path=/; SameSite=Lax" % (SUFFIX, tok),

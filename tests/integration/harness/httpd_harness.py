@@ -383,6 +383,15 @@ class Httpd:
         return env
 
     def start(self, timeout=15):
+        """Start httpd and wait until it serves: its children run, so post_config is over.
+
+        The port alone does not tell: the MPM opens the listener before
+        post_config (which fetches keys and creates M2M tokens), and the
+        kernel completes connections to it before anything accepts them.  The
+        parent logs "resuming normal operations" (a notice, logged whatever
+        the LogLevel) once the configuration is done and the children start.
+        """
+        ready_before = self.error_log().count("resuming normal operations")
         out = open(self.root / "logs" / "stdout.log", "ab")
         self.proc = subprocess.Popen(
             [APACHE, "-d", str(self.root), "-f", str(self.conf), "-DFOREGROUND"],
@@ -393,11 +402,13 @@ class Httpd:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise StartError("apache2 exited with %s\n%s" % (self.proc.returncode, self.diagnostics()))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+            if self.error_log().count("resuming normal operations") > ready_before:
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                        return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
         self.stop()
         raise StartError("apache2 did not answer on port %d\n%s" % (self.port, self.diagnostics()))
 
