@@ -61,7 +61,8 @@ _Static_assert(sizeof(request_counts_t) == REQUEST_COUNTERS * sizeof(counter_t),
 #define REQUEST_STRIPES 128u
 typedef union {
     request_counts_t c;
-    char pad[(sizeof(request_counts_t) + 63) / 64 * 64];
+    char pad[(sizeof(request_counts_t) + CLERK_CACHE_LINE - 1) / CLERK_CACHE_LINE
+             * CLERK_CACHE_LINE];
 } request_stripe;
 
 typedef struct {
@@ -72,7 +73,7 @@ typedef struct {
     counter_t buckets[CLERK_CALL_ENDPOINTS][CLERK_METRICS_BUCKETS + 1];  /* last: +Inf */
     counter_t sum_us[CLERK_CALL_ENDPOINTS];
     counter_t drops[CLERK_CALL_ENDPOINTS][CLERK_DROP_KINDS];
-    _Alignas(64) request_stripe requests[REQUEST_STRIPES];
+    _Alignas(CLERK_CACHE_LINE) request_stripe requests[REQUEST_STRIPES];
 } shared_t;
 
 /* One key source; last: (µs << 1) | ok of the latest fetch, 0 for none. */
