@@ -211,11 +211,9 @@ int main(int argc, char **argv)
             clerk_verify_result_t r1;
             clerk_verify_token(rp, tokens[i], strlen(tokens[i]), ks, &opts, t_now, &r1);
             clerk_token_cache_id(&id, idkey, tokens[i], strlen(tokens[i]), ctx, sizeof(ctx));
-            clerk_cached_token_t *e = clerk_token_cache_put(mc, &id, 1, t_now + 3600, r1.claims,
-                                                            clerk_export_vars(rp, r1.claims));
-            if (e)
-                clerk_token_cache_release(mc, e);
-            apr_pool_clear(rp);
+            clerk_token_cache_put(mc, &id, 1, t_now + 3600, r1.claims,
+                                  clerk_export_vars(rp, r1.claims), rp);
+            apr_pool_clear(rp);         /* the request's end: its hold is given back */
         }
         struct mallinfo2 after = mallinfo2();
         printf("%-30s %8.0f B   heap per cache entry (%d entries: %.1f MiB; "
@@ -265,23 +263,19 @@ int main(int argc, char **argv)
     t0 = now_ns();
     for (int i = 0; i < n; i++) {
         clerk_token_cache_id(&id, idkey, tokens[i], strlen(tokens[i]), ctx, sizeof(ctx));
-        clerk_cached_token_t *e = clerk_token_cache_put(cache, &id, 1, t_now + 3600,
-                                                        res[i].claims, vars[i]);
-        if (e)
-            clerk_token_cache_release(cache, e);
+        clerk_token_cache_put(cache, &id, 1, t_now + 3600, res[i].claims, vars[i], rp);
+        apr_pool_clear(rp);
     }
-    report("clerk_token_cache_put", "id + insert (+ evict once full), 4096 entries",
+    report("clerk_token_cache_put", "id + insert (+ evict once full) + release, 4096",
            now_ns() - t0, n);
     t0 = now_ns();
     for (int i = n - 1; i >= 0; i--) {
         clerk_token_cache_id(&id, idkey, tokens[i], strlen(tokens[i]), ctx, sizeof(ctx));
-        clerk_cached_token_t *e = clerk_token_cache_get(cache, &id, 1, t_now);
-        if (e) {
+        if (clerk_token_cache_get(cache, &id, 1, t_now, rp))
             sink++;
-            clerk_token_cache_release(cache, e);
-        }
+        apr_pool_clear(rp);
     }
-    report("clerk_token_cache_get", "id + lookup (hits and misses)", now_ns() - t0, n);
+    report("clerk_token_cache_get", "id + lookup + release (hits and misses)", now_ns() - t0, n);
 
     t0 = now_ns();
     for (int i = 0; i < n; i++) {

@@ -3,6 +3,7 @@
 #include "clerk_export.h"
 #include "clerk_metrics.h"
 #include "clerk_siphash.h"
+#include "clerk_thread_stripe.h"
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -10,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +21,9 @@ struct clerk_cached_token {
     unsigned char key[CLERK_TOKEN_CACHE_ID_KEY_LEN];
     apr_uint64_t generation;
     apr_int64_t expires_at;
-    unsigned refs;                  /* guarded by the shard lock; 1 for the table */
-    int referenced;                 /* CLOCK bit */
+    unsigned refs;                  /* guarded by the shard lock; 1 for the table, 1 a front slot */
+    unsigned fronts;                /* guarded by the shard lock: the front slots holding it */
+    atomic_int referenced;          /* CLOCK bit; set without the lock by a front hit */
     int shard;
     json_t *payload;                /* the entry's own copy: no other thread's pool holds it */
     clerk_claims_t claims;          /* strings and arrays point into this block */
@@ -38,8 +41,43 @@ typedef struct {
     unsigned cap, index_mask, hand, used;
 } shard_t;
 
+/*
+ * The fronts (issue 13: no lock shared by every thread on the path of a
+ * request whose key is known).  Each thread stripe keeps the entries its
+ * threads found lately in the table, and counts the requests holding each
+ * through it, under the stripe's own lock: a hit on one popular token takes
+ * no shard lock and writes no line every thread writes.  A front slot holds
+ * one table reference, so its entry is exactly as alive as a held one; the
+ * entry's validity (expiry, generation, its bytes) is checked on every hit,
+ * as in the table.  When an entry leaves the table (evicted, expired,
+ * replaced) it leaves every front at once: a slot no request uses gives its
+ * reference back, one in use is marked dead and gives it back with its last
+ * use, so an entry lives no longer than without the fronts.  Lock order:
+ * a shard's, then a stripe's; never the other way.
+ */
+#define FRONT_SLOTS 8
+
+typedef struct {
+    apr_uint64_t key;               /* key_hash of the entry's key: skips other entries cheaply */
+    clerk_cached_token_t *entry;    /* holds a table reference; NULL: free */
+    unsigned uses;                  /* requests holding entry through this slot */
+    int dead;                       /* out of the table: given to no request, freed by the last use */
+} front_slot;
+
+typedef union {
+    struct {
+        apr_thread_mutex_t *lock;   /* from child_init; NULL: one thread, or the process ended */
+        unsigned hand;              /* where the next free slot is looked for */
+        front_slot slot[FRONT_SLOTS];
+    } s;
+    char pad[4 * CLERK_CACHE_LINE];
+} front_stripe;
+
+_Static_assert(sizeof(front_stripe) == 4 * CLERK_CACHE_LINE, "a front stripe: whole cache lines");
+
 struct clerk_token_cache {
     shard_t shards[SHARDS];
+    front_stripe *fronts;           /* CLERK_STRIPES of them */
     unsigned nshards;               /* SHARDS, or fewer for a smaller cache */
     clerk_doorkeeper_t *doorkeeper;
     clerk_metrics_t *metrics;       /* NULL: not counted */
@@ -189,19 +227,37 @@ clerk_token_cache_t *clerk_token_cache_create(apr_pool_t *p, unsigned capacity)
             sh->index[i] = -1;
         sh->index_mask = isize - 1;
     }
+    c->fronts = clerk_stripes_alloc(p, sizeof(front_stripe));
     c->doorkeeper = clerk_doorkeeper_create(p, capacity);
     return c;
 }
 
 /*
- * The process is ending: drop the table's references and leave the shards
- * empty and unlocked (the mutexes are destroyed next), so that an entry a
- * request still holds is freed by its last release and nothing else is
- * touched.
+ * The process is ending: drop the fronts' and the table's references and
+ * leave the fronts and shards empty and unlocked (the mutexes are destroyed
+ * next), so that an entry a request still holds is freed by its last
+ * release and nothing else is touched.  A front slot in use is marked dead:
+ * its last use gives its reference back.  No other thread runs by now.
  */
 static apr_status_t free_all(void *data)
 {
     clerk_token_cache_t *c = data;
+    for (unsigned f = 0; f < CLERK_STRIPES; f++) {
+        front_stripe *fs = &c->fronts[f];
+        for (unsigned i = 0; i < FRONT_SLOTS; i++) {
+            front_slot *s = &fs->s.slot[i];
+            if (!s->entry || s->dead)
+                continue;
+            if (s->uses)
+                s->dead = 1;
+            else {
+                s->entry->fronts--;
+                s->entry->refs--;       /* the table's reference is still there */
+                s->entry = NULL;
+            }
+        }
+        fs->s.lock = NULL;
+    }
     for (unsigned s = 0; s < c->nshards; s++) {
         shard_t *sh = &c->shards[s];
         for (unsigned i = 0; i < sh->cap; i++) {
@@ -219,12 +275,16 @@ static apr_status_t free_all(void *data)
 
 apr_status_t clerk_token_cache_child_init(clerk_token_cache_t *c, apr_pool_t *pchild)
 {
-    for (unsigned s = 0; s < c->nshards; s++) {
-        apr_status_t rv = apr_thread_mutex_create(&c->shards[s].lock,
-                                                  APR_THREAD_MUTEX_DEFAULT, pchild);
-        if (rv != APR_SUCCESS)
+    apr_status_t rv;
+
+    for (unsigned s = 0; s < c->nshards; s++)
+        if ((rv = apr_thread_mutex_create(&c->shards[s].lock, APR_THREAD_MUTEX_DEFAULT,
+                                          pchild)) != APR_SUCCESS)
             return rv;
-    }
+    for (unsigned f = 0; f < CLERK_STRIPES; f++)
+        if ((rv = apr_thread_mutex_create(&c->fronts[f].s.lock, APR_THREAD_MUTEX_DEFAULT,
+                                          pchild)) != APR_SUCCESS)
+            return rv;
     /* Before the mutexes are destroyed (cleanups run last-registered first). */
     apr_pool_cleanup_register(pchild, c, free_all, apr_pool_cleanup_null);
     return APR_SUCCESS;
@@ -381,6 +441,23 @@ static void unlock(shard_t *sh)
         apr_thread_mutex_unlock(sh->lock);
 }
 
+static void stripe_lock(front_stripe *f)
+{
+    if (f->s.lock)
+        apr_thread_mutex_lock(f->s.lock);
+}
+
+static void stripe_unlock(front_stripe *f)
+{
+    if (f->s.lock)
+        apr_thread_mutex_unlock(f->s.lock);
+}
+
+static shard_t *shard_of(clerk_token_cache_t *c, const clerk_cached_token_t *e)
+{
+    return &c->shards[e->shard];
+}
+
 /* Whether e is the entry for id: the same key, and the same bytes. */
 static int is_for(const clerk_cached_token_t *e, const clerk_token_cache_id_t *id)
 {
@@ -437,44 +514,203 @@ static void index_delete(shard_t *sh, unsigned i)
     sh->index[i] = -1;
 }
 
+/*
+ * With e's shard lock held: e leaves every front.  A slot no request uses
+ * gives its reference back now, one in use is marked dead.  e->refs stays
+ * above 0: the caller still holds the table's reference.
+ */
+static void front_purge(clerk_token_cache_t *c, clerk_cached_token_t *e)
+{
+    for (unsigned f = 0; e->fronts && f < CLERK_STRIPES; f++) {
+        front_stripe *fs = &c->fronts[f];
+        stripe_lock(fs);
+        for (unsigned i = 0; i < FRONT_SLOTS; i++) {
+            front_slot *s = &fs->s.slot[i];
+            if (s->entry != e || s->dead)
+                continue;
+            if (s->uses)
+                s->dead = 1;
+            else {
+                s->entry = NULL;
+                e->fronts--;
+                e->refs--;
+            }
+        }
+        stripe_unlock(fs);
+    }
+}
+
 /* Take the entry at index position i out of the table; returns it if now unused. */
-static clerk_cached_token_t *unlink_at(shard_t *sh, unsigned i)
+static clerk_cached_token_t *unlink_at(clerk_token_cache_t *c, shard_t *sh, unsigned i)
 {
     int slot = sh->index[i];
     clerk_cached_token_t *e = sh->ring[slot];
+    front_purge(c, e);
     sh->ring[slot] = NULL;
     sh->used--;
     index_delete(sh, i);
     return --e->refs == 0 ? e : NULL;
 }
 
+/* Give back a reference to e: a request's (from_front 0) or a front slot's (1). */
+static void drop_ref(clerk_token_cache_t *c, clerk_cached_token_t *e, int from_front)
+{
+    shard_t *sh = shard_of(c, e);
+    int last;
+
+    lock(sh);
+    e->fronts -= (unsigned)from_front;
+    last = --e->refs == 0;
+    unlock(sh);
+    if (last)
+        entry_free(e);
+}
+
+/* How a request holds an entry: through a front slot (front non-NULL) or a reference. */
+typedef struct {
+    clerk_token_cache_t *cache;
+    clerk_cached_token_t *entry;
+    front_stripe *front;
+    unsigned slot;
+} hold_t;
+
+static apr_status_t release_hold(void *data)
+{
+    hold_t *h = data;
+    clerk_cached_token_t *give_back = NULL;
+
+    if (!h->front) {
+        drop_ref(h->cache, h->entry, 0);
+        return APR_SUCCESS;
+    }
+    stripe_lock(h->front);
+    {
+        front_slot *s = &h->front->s.slot[h->slot];
+        if (--s->uses == 0 && s->dead) {
+            give_back = s->entry;
+            s->entry = NULL;
+            s->dead = 0;
+        }
+    }
+    stripe_unlock(h->front);
+    if (give_back)
+        drop_ref(h->cache, give_back, 1);
+    return APR_SUCCESS;
+}
+
+static void hold_on(apr_pool_t *holder, clerk_token_cache_t *c, clerk_cached_token_t *e,
+                    front_stripe *front, unsigned slot)
+{
+    hold_t *h = apr_palloc(holder, sizeof(*h));
+    h->cache = c;
+    h->entry = e;
+    h->front = front;
+    h->slot = slot;
+    apr_pool_cleanup_register(holder, h, release_hold, apr_pool_cleanup_null);
+}
+
+/*
+ * A live entry for id in front f, as one more use of its slot (*slot); NULL
+ * when f has none.  An expired entry or one of another generation is not
+ * given out: the table's lookup that follows drops it (and so purges it).
+ * An entry's key, bytes, expiry and generation never change once it is in
+ * the table, so they are read here without its shard lock.
+ */
+static clerk_cached_token_t *front_get(front_stripe *f, const clerk_token_cache_id_t *id,
+                                       apr_uint64_t generation, apr_int64_t now, unsigned *slot)
+{
+    apr_uint64_t k = key_hash(id->key);
+    clerk_cached_token_t *e = NULL;
+
+    stripe_lock(f);
+    for (unsigned i = 0; i < FRONT_SLOTS; i++) {
+        front_slot *s = &f->s.slot[i];
+        if (s->entry && s->key == k && !s->dead && is_for(s->entry, id)) {
+            if (now < s->entry->expires_at && s->entry->generation == generation) {
+                s->uses++;
+                e = s->entry;
+                *slot = i;
+            }
+            break;
+        }
+    }
+    stripe_unlock(f);
+    /* the CLOCK bit, written only when clear: the line is not written on every hit */
+    if (e && !atomic_load_explicit(&e->referenced, memory_order_relaxed))
+        atomic_store_explicit(&e->referenced, 1, memory_order_relaxed);
+    return e;
+}
+
+/*
+ * With e's shard lock held: put e in front f, in a slot no request uses
+ * (the next one from the hand).  Returns the entry whose slot it took, for
+ * the caller to give back once the shard lock is released (it may be in
+ * another shard), or NULL; a full front, every slot in use, is left alone.
+ */
+static clerk_cached_token_t *front_offer(front_stripe *f, clerk_cached_token_t *e)
+{
+    clerk_cached_token_t *old = NULL;
+    unsigned i, n;
+
+    stripe_lock(f);
+    for (i = 0; i < FRONT_SLOTS && f->s.slot[i].entry != e; i++)
+        ;
+    for (n = 0; i == FRONT_SLOTS && n < FRONT_SLOTS; n++) {
+        front_slot *s = &f->s.slot[(f->s.hand + n) % FRONT_SLOTS];
+        if (s->uses)
+            continue;
+        old = s->entry;
+        s->key = key_hash(e->key);
+        s->entry = e;
+        s->dead = 0;
+        e->fronts++;
+        e->refs++;
+        f->s.hand = (f->s.hand + n + 1) % FRONT_SLOTS;
+        break;
+    }
+    stripe_unlock(f);
+    return old;
+}
+
 clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c,
                                             const clerk_token_cache_id_t *id,
-                                            apr_uint64_t generation, apr_int64_t now)
+                                            apr_uint64_t generation, apr_int64_t now,
+                                            apr_pool_t *holder)
 {
     shard_t *sh = &c->shards[id->key[0] % c->nshards];
-    clerk_cached_token_t *e = NULL, *dead = NULL;
+    front_stripe *f = &c->fronts[clerk_thread_stripe()];
+    clerk_cached_token_t *e, *dead = NULL, *displaced = NULL;
     int found;
     unsigned i;
 
+    if ((e = front_get(f, id, generation, now, &i))) {
+        hold_on(holder, c, e, f, i);
+        clerk_metrics_cache(c->metrics, CLERK_CACHE_HIT);
+        return e;
+    }
     lock(sh);
     i = find(sh, id, &found);
     if (found) {
         e = sh->ring[sh->index[i]];
         if (now >= e->expires_at || e->generation < generation) {
-            dead = unlink_at(sh, i);
+            dead = unlink_at(c, sh, i);
             e = NULL;
         }
         else if (e->generation != generation)
             e = NULL;   /* verified under a newer key set than this request's: keep it */
         else {
-            e->referenced = 1;
+            atomic_store_explicit(&e->referenced, 1, memory_order_relaxed);
             e->refs++;
+            displaced = front_offer(f, e);  /* found twice: the next hit is the front's */
         }
     }
     unlock(sh);
     if (dead)
         entry_free(dead);
+    if (displaced)
+        drop_ref(c, displaced, 1);
+    if (e)
+        hold_on(holder, c, e, NULL, 0);
     clerk_metrics_cache(c->metrics, e ? CLERK_CACHE_HIT : CLERK_CACHE_MISS);
     return e;
 }
@@ -483,7 +719,7 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c,
                                             const clerk_token_cache_id_t *id,
                                             apr_uint64_t generation, apr_int64_t expires_at,
                                             const clerk_claims_t *claims,
-                                            const apr_array_header_t *vars)
+                                            const apr_array_header_t *vars, apr_pool_t *holder)
 {
     const unsigned char *key = id->key;
     shard_t *sh = &c->shards[key[0] % c->nshards];
@@ -517,21 +753,21 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c,
     }
     e->claims.payload = e->payload;
     e->refs = 2;                        /* the table and the caller */
-    e->referenced = 1;
+    atomic_init(&e->referenced, 1);
 
     lock(sh);
     i = find(sh, id, &found);
     if (found)
-        dead[0] = unlink_at(sh, i);     /* a concurrent put of the same token */
+        dead[0] = unlink_at(c, sh, i);  /* a concurrent put of the same token */
     if (sh->used == sh->cap) {
         /* CLOCK: skip (and clear) recently used entries, evict the first other. */
         for (;; sh->hand = (sh->hand + 1) % sh->cap) {
             clerk_cached_token_t *victim = sh->ring[sh->hand];
-            if (victim->referenced) {
-                victim->referenced = 0;
+            if (atomic_load_explicit(&victim->referenced, memory_order_relaxed)) {
+                atomic_store_explicit(&victim->referenced, 0, memory_order_relaxed);
                 continue;
             }
-            dead[1] = unlink_at(sh, position_of(sh, victim));
+            dead[1] = unlink_at(c, sh, position_of(sh, victim));
             break;
         }
     }
@@ -550,6 +786,7 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c,
     for (int k = 0; k < 2; k++)
         if (dead[k])
             entry_free(dead[k]);
+    hold_on(holder, c, e, NULL, 0);
     return e;
 }
 
@@ -579,39 +816,6 @@ const apr_array_header_t *clerk_cached_token_vars(const clerk_cached_token_t *e)
     return e->vars;
 }
 
-void clerk_token_cache_release(clerk_token_cache_t *c, clerk_cached_token_t *e)
-{
-    shard_t *sh = &c->shards[e->shard];
-    int last;
-
-    lock(sh);
-    last = --e->refs == 0;
-    unlock(sh);
-    if (last)
-        entry_free(e);
-}
-
-typedef struct {
-    clerk_token_cache_t *cache;
-    clerk_cached_token_t *entry;
-} release_ctx;
-
-static apr_status_t release_cleanup(void *data)
-{
-    release_ctx *r = data;
-    clerk_token_cache_release(r->cache, r->entry);
-    return APR_SUCCESS;
-}
-
-void clerk_token_cache_release_on(apr_pool_t *p, clerk_token_cache_t *c,
-                                  clerk_cached_token_t *e)
-{
-    release_ctx *r = apr_palloc(p, sizeof(*r));
-    r->cache = c;
-    r->entry = e;
-    apr_pool_cleanup_register(p, r, release_cleanup, apr_pool_cleanup_null);
-}
-
 unsigned clerk_token_cache_size(clerk_token_cache_t *c)
 {
     unsigned n = 0;
@@ -619,6 +823,18 @@ unsigned clerk_token_cache_size(clerk_token_cache_t *c)
         lock(&c->shards[s]);
         n += c->shards[s].used;
         unlock(&c->shards[s]);
+    }
+    return n;
+}
+
+unsigned clerk_token_cache_front_size(clerk_token_cache_t *c)
+{
+    unsigned n = 0;
+    for (unsigned f = 0; f < CLERK_STRIPES; f++) {
+        stripe_lock(&c->fronts[f]);
+        for (unsigned i = 0; i < FRONT_SLOTS; i++)
+            n += c->fronts[f].s.slot[i].entry && !c->fronts[f].s.slot[i].dead;
+        stripe_unlock(&c->fronts[f]);
     }
     return n;
 }

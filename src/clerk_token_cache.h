@@ -8,7 +8,8 @@
  * process, so no client can aim at a shard or a slot) picks where it goes.
  * Bounded (CLOCK eviction; tokens over CLERK_TOKEN_CACHE_MAX_TOKEN are not
  * cached); sharded locks held only for lookups and inserts, never while a
- * signature is checked.  An entry is one
+ * signature is checked, and a front per thread stripe, so that a token
+ * found again takes no lock the other threads take.  An entry is one
  * malloc'd block holding a frozen copy of the claims model and of the
  * exported variables, so a hit costs no parsing and no formatting.  Entries
  * expire at exp + clock skew and are ignored once the key set they were
@@ -104,17 +105,19 @@ int clerk_token_cache_id(clerk_token_cache_id_t *id,
  * now (Unix seconds); NULL otherwise.  An expired entry, or one verified
  * under an older generation, is dropped; one verified under a newer
  * generation (this request still holds the previous key set) is kept.
- * Release the entry with clerk_token_cache_release
- * (clerk_token_cache_release_on registers that).
+ * The entry is held until holder (the request's pool) is cleared: evicted
+ * meanwhile, it is freed only then.  A token its thread stripe found in the
+ * table before is found in the stripe's front, without the shard's lock.
  */
 clerk_cached_token_t *clerk_token_cache_get(clerk_token_cache_t *c,
                                             const clerk_token_cache_id_t *id,
-                                            apr_uint64_t generation, apr_int64_t now);
+                                            apr_uint64_t generation, apr_int64_t now,
+                                            apr_pool_t *holder);
 
 /*
  * Insert a copy of a verified token's claims and variables (and of id's
  * bytes), valid until expires_at (Unix seconds).  Returns the new entry
- * (held, like get), or NULL when it could not be stored: out of memory, or
+ * (held by holder, as get's), or NULL when it could not be stored: out of memory, or
  * a token over CLERK_TOKEN_CACHE_MAX_TOKEN (a context over
  * CLERK_TOKEN_CACHE_MAX_CONTEXT) bytes.
  */
@@ -122,7 +125,7 @@ clerk_cached_token_t *clerk_token_cache_put(clerk_token_cache_t *c,
                                             const clerk_token_cache_id_t *id,
                                             apr_uint64_t generation, apr_int64_t expires_at,
                                             const clerk_claims_t *claims,
-                                            const apr_array_header_t *vars);
+                                            const apr_array_header_t *vars, apr_pool_t *holder);
 
 /*
  * Whether a verified token should be put in the cache now: 0 the first
@@ -136,11 +139,6 @@ const clerk_claims_t *clerk_cached_token_claims(const clerk_cached_token_t *e);
 /* clerk_var_t entries (clerk_export.h) */
 const apr_array_header_t *clerk_cached_token_vars(const clerk_cached_token_t *e);
 
-void clerk_token_cache_release(clerk_token_cache_t *c, clerk_cached_token_t *e);
-/* Release e when pool p (a request pool) is cleared. */
-void clerk_token_cache_release_on(apr_pool_t *p, clerk_token_cache_t *c,
-                                  clerk_cached_token_t *e);
-
 /*
  * Count hits, misses, inserts and evictions into m (clerk_metrics.h), shared
  * by the processes; before the children fork (or before any thread uses c).
@@ -150,5 +148,8 @@ void clerk_token_cache_count_into(clerk_token_cache_t *c, struct clerk_metrics *
 
 /* Entries currently held (for tests). */
 unsigned clerk_token_cache_size(clerk_token_cache_t *c);
+
+/* Entries the thread stripes' fronts currently give out, over all stripes (for tests). */
+unsigned clerk_token_cache_front_size(clerk_token_cache_t *c);
 
 #endif

@@ -428,8 +428,7 @@ int mac_fixups(request_rec *r);
 int mac_note_auth_failure(request_rec *r, const char *auth_type);
 
 /* ---- jwt_verification.c ---- */
-void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
-                    clerk_cached_token_t *entry);
+void mac_use_cached(clerk_request_state *st, const clerk_cached_token_t *entry);
 clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_request_state *st,
                             const char *token, unsigned accept_types, apr_int64_t clock_skew,
                             const char *carrier, clerk_reason_t *reason,

@@ -297,9 +297,9 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
     }
     if (!keyed)
         cache = NULL;
-    else if (cache && (entry = clerk_token_cache_get(cache, &id, 0, now))) {
+    else if (cache && (entry = clerk_token_cache_get(cache, &id, 0, now, r->pool))) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "Backend API answer found in the cache");
-        mac_use_cached(r, st, cache, entry);
+        mac_use_cached(st, entry);
         *claims = st->claims;
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
@@ -367,8 +367,8 @@ clerk_step_t mac_check_opaque(request_rec *r, const clerk_dir_conf *c, clerk_req
         if (res.claims->exp && res.claims->exp < until)
             until = res.claims->exp;
         if ((entry = clerk_token_cache_put(cache, &id, 0, until, res.claims,
-                                           clerk_export_vars(r->pool, res.claims))))
-            mac_use_cached(r, st, cache, entry);
+                                           clerk_export_vars(r->pool, res.claims), r->pool)))
+            mac_use_cached(st, entry);
     }
     *claims = st->claims;
     return CLERK_STEP_DONE;

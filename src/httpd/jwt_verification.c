@@ -96,11 +96,9 @@ static int token_cache_id(const clerk_dir_conf *c, const static_keyset *fixed,
     return clerk_token_cache_id(id, key, token, len, ctx, sizeof(*ctx));
 }
 
-/* Take claims and variables from a token cache entry, held until the request ends. */
-void mac_use_cached(request_rec *r, clerk_request_state *st, clerk_token_cache_t *tokens,
-                       clerk_cached_token_t *entry)
+/* Take claims and variables from a token cache entry the request's pool holds. */
+void mac_use_cached(clerk_request_state *st, const clerk_cached_token_t *entry)
 {
-    clerk_token_cache_release_on(r->pool, tokens, entry);
     st->claims = (clerk_claims_t *)clerk_cached_token_claims(entry);
     st->vars = clerk_cached_token_vars(entry);
 }
@@ -157,10 +155,11 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
     }
     if (cache && !token_cache_id(c, k.fixed, k.cache, &o, token, len, &ctx, key, &id))
         cache = NULL;       /* no random key: verify without the cache */
-    if (cache && (entry = clerk_token_cache_get(cache, &id, k.generation, apr_time_sec(now)))) {
+    if (cache && (entry = clerk_token_cache_get(cache, &id, k.generation, apr_time_sec(now),
+                                                r->pool))) {
         mac_release_keys(&k);
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "verified token found in the cache");
-        mac_use_cached(r, st, cache, entry);
+        mac_use_cached(st, entry);
         *reason = CLERK_OK;
         return CLERK_STEP_DONE;
     }
@@ -180,8 +179,8 @@ clerk_step_t mac_verify_jwt(request_rec *r, const clerk_dir_conf *c, clerk_reque
     if (cache && clerk_token_cache_admit(cache, &id)
         && (entry = clerk_token_cache_put(cache, &id, k.generation,
                                           res.claims->exp + o.clock_skew, res.claims,
-                                          clerk_export_vars(r->pool, res.claims))))
-        mac_use_cached(r, st, cache, entry);
+                                          clerk_export_vars(r->pool, res.claims), r->pool)))
+        mac_use_cached(st, entry);
     else
         st->claims = res.claims;
     return CLERK_STEP_DONE;

@@ -3,7 +3,9 @@
  * digests and keys, frozen entries that outlive the request that stored
  * them, generation and expiry (at the boundary clerk_verify_token uses),
  * CLOCK eviction with its second chance, the exact capacity, refcounts (a
- * held entry survives eviction; release and release_on free it), replacing
+ * held entry survives eviction; its holder's pool frees it), the thread
+ * stripes' fronts (found again without the shard, gone with the table's
+ * entry, given back from another thread), replacing
  * a key, and a thread stress test on overlapping keys with a small capacity.
  *
  * Where an entry's lifetime must be seen without a sanitizer, it is seen
@@ -204,6 +206,64 @@ static void assert_json_copied(json_t *copy, json_t *orig)
     }
 }
 
+/*
+ * A request holds what the cache gives it until its pool is cleared.  Here
+ * get() and put() give every entry a pool of its own (a "request"), and
+ * release(e) destroys the pool of one hold of e.  Main thread only.
+ */
+#define MAX_HOLDS 64
+static struct {
+    const clerk_cached_token_t *entry;
+    apr_pool_t *pool;
+} holds[MAX_HOLDS];
+
+static apr_pool_t *request_pool(void)
+{
+    apr_pool_t *p;
+    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
+    return p;
+}
+
+static clerk_cached_token_t *held(clerk_cached_token_t *e, apr_pool_t *p)
+{
+    for (int i = 0; e && i < MAX_HOLDS; i++)
+        if (!holds[i].entry) {
+            holds[i].entry = e;
+            holds[i].pool = p;
+            return e;
+        }
+    if (e)
+        fail_msg("more than %d entries held at once", MAX_HOLDS);
+    apr_pool_destroy(p);                /* nothing was held: nothing to give back */
+    return NULL;
+}
+
+static clerk_cached_token_t *get(clerk_token_cache_t *c, const clerk_token_cache_id_t *id,
+                                 apr_uint64_t generation, apr_int64_t now)
+{
+    apr_pool_t *p = request_pool();
+    return held(clerk_token_cache_get(c, id, generation, now, p), p);
+}
+
+static clerk_cached_token_t *put(clerk_token_cache_t *c, const clerk_token_cache_id_t *id,
+                                 apr_uint64_t generation, apr_int64_t expires_at,
+                                 const clerk_claims_t *claims, const apr_array_header_t *vars)
+{
+    apr_pool_t *p = request_pool();
+    return held(clerk_token_cache_put(c, id, generation, expires_at, claims, vars, p), p);
+}
+
+static void release(const clerk_cached_token_t *e)
+{
+    for (int i = MAX_HOLDS; i-- > 0;)
+        if (holds[i].entry == e) {
+            holds[i].entry = NULL;
+            apr_pool_destroy(holds[i].pool);
+            return;
+        }
+    fail_msg("released an entry not held");
+}
+
 static const char *sub_of(const clerk_cached_token_t *e)
 {
     return clerk_cached_token_claims(e)->sub;
@@ -212,18 +272,28 @@ static const char *sub_of(const clerk_cached_token_t *e)
 /* Whether key has a live entry (a hit also sets its CLOCK bit: use last). */
 static int present(clerk_token_cache_t *c, const unsigned char *key)
 {
-    clerk_cached_token_t *e = clerk_token_cache_get(c, ID(key), 1, NOW);
+    clerk_cached_token_t *e = get(c, ID(key), 1, NOW);
     if (!e)
         return 0;
-    clerk_token_cache_release(c, e);
+    release(e);
+    return 1;
+}
+
+/* Whether key has a live entry under generation. */
+static int present_gen(clerk_token_cache_t *c, const unsigned char *key, apr_uint64_t generation)
+{
+    clerk_cached_token_t *e = get(c, ID(key), generation, NOW);
+    if (!e)
+        return 0;
+    release(e);
     return 1;
 }
 
 static void put_release(clerk_token_cache_t *c, const unsigned char *key, const clerk_claims_t *cl)
 {
-    clerk_cached_token_t *e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, cl, NULL);
+    clerk_cached_token_t *e = put(c, ID(key), 1, NOW + 60, cl, NULL);
     assert_non_null(e);
-    clerk_token_cache_release(c, e);
+    release(e);
 }
 
 static void assert_strings_equal(const apr_array_header_t *got, const apr_array_header_t *want)
@@ -499,7 +569,7 @@ static void test_put_get_frozen_copy(void **state)
     clerk_token_cache_t *c = new_cache(UNIT_POOL, 64, NULL);
     clerk_claims_t *orig = verified(rp, token);
     apr_array_header_t *orig_vars = clerk_export_vars(rp, orig);
-    clerk_cached_token_t *put, *got;
+    clerk_cached_token_t *stored, *got;
     unsigned char key[KEY_LEN];
 
     assert_non_null(want->org.permissions);             /* the model is as rich as meant */
@@ -508,25 +578,25 @@ static void test_put_get_frozen_copy(void **state)
     assert_true(want_vars->nelts > 15);
     assert_int_equal(clerk_token_cache_key(token, strlen(token), "ctx", 3, key), 1);
 
-    assert_non_null(put = clerk_token_cache_put(c, ID(key), 1, want->exp + SKEW, orig, orig_vars));
-    assert_claims_equal(clerk_cached_token_claims(put), want);
-    assert_claims_copied(clerk_cached_token_claims(put), orig);     /* payload: a deep copy */
-    assert_vars_equal(clerk_cached_token_vars(put), want_vars);
+    assert_non_null(stored = put(c, ID(key), 1, want->exp + SKEW, orig, orig_vars));
+    assert_claims_equal(clerk_cached_token_claims(stored), want);
+    assert_claims_copied(clerk_cached_token_claims(stored), orig);     /* payload: a deep copy */
+    assert_vars_equal(clerk_cached_token_vars(stored), want_vars);
     for (int i = 0; i < orig_vars->nelts; i++)
-        assert_ptr_not_equal(APR_ARRAY_IDX(clerk_cached_token_vars(put), i, clerk_var_t).value,
+        assert_ptr_not_equal(APR_ARRAY_IDX(clerk_cached_token_vars(stored), i, clerk_var_t).value,
                              APR_ARRAY_IDX(orig_vars, i, clerk_var_t).value);
 
     /* the request ends: its memory goes back to malloc (ASan: any dangling read shows) */
     apr_pool_destroy(rp);
 
-    assert_non_null(got = clerk_token_cache_get(c, ID(key), 1, NOW));
-    assert_ptr_equal(got, put);                         /* one entry, two holders */
+    assert_non_null(got = get(c, ID(key), 1, NOW));
+    assert_ptr_equal(got, stored);                         /* one entry, two holders */
     assert_claims_equal(clerk_cached_token_claims(got), want);
     assert_vars_equal(clerk_cached_token_vars(got), want_vars);
     unit_assert_str(clerk_json_string(clerk_cached_token_claims(got)->payload, "sub"), "user_1");
-    clerk_token_cache_release(c, got);
-    assert_claims_equal(clerk_cached_token_claims(put), want);
-    clerk_token_cache_release(c, put);
+    release(got);
+    assert_claims_equal(clerk_cached_token_claims(stored), want);
+    release(stored);
     assert_int_equal(clerk_token_cache_size(c), 1);     /* released, still cached */
 }
 
@@ -543,13 +613,13 @@ static void test_put_m2m_scopes(void **state)
 
     assert_int_equal(want->scopes->nelts, 3);
     shard_key(key, 0, 0);
-    assert_non_null(e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, orig, NULL));
+    assert_non_null(e = put(c, ID(key), 1, NOW + 60, orig, NULL));
     assert_claims_copied(clerk_cached_token_claims(e), orig);
     apr_pool_destroy(rp);
     assert_claims_equal(clerk_cached_token_claims(e), want);
     assert_null(clerk_cached_token_vars(e));
     unit_assert_str(APR_ARRAY_IDX(clerk_cached_token_claims(e)->scopes, 2, const char *), "admin");
-    clerk_token_cache_release(c, e);
+    release(e);
 }
 
 /*
@@ -572,7 +642,7 @@ static void test_payload_is_a_copy(void **state)
     per = copy_blocks(orig->payload);
     refs = refs_of(orig->payload);
     shard_key(key, 7, 1);
-    assert_non_null(e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, orig, NULL));
+    assert_non_null(e = put(c, ID(key), 1, NOW + 60, orig, NULL));
     copy = clerk_cached_token_claims(e)->payload;
     assert_ptr_not_equal(copy, orig->payload);
     assert_json_copied(copy, orig->payload);
@@ -584,13 +654,13 @@ static void test_payload_is_a_copy(void **state)
     assert_int_equal(live_json(), before + per);
     assert_true(json_equal(copy, want->payload));       /* ASan: no read of a freed block */
     unit_assert_str(clerk_json_string(copy, "sub"), "user_1");
-    clerk_token_cache_release(c, e);
+    release(e);
 
     /* a later request gets the same copy, still whole */
-    assert_non_null(got = clerk_token_cache_get(c, ID(key), 1, NOW));
+    assert_non_null(got = get(c, ID(key), 1, NOW));
     assert_ptr_equal(clerk_cached_token_claims(got)->payload, copy);
     assert_true(json_equal(clerk_cached_token_claims(got)->payload, want->payload));
-    clerk_token_cache_release(c, got);
+    release(got);
     assert_int_equal(live_json(), before + per);        /* released, still cached */
     apr_pool_destroy(pchild);
     assert_int_equal(live_json(), before);              /* the copy went with the entry */
@@ -612,24 +682,24 @@ static void test_generation(void **state)
     unsigned char key[KEY_LEN];
 
     shard_key(key, 1, 1);
-    assert_non_null(e = clerk_token_cache_put(c, ID(key), 7, NOW + 60, cl, NULL));
-    clerk_token_cache_release(c, e);
+    assert_non_null(e = put(c, ID(key), 7, NOW + 60, cl, NULL));
+    release(e);
     assert_int_equal(live_json(), base + per);
     /* a request still on an older key set misses, and leaves the newer entry alone */
-    assert_null(clerk_token_cache_get(c, ID(key), 6, NOW));
+    assert_null(get(c, ID(key), 6, NOW));
     assert_int_equal(clerk_token_cache_size(c), 1);
     assert_int_equal(live_json(), base + per);
     /* a newer key set: the entry is stale, dropped on the first miss */
-    assert_null(clerk_token_cache_get(c, ID(key), 8, NOW));
+    assert_null(get(c, ID(key), 8, NOW));
     assert_int_equal(clerk_token_cache_size(c), 0);
     assert_int_equal(live_json(), base);                /* ... and freed */
-    assert_null(clerk_token_cache_get(c, ID(key), 7, NOW));
+    assert_null(get(c, ID(key), 7, NOW));
 
-    assert_non_null(e = clerk_token_cache_put(c, ID(key), 7, NOW + 60, cl, NULL));
-    clerk_token_cache_release(c, e);
-    assert_non_null(e = clerk_token_cache_get(c, ID(key), 7, NOW));
+    assert_non_null(e = put(c, ID(key), 7, NOW + 60, cl, NULL));
+    release(e);
+    assert_non_null(e = get(c, ID(key), 7, NOW));
     unit_assert_str(sub_of(e), "user_1");
-    clerk_token_cache_release(c, e);
+    release(e);
 }
 
 /*
@@ -653,22 +723,22 @@ static void test_expiry_boundary(void **state)
     unit_assert_reason(verify_at(UNIT_POOL, token, until).reason, CLERK_TOKEN_EXPIRED);
 
     assert_int_equal(clerk_token_cache_key(token, strlen(token), "c", 1, key), 1);
-    assert_non_null(held = clerk_token_cache_put(c, ID(key), 1, until, cl, NULL));
-    assert_non_null(e = clerk_token_cache_get(c, ID(key), 1, NOW));
-    clerk_token_cache_release(c, e);
-    assert_non_null(e = clerk_token_cache_get(c, ID(key), 1, until - 1));
-    clerk_token_cache_release(c, e);
-    assert_null(clerk_token_cache_get(c, ID(key), 1, until));
+    assert_non_null(held = put(c, ID(key), 1, until, cl, NULL));
+    assert_non_null(e = get(c, ID(key), 1, NOW));
+    release(e);
+    assert_non_null(e = get(c, ID(key), 1, until - 1));
+    release(e);
+    assert_null(get(c, ID(key), 1, until));
     assert_int_equal(clerk_token_cache_size(c), 0);     /* an expired entry is dropped */
-    assert_null(clerk_token_cache_get(c, ID(key), 1, until - 1));
+    assert_null(get(c, ID(key), 1, until - 1));
     /* a request that still holds it reads it to the end (ASan: no use-after-free) */
     unit_assert_str(sub_of(held), "user_1");
-    clerk_token_cache_release(c, held);
+    release(held);
 
     /* long past expiry: still a miss (no wrap-around) */
-    assert_non_null(held = clerk_token_cache_put(c, ID(key), 1, until, cl, NULL));
-    clerk_token_cache_release(c, held);
-    assert_null(clerk_token_cache_get(c, ID(key), 1, until + 86400));
+    assert_non_null(held = put(c, ID(key), 1, until, cl, NULL));
+    release(held);
+    assert_null(get(c, ID(key), 1, until + 86400));
 }
 
 /* ------------------------------------------------------------ eviction */
@@ -738,8 +808,8 @@ static void test_clock_second_chance(void **state)
     assert_int_equal(clerk_token_cache_size(c), 4);
     put_release(c, k[4], cl);           /* E */
     assert_int_equal(clerk_token_cache_size(c), 4);
-    assert_non_null(e = clerk_token_cache_get(c, ID(k[2]), 1, NOW));     /* C is used */
-    clerk_token_cache_release(c, e);
+    assert_non_null(e = get(c, ID(k[2]), 1, NOW));     /* C is used */
+    release(e);
     put_release(c, k[5], cl);           /* F */
     put_release(c, k[6], cl);           /* G */
     assert_int_equal(clerk_token_cache_size(c), 4);
@@ -818,10 +888,10 @@ static void test_capacity_exact(void **state)
             for (unsigned b = 0; b < 2 * SHARDS; b++) {
                 clerk_cached_token_t *e;
                 shard_key(key, (unsigned char)b, n);
-                e = clerk_token_cache_put(c, ID(key), 1, NOW + 60, cl, NULL);
+                e = put(c, ID(key), 1, NOW + 60, cl, NULL);
                 if (!e)
                     fail_msg("capacity %u: a put into shard %u failed", capacity, b % n_shards);
-                clerk_token_cache_release(c, e);
+                release(e);
                 if (clerk_token_cache_size(c) > capacity)
                     fail_msg("capacity %u: %u entries", capacity, clerk_token_cache_size(c));
             }
@@ -860,15 +930,15 @@ static void test_entry_held_across_child_exit(void **state)
 
     shard_key(k1, 1, 1);
     shard_key(k2, 2, 2);
-    assert_non_null(held = clerk_token_cache_put(c, ID(k1), 1, NOW + 60, cl, NULL));
-    assert_non_null(other = clerk_token_cache_put(c, ID(k2), 1, NOW + 60, cl, NULL));
-    clerk_token_cache_release(c, other);
+    assert_non_null(held = put(c, ID(k1), 1, NOW + 60, cl, NULL));
+    assert_non_null(other = put(c, ID(k2), 1, NOW + 60, cl, NULL));
+    release(other);
     apr_pool_destroy(pchild);
     assert_int_equal(live_json(), base + per);          /* only the held entry is left */
     assert_int_equal(clerk_token_cache_size(c), 0);
-    assert_null(clerk_token_cache_get(c, ID(k1), 1, NOW));
+    assert_null(get(c, ID(k1), 1, NOW));
     unit_assert_str(sub_of(held), "user_1");
-    clerk_token_cache_release(c, held);
+    release(held);
     assert_int_equal(live_json(), base);
 }
 
@@ -885,8 +955,8 @@ static void test_held_entry_survives_eviction(void **state)
     assert_int_equal(copy_blocks(b->payload), per);
     shard_key(ka, 4, 1);
     shard_key(kb, 4, 2);
-    assert_non_null(held = clerk_token_cache_put(c, ID(ka), 1, NOW + 60, a, NULL));
-    assert_non_null(got = clerk_token_cache_get(c, ID(ka), 1, NOW));    /* a second holder */
+    assert_non_null(held = put(c, ID(ka), 1, NOW + 60, a, NULL));
+    assert_non_null(got = get(c, ID(ka), 1, NOW));    /* a second holder */
     assert_ptr_equal(got, held);
     assert_int_equal(live_json(), base + per);          /* one entry, one copy */
     put_release(c, kb, b);                              /* evicts A: its only slot */
@@ -897,11 +967,11 @@ static void test_held_entry_survives_eviction(void **state)
     unit_assert_str(sub_of(held), "user_a");
     unit_assert_str(clerk_cached_token_claims(got)->sid, "sess_x");
     assert_int_equal(live_json(), base + 2 * per);      /* A (held) and B (cached) */
-    clerk_token_cache_release(c, got);
+    release(got);
     unit_assert_str(sub_of(held), "user_a");
     unit_assert_str(clerk_json_string(clerk_cached_token_claims(held)->payload, "sub"), "user_a");
     assert_int_equal(live_json(), base + 2 * per);      /* one holder left */
-    clerk_token_cache_release(c, held);
+    release(held);
     assert_int_equal(live_json(), base + per);          /* the last one freed A; B stays */
 }
 
@@ -916,16 +986,16 @@ static void test_release_keeps_cached_entry(void **state)
     shard_key(ka, 4, 1);
     put_release(c, ka, a);
     for (int i = 0; i < 3; i++) {
-        clerk_cached_token_t *e = clerk_token_cache_get(c, ID(ka), 1, NOW);
+        clerk_cached_token_t *e = get(c, ID(ka), 1, NOW);
         assert_non_null(e);
         unit_assert_str(sub_of(e), "user_a");
-        clerk_token_cache_release(c, e);
+        release(e);
     }
     assert_int_equal(live_json(), base + per);          /* the entry and its copy live on */
     assert_int_equal(clerk_token_cache_size(c), 1);
 }
 
-/* release_on: the request pool's cleanup is the release (the module's use_cached). */
+/* A request's pool holds what the cache gave it: clearing the pool is the release. */
 static void test_release_on_pool_clear(void **state)
 {
     clerk_token_cache_t *c = new_cache(UNIT_POOL, SHARDS, NULL);
@@ -942,8 +1012,7 @@ static void test_release_on_pool_clear(void **state)
     shard_key(kb, 6, 2);
 
     /* held by a request while it is evicted: freed when the request ends */
-    assert_non_null(e = clerk_token_cache_put(c, ID(ka), 1, NOW + 60, a, NULL));
-    clerk_token_cache_release_on(rp, c, e);
+    assert_non_null(e = clerk_token_cache_put(c, ID(ka), 1, NOW + 60, a, NULL, rp));
     put_release(c, kb, b);                              /* evicts A */
     assert_false(present(c, ka));
     unit_assert_str(sub_of(e), "user_a");
@@ -952,12 +1021,256 @@ static void test_release_on_pool_clear(void **state)
     assert_int_equal(live_json(), base + per);          /* A freed with the request */
 
     /* held by a request while cached: the request's end leaves the table's reference */
-    assert_non_null(e = clerk_token_cache_get(c, ID(kb), 1, NOW));
-    clerk_token_cache_release_on(rp, c, e);
+    assert_non_null(e = clerk_token_cache_get(c, ID(kb), 1, NOW, rp));
     apr_pool_clear(rp);
     assert_true(present(c, kb));
     assert_int_equal(live_json(), base + per);          /* B not freed */
     apr_pool_destroy(rp);
+}
+
+/* ------------------------------------------------------------ fronts */
+
+/*
+ * The thread stripes' fronts: a token found in the table is found next in
+ * this thread's front, the same entry, and the front gives it out only
+ * while the table would: not once expired, not under another generation.
+ * Each check here fails if the front's own check is removed (the front
+ * would hand out its entry).
+ */
+static void test_front_serves_what_the_table_would(void **state)
+{
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 16, NULL);
+    clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
+    size_t per = copy_blocks(cl->payload), base = live_json();
+    clerk_cached_token_t *stored, *first, *again;
+    unsigned char key[KEY_LEN];
+
+    shard_key(key, 3, 1);
+    assert_non_null(stored = put(c, ID(key), 7, NOW + 60, cl, NULL));
+    release(stored);
+    assert_int_equal(clerk_token_cache_front_size(c), 0);   /* stored, never found */
+    assert_non_null(first = get(c, ID(key), 7, NOW));
+    assert_int_equal(clerk_token_cache_front_size(c), 1);   /* found: the front has it */
+    assert_non_null(again = get(c, ID(key), 7, NOW));
+    assert_ptr_equal(again, first);
+    assert_ptr_equal(again, stored);
+    release(first);
+    release(again);
+    assert_int_equal(live_json(), base + per);              /* one entry, no copy */
+
+    /* a request on the previous key set: a miss, and the entry stays in both */
+    assert_null(get(c, ID(key), 6, NOW));
+    assert_int_equal(clerk_token_cache_front_size(c), 1);
+    /* the last second of its life, then expired: the front refuses it, the table drops it */
+    assert_non_null(first = get(c, ID(key), 7, NOW + 59));
+    release(first);
+    assert_null(get(c, ID(key), 7, NOW + 60));
+    assert_int_equal(clerk_token_cache_front_size(c), 0);
+    assert_int_equal(clerk_token_cache_size(c), 0);
+    assert_int_equal(live_json(), base);                    /* freed: no front keeps it */
+
+    /* a newer key set: stale in the front too */
+    assert_non_null(stored = put(c, ID(key), 7, NOW + 60, cl, NULL));
+    release(stored);
+    assert_true(present_gen(c, key, 7));
+    assert_int_equal(clerk_token_cache_front_size(c), 1);
+    assert_null(get(c, ID(key), 8, NOW));
+    assert_int_equal(clerk_token_cache_front_size(c), 0);
+    assert_int_equal(live_json(), base);
+}
+
+/*
+ * An entry leaves the fronts when it leaves the table: evicted while no
+ * request holds it, it is freed at once; held through a front, it is freed
+ * by that hold's release, and never given out again meanwhile.
+ */
+static void test_front_follows_the_table(void **state)
+{
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, SHARDS, NULL);     /* 1 slot per shard */
+    clerk_claims_t *a = user_claims(UNIT_POOL, "user_a");
+    clerk_claims_t *b = user_claims(UNIT_POOL, "user_b");
+    size_t per = copy_blocks(a->payload), base = live_json();
+    clerk_cached_token_t *held;
+    unsigned char ka[KEY_LEN], kb[KEY_LEN];
+
+    shard_key(ka, 9, 1);
+    shard_key(kb, 9, 2);
+    put_release(c, ka, a);
+    assert_true(present(c, ka));
+    assert_int_equal(clerk_token_cache_front_size(c), 1);
+    put_release(c, kb, b);                                  /* evicts A */
+    assert_int_equal(clerk_token_cache_front_size(c), 0);
+    assert_int_equal(live_json(), base + per);              /* A freed, B cached */
+
+    /* B found (fronted), then held through the front, then evicted by A */
+    assert_true(present(c, kb));
+    assert_non_null(held = get(c, ID(kb), 1, NOW));
+    assert_int_equal(clerk_token_cache_front_size(c), 1);
+    put_release(c, ka, a);                                  /* evicts B */
+    assert_int_equal(clerk_token_cache_front_size(c), 0);   /* dead: not given out */
+    assert_false(present(c, kb));
+    unit_assert_str(sub_of(held), "user_b");                /* but whole for its holder */
+    assert_int_equal(live_json(), base + 2 * per);
+    release(held);
+    assert_int_equal(live_json(), base + per);              /* the hold's end freed B */
+    assert_true(present(c, ka));
+}
+
+/*
+ * A front whose every slot a request uses takes nothing new (no slot in
+ * use is ever reused): the token is served from the table instead, and
+ * once a slot is free again the next find takes it.
+ */
+static void test_front_full_of_uses(void **state)
+{
+    apr_pool_t *pchild;
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 4 * SHARDS, &pchild);
+    clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
+    size_t per = copy_blocks(cl->payload), base = live_json();
+    clerk_cached_token_t *held[8], *e;
+    unsigned char k[9][KEY_LEN];
+
+    for (unsigned i = 0; i < 9; i++) {
+        shard_key(k[i], (unsigned char)i, i);
+        put_release(c, k[i], cl);
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        assert_true(present(c, k[i]));                      /* into the front */
+        assert_non_null(held[i] = get(c, ID(k[i]), 1, NOW));    /* a use of its slot */
+    }
+    assert_int_equal(clerk_token_cache_front_size(c), 8);
+    for (int round = 0; round < 2; round++) {
+        assert_non_null(e = get(c, ID(k[8]), 1, NOW));      /* from the table, each time */
+        unit_assert_str(sub_of(e), "user_1");
+        release(e);
+        assert_int_equal(clerk_token_cache_front_size(c), 8);
+    }
+    /*
+     * Had a slot in use been taken, its holder's entry would have lost the
+     * front's reference: evicted now, it would be freed under its holder.
+     */
+    for (unsigned i = 0; i < 8; i++)
+        for (unsigned j = 0; j < 8; j++) {
+            unsigned char filler[KEY_LEN];
+            shard_key(filler, (unsigned char)i, 100 + j);
+            put_release(c, filler, cl);
+        }
+    for (unsigned i = 0; i < 8; i++)
+        assert_false(present(c, k[i]));
+    assert_int_equal(live_json(), base + (8 + clerk_token_cache_size(c)) * per);
+    for (unsigned i = 0; i < 8; i++)
+        unit_assert_str(sub_of(held[i]), "user_1");         /* whole for their holders */
+    assert_int_equal(clerk_token_cache_front_size(c), 0);   /* all dead, all in use */
+    release(held[3]);                                       /* frees its entry and slot */
+    assert_int_equal(live_json(), base + (7 + clerk_token_cache_size(c)) * per);
+    assert_true(present(c, k[8]));                          /* takes the free slot */
+    assert_int_equal(clerk_token_cache_front_size(c), 1);
+    for (unsigned i = 0; i < 8; i++)
+        if (i != 3)
+            release(held[i]);
+    assert_int_equal(live_json(), base + clerk_token_cache_size(c) * per);
+    apr_pool_destroy(pchild);
+    assert_int_equal(live_json(), base);
+}
+
+/*
+ * The CLOCK bit of a front hit: as test_clock_second_chance, but C's use
+ * after the hand cleared its bit is a front hit.  Without the bit the front
+ * sets, G would evict C instead of D.
+ */
+static void test_front_hit_is_a_use(void **state)
+{
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 4 * SHARDS, NULL);
+    clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
+    unsigned char k[7][KEY_LEN];        /* A..G */
+
+    for (unsigned i = 0; i < 7; i++)
+        shard_key(k[i], 5, i);
+    for (unsigned i = 0; i < 4; i++)
+        put_release(c, k[i], cl);
+    assert_true(present(c, k[2]));      /* C into the front */
+    put_release(c, k[4], cl);           /* E: the hand clears A..D, evicts A */
+    assert_int_equal(clerk_token_cache_front_size(c), 1);
+    assert_true(present(c, k[2]));      /* C used, through the front */
+    put_release(c, k[5], cl);           /* F: evicts B */
+    put_release(c, k[6], cl);           /* G: C's second chance, evicts D */
+    assert_true(present(c, k[2]));
+    assert_false(present(c, k[3]));
+}
+
+/* Handing a hold to another thread: the pool of a request ends there (event MPM). */
+typedef struct {
+    apr_pool_t *request;
+} handover_t;
+
+static void *APR_THREAD_FUNC end_request(apr_thread_t *t, void *data)
+{
+    handover_t *h = data;
+    (void)t;
+    apr_pool_destroy(h->request);
+    return NULL;
+}
+
+/*
+ * A request's pool may be cleared on another thread than the one that got
+ * the entry (the event MPM finishes writing a response on any worker): the
+ * front's use is given back there, under the stripe's lock (TSan sees the
+ * order), and the entry is still freed exactly once, with its last hold.
+ */
+static void test_front_release_on_another_thread(void **state)
+{
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, SHARDS, NULL);
+    clerk_claims_t *a = user_claims(UNIT_POOL, "user_a");
+    clerk_claims_t *b = user_claims(UNIT_POOL, "user_b");
+    size_t per = copy_blocks(a->payload), base = live_json();
+    unsigned char ka[KEY_LEN], kb[KEY_LEN];
+    apr_uint32_t go = 0;
+    handover_t h[2];
+
+    shard_key(ka, 2, 1);
+    shard_key(kb, 2, 2);
+    put_release(c, ka, a);
+    assert_true(present(c, ka));
+    for (int i = 0; i < 2; i++) {
+        h[i].request = request_pool();
+        assert_non_null(clerk_token_cache_get(c, ID(ka), 1, NOW, h[i].request));
+    }
+    put_release(c, kb, b);                                  /* evicts A, held twice */
+    assert_int_equal(live_json(), base + 2 * per);
+    unit_run_threads(UNIT_POOL, 2, end_request, h, sizeof(h[0]), &go);
+    assert_int_equal(live_json(), base + per);              /* A freed by the last of them */
+    assert_int_equal(clerk_token_cache_front_size(c), 0);
+}
+
+/*
+ * The process ends while a request holds an entry through a front: the
+ * front's other slots give their references back, the one in use gives it
+ * back with its release, and nothing is left.
+ */
+static void test_front_held_across_child_exit(void **state)
+{
+    apr_pool_t *pchild;
+    clerk_token_cache_t *c = new_cache(UNIT_POOL, 32, &pchild);
+    clerk_claims_t *cl = user_claims(UNIT_POOL, "user_1");
+    size_t per = copy_blocks(cl->payload), base = live_json();
+    clerk_cached_token_t *held;
+    unsigned char k1[KEY_LEN], k2[KEY_LEN];
+
+    shard_key(k1, 1, 1);
+    shard_key(k2, 2, 2);
+    put_release(c, k1, cl);
+    put_release(c, k2, cl);
+    assert_true(present(c, k1));
+    assert_true(present(c, k2));
+    assert_non_null(held = get(c, ID(k1), 1, NOW));         /* through the front */
+    assert_int_equal(clerk_token_cache_front_size(c), 2);
+    apr_pool_destroy(pchild);
+    assert_int_equal(live_json(), base + per);              /* only the held entry is left */
+    assert_int_equal(clerk_token_cache_front_size(c), 0);
+    assert_null(get(c, ID(k1), 1, NOW));
+    unit_assert_str(sub_of(held), "user_1");
+    release(held);
+    assert_int_equal(live_json(), base);
 }
 
 /* ------------------------------------------------------------ same key twice */
@@ -982,35 +1295,35 @@ static void test_put_same_key_replaces(void **state)
     shard_key(k, 8, 1);
     shard_key(ko, 8, 2);
     put_release(c, ko, other);                          /* the shard is now full with k */
-    assert_non_null(first = clerk_token_cache_put(c, ID(k), 1, NOW + 60, one, NULL));
+    assert_non_null(first = put(c, ID(k), 1, NOW + 60, one, NULL));
     assert_int_equal(clerk_token_cache_size(c), 2);
-    assert_non_null(second = clerk_token_cache_put(c, ID(k), 1, NOW + 60, two, NULL));
+    assert_non_null(second = put(c, ID(k), 1, NOW + 60, two, NULL));
     assert_ptr_not_equal(first, second);
     assert_int_equal(live_json(), base + 3 * per);      /* other, first (held), second */
     /* replaced in place: the full shard did not evict the other key for it */
     assert_int_equal(clerk_token_cache_size(c), 2);
     assert_true(present(c, ko));
 
-    assert_non_null(e = clerk_token_cache_get(c, ID(k), 1, NOW));
+    assert_non_null(e = get(c, ID(k), 1, NOW));
     assert_ptr_equal(e, second);
     unit_assert_str(sub_of(e), "user_two");
-    clerk_token_cache_release(c, e);
+    release(e);
 
     unit_assert_str(sub_of(first), "user_one");         /* the old one, still held */
     assert_int_equal(live_json(), base + 3 * per);
-    clerk_token_cache_release(c, first);
+    release(first);
     assert_int_equal(live_json(), base + 2 * per);      /* out of the table: freed */
-    clerk_token_cache_release(c, second);
+    release(second);
     assert_int_equal(live_json(), base + 2 * per);      /* still cached */
 
     /* a later put under a new generation replaces too: second is freed, its successor kept */
-    assert_non_null(e = clerk_token_cache_put(c, ID(k), 2, NOW + 60, one, NULL));
-    clerk_token_cache_release(c, e);
+    assert_non_null(e = put(c, ID(k), 2, NOW + 60, one, NULL));
+    release(e);
     assert_int_equal(live_json(), base + 2 * per);
     assert_int_equal(clerk_token_cache_size(c), 2);
-    assert_non_null(e = clerk_token_cache_get(c, ID(k), 2, NOW));
+    assert_non_null(e = get(c, ID(k), 2, NOW));
     unit_assert_str(sub_of(e), "user_one");
-    clerk_token_cache_release(c, e);
+    release(e);
 }
 
 /* ------------------------------------------------------------ ids: the bytes an entry is for */
@@ -1020,15 +1333,15 @@ static void test_put_same_key_replaces(void **state)
 static clerk_cached_token_t *put_id(apr_pool_t *p, clerk_token_cache_t *c,
                                     const clerk_token_cache_id_t *id, const char *sub)
 {
-    return clerk_token_cache_put(c, id, 1, NOW + 60, user_claims(p, sub), NULL);
+    return put(c, id, 1, NOW + 60, user_claims(p, sub), NULL);
 }
 
 static int id_present(clerk_token_cache_t *c, const clerk_token_cache_id_t *id)
 {
-    clerk_cached_token_t *e = clerk_token_cache_get(c, id, 1, NOW);
+    clerk_cached_token_t *e = get(c, id, 1, NOW);
     if (!e)
         return 0;
-    clerk_token_cache_release(c, e);
+    release(e);
     return 1;
 }
 
@@ -1104,20 +1417,20 @@ static void test_entry_only_for_identical_token(void **state)
     assert_memory_equal(ka, kf, 16);
 
     assert_non_null(e = put_id(UNIT_POOL, c, &ia, "user_a"));
-    clerk_token_cache_release(c, e);
+    release(e);
     assert_false(id_present(c, &ib));
     assert_false(id_present(c, &i_first));
     assert_true(id_present(c, &ia));
     /* both can be cached side by side, each returned for itself */
     assert_non_null(e = put_id(UNIT_POOL, c, &ib, "user_b"));
-    clerk_token_cache_release(c, e);
+    release(e);
     assert_int_equal(clerk_token_cache_size(c), 2);
-    assert_non_null(e = clerk_token_cache_get(c, &ia, 1, NOW));
+    assert_non_null(e = get(c, &ia, 1, NOW));
     unit_assert_str(sub_of(e), "user_a");
-    clerk_token_cache_release(c, e);
-    assert_non_null(e = clerk_token_cache_get(c, &ib, 1, NOW));
+    release(e);
+    assert_non_null(e = get(c, &ib, 1, NOW));
     unit_assert_str(sub_of(e), "user_b");
-    clerk_token_cache_release(c, e);
+    release(e);
 }
 
 /*
@@ -1135,8 +1448,10 @@ static void test_entry_only_for_its_bytes(void **state)
 
     assert_true(clerk_token_cache_id(&id, key, token, strlen(token), ctx, sizeof(ctx)));
     assert_non_null(e = put_id(UNIT_POOL, c, &id, "user_a"));
-    clerk_token_cache_release(c, e);
+    release(e);
     assert_true(id_present(c, &id));
+    /* found in the table: the front has it, and is asked first by every probe below */
+    assert_int_equal(clerk_token_cache_front_size(c), 1);
 
     probe = id;
     probe.context = other;                              /* the same length, one byte off */
@@ -1171,7 +1486,7 @@ static void test_entry_copies_its_bytes(void **state)
     assert_non_null(ctx);
     assert_true(clerk_token_cache_id(&id, key, token, strlen(token), ctx, strlen(ctx) + 1));
     assert_non_null(e = put_id(UNIT_POOL, c, &id, "user_a"));
-    clerk_token_cache_release(c, e);
+    release(e);
     probe = id;
     probe.token = apr_pstrdup(UNIT_POOL, token);
     probe.context = apr_pstrdup(UNIT_POOL, ctx);
@@ -1205,7 +1520,7 @@ static void test_oversized_not_cached(void **state)
     /* at the bounds: cached */
     assert_true(clerk_token_cache_id(&id, key, big, n - 1, ctx, m - 1));
     assert_non_null(e = put_id(UNIT_POOL, c, &id, "user_a"));
-    clerk_token_cache_release(c, e);
+    release(e);
     assert_int_equal(clerk_token_cache_size(c), 1);
     assert_true(id_present(c, &id));
 }
@@ -1316,7 +1631,7 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
 
         s->seed = s->seed * 1103515245u + 12345u;
         k = (s->seed >> 8) % STRESS_KEYS;
-        if ((e = clerk_token_cache_get(s->c, ID(s->keys[k]), gen, now)))
+        if ((e = clerk_token_cache_get(s->c, ID(s->keys[k]), gen, now, rp)))
             s->hits++;
         else {
             /* a miss: "verify" (parse into rp, build the model and its variables) and store */
@@ -1329,7 +1644,7 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
                 break;
             }
             e = clerk_token_cache_put(s->c, ID(s->keys[k]), gen, NOW + 60, cl,
-                                      clerk_export_vars(rp, cl));
+                                      clerk_export_vars(rp, cl), rp);
             if (!e) {
                 s->bad++;
                 break;
@@ -1341,15 +1656,11 @@ static void *APR_THREAD_FUNC stresser(apr_thread_t *t, void *data)
         if (!entry_is(rp, e, k, s->nvars))
             s->bad++;
         /*
-         * Both ways the module lets go of an entry; either way before rp's
-         * payload goes (release_on's cleanup is registered after the parse's,
-         * so it runs first), while other threads may free the entry.
+         * The request ends: its hold goes before rp's payload does (the
+         * hold's cleanup is registered after the parse's, so it runs
+         * first), while other threads may free the entry.
          */
-        if (i & 1)
-            clerk_token_cache_release(s->c, e);
-        else
-            clerk_token_cache_release_on(rp, s->c, e);
-        apr_pool_clear(rp);         /* the request ends */
+        apr_pool_clear(rp);
     }
     apr_pool_destroy(tp);
     return NULL;
@@ -1404,10 +1715,10 @@ static void test_thread_stress(void **state)
     assert_true(puts > STRESS_KEYS);                    /* entries were evicted and stored again */
     /* every key still cached reads right from here too */
     for (unsigned k = 0; k < STRESS_KEYS; k++) {
-        clerk_cached_token_t *e = clerk_token_cache_get(c, ID(keys[k]), 1, NOW);
+        clerk_cached_token_t *e = get(c, ID(keys[k]), 1, NOW);
         if (e) {
             assert_true(entry_is(UNIT_POOL, e, k, nvars));
-            clerk_token_cache_release(c, e);
+            release(e);
         }
     }
     {
@@ -1445,6 +1756,12 @@ int main(void)
         UNIT_TEST(test_held_entry_survives_eviction),
         UNIT_TEST(test_release_keeps_cached_entry),
         UNIT_TEST(test_release_on_pool_clear),
+        UNIT_TEST(test_front_serves_what_the_table_would),
+        UNIT_TEST(test_front_follows_the_table),
+        UNIT_TEST(test_front_full_of_uses),
+        UNIT_TEST(test_front_hit_is_a_use),
+        UNIT_TEST(test_front_release_on_another_thread),
+        UNIT_TEST(test_front_held_across_child_exit),
         UNIT_TEST(test_put_same_key_replaces),
         UNIT_TEST(test_cache_id),
         UNIT_TEST(test_entry_only_for_identical_token),
