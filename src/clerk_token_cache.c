@@ -233,6 +233,23 @@ clerk_token_cache_t *clerk_token_cache_create(apr_pool_t *p, unsigned capacity)
 }
 
 /*
+ * A live front slot lets go of its entry, which is leaving the table (with
+ * its shard lock held, or in free_all): unused, it gives its reference back
+ * now (the table's is still there, so the entry is not freed here); in use,
+ * it is marked dead, and its last use gives the reference back.
+ */
+static void let_go(front_slot *s)
+{
+    if (s->uses) {
+        s->dead = 1;
+        return;
+    }
+    s->entry->fronts--;
+    s->entry->refs--;
+    s->entry = NULL;
+}
+
+/*
  * The process is ending: drop the fronts' and the table's references and
  * leave the fronts and shards empty and unlocked (the mutexes are destroyed
  * next), so that an entry a request still holds is freed by its last
@@ -244,18 +261,9 @@ static apr_status_t free_all(void *data)
     clerk_token_cache_t *c = data;
     for (unsigned f = 0; f < CLERK_STRIPES; f++) {
         front_stripe *fs = &c->fronts[f];
-        for (unsigned i = 0; i < FRONT_SLOTS; i++) {
-            front_slot *s = &fs->s.slot[i];
-            if (!s->entry || s->dead)
-                continue;
-            if (s->uses)
-                s->dead = 1;
-            else {
-                s->entry->fronts--;
-                s->entry->refs--;       /* the table's reference is still there */
-                s->entry = NULL;
-            }
-        }
+        for (unsigned i = 0; i < FRONT_SLOTS; i++)
+            if (fs->s.slot[i].entry && !fs->s.slot[i].dead)
+                let_go(&fs->s.slot[i]);
         fs->s.lock = NULL;
     }
     for (unsigned s = 0; s < c->nshards; s++) {
@@ -514,28 +522,15 @@ static void index_delete(shard_t *sh, unsigned i)
     sh->index[i] = -1;
 }
 
-/*
- * With e's shard lock held: e leaves every front.  A slot no request uses
- * gives its reference back now, one in use is marked dead.  e->refs stays
- * above 0: the caller still holds the table's reference.
- */
+/* With e's shard lock held: e, leaving the table, leaves every front (let_go). */
 static void front_purge(clerk_token_cache_t *c, clerk_cached_token_t *e)
 {
     for (unsigned f = 0; e->fronts && f < CLERK_STRIPES; f++) {
         front_stripe *fs = &c->fronts[f];
         stripe_lock(fs);
-        for (unsigned i = 0; i < FRONT_SLOTS; i++) {
-            front_slot *s = &fs->s.slot[i];
-            if (s->entry != e || s->dead)
-                continue;
-            if (s->uses)
-                s->dead = 1;
-            else {
-                s->entry = NULL;
-                e->fronts--;
-                e->refs--;
-            }
-        }
+        for (unsigned i = 0; i < FRONT_SLOTS; i++)
+            if (fs->s.slot[i].entry == e && !fs->s.slot[i].dead)
+                let_go(&fs->s.slot[i]);
         stripe_unlock(fs);
     }
 }

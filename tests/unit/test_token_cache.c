@@ -269,24 +269,25 @@ static const char *sub_of(const clerk_cached_token_t *e)
     return clerk_cached_token_claims(e)->sub;
 }
 
-/* Whether key has a live entry (a hit also sets its CLOCK bit: use last). */
-static int present(clerk_token_cache_t *c, const unsigned char *key)
+/* Whether id has a live entry under generation (a hit also sets its CLOCK bit: use last). */
+static int found_under(clerk_token_cache_t *c, const clerk_token_cache_id_t *id,
+                       apr_uint64_t generation)
 {
-    clerk_cached_token_t *e = get(c, ID(key), 1, NOW);
+    clerk_cached_token_t *e = get(c, id, generation, NOW);
     if (!e)
         return 0;
     release(e);
     return 1;
 }
 
-/* Whether key has a live entry under generation. */
+static int present(clerk_token_cache_t *c, const unsigned char *key)
+{
+    return found_under(c, ID(key), 1);
+}
+
 static int present_gen(clerk_token_cache_t *c, const unsigned char *key, apr_uint64_t generation)
 {
-    clerk_cached_token_t *e = get(c, ID(key), generation, NOW);
-    if (!e)
-        return 0;
-    release(e);
-    return 1;
+    return found_under(c, ID(key), generation);
 }
 
 static void put_release(clerk_token_cache_t *c, const unsigned char *key, const clerk_claims_t *cl)
@@ -1338,11 +1339,7 @@ static clerk_cached_token_t *put_id(apr_pool_t *p, clerk_token_cache_t *c,
 
 static int id_present(clerk_token_cache_t *c, const clerk_token_cache_id_t *id)
 {
-    clerk_cached_token_t *e = get(c, id, 1, NOW);
-    if (!e)
-        return 0;
-    release(e);
-    return 1;
+    return found_under(c, id, 1);
 }
 
 /*
